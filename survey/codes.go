@@ -1,0 +1,329 @@
+package survey
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+	"gorm.io/gorm"
+)
+
+// CodeAlphabet has 32 characters and none that look alike (no 0/O, 1/I).
+// A code is 16 of them: 80 random bits.
+const CodeAlphabet = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"
+
+// CodeLen is the number of characters in a code, dashes aside.
+const CodeLen = 16
+
+// MaxBatch is the most codes one batch may hold.
+const MaxBatch = 10000
+
+// NewCode returns a fresh code from crypto/rand, written XXXX-XXXX-XXXX-XXXX.
+func NewCode() string {
+	var raw [10]byte // 80 bits = 16 × 5
+	if _, err := rand.Read(raw[:]); err != nil {
+		panic(fmt.Sprintf("crypto/rand: %v", err)) // never fails on supported systems
+	}
+	var b [CodeLen + 3]byte
+	bits, acc, n := 0, uint32(0), 0
+	for _, c := range raw {
+		acc = acc<<8 | uint32(c)
+		bits += 8
+		for bits >= 5 {
+			bits -= 5
+			if n > 0 && n%4 == 0 {
+				b[n+n/4-1] = '-'
+			}
+			b[n+n/4] = CodeAlphabet[(acc>>bits)&31]
+			n++
+		}
+	}
+	return string(b[:])
+}
+
+// NormalizeCode accepts a code in any case, with or without dashes or
+// spaces, and returns its 16 characters, or "" if it cannot be a code.
+func NormalizeCode(s string) string {
+	var b strings.Builder
+	b.Grow(CodeLen)
+	for _, r := range s {
+		switch {
+		case r == '-' || r == ' ':
+			continue
+		case r >= 'a' && r <= 'z':
+			r -= 'a' - 'A'
+		}
+		if r > 127 || strings.IndexByte(CodeAlphabet, byte(r)) < 0 {
+			return ""
+		}
+		b.WriteRune(r)
+	}
+	if b.Len() != CodeLen {
+		return ""
+	}
+	return b.String()
+}
+
+// FormatCode writes 16 normalized characters as XXXX-XXXX-XXXX-XXXX.
+func FormatCode(n string) string {
+	if len(n) != CodeLen {
+		return n
+	}
+	return n[0:4] + "-" + n[4:8] + "-" + n[8:12] + "-" + n[12:16]
+}
+
+func (s *Store) hashCode(normalized string) []byte {
+	m := hmac.New(sha256.New, s.codeKey)
+	m.Write([]byte(normalized))
+	return m.Sum(nil)
+}
+
+// Batch is a set of slips issued for one unit and voter category.
+type Batch struct {
+	ID        string
+	RoundID   string
+	Unit      string
+	Category  string
+	Count     int
+	Voided    bool
+	CreatedAt time.Time
+}
+
+type batchRow struct {
+	ID        string `gorm:"primaryKey"`
+	RoundID   string
+	Unit      string
+	Category  string
+	Count     int
+	Voided    bool
+	Used      *int
+	CreatedAt time.Time
+}
+
+func (batchRow) TableName() string { return "batches" }
+
+type codeRow struct {
+	Hash     []byte `gorm:"primaryKey"`
+	RoundID  string
+	BatchID  string
+	Unit     string
+	Category string
+	State    int
+}
+
+func (codeRow) TableName() string { return "codes" }
+
+const (
+	codeFresh = 0
+	codeSpent = 1
+	codeVoid  = 2
+)
+
+// IssueBatch creates count fresh codes for unit and category of a draft or
+// open round and returns them in random order, formatted. The codes are
+// returned only here: the store keeps their keyed hashes.
+func (s *Store) IssueBatch(ctx context.Context, roundID, unit, category string, count int) (*Batch, []string, error) {
+	if count < 1 || count > MaxBatch {
+		return nil, nil, &ValidationError{Problems: []Problem{{Path: "count", Message: fmt.Sprintf("每批可发放 1 至 %d 张，收到 %d", MaxBatch, count)}}}
+	}
+	r, err := s.Round(ctx, roundID)
+	if err != nil {
+		return nil, nil, fmt.Errorf("issue batch: %w", err)
+	}
+	if r.Status != StatusDraft && r.Status != StatusOpen {
+		return nil, nil, fmt.Errorf("issue batch: %w", ErrWrongState)
+	}
+	var ps []Problem
+	if r.Definition.Unit(unit) == nil {
+		ps = append(ps, Problem{Path: "unit", Message: fmt.Sprintf("没有单位 %q", unit)})
+	}
+	if r.Definition.Category(category) == nil {
+		ps = append(ps, Problem{Path: "category", Message: fmt.Sprintf("没有测评人类别 %q", category)})
+	}
+	if len(ps) > 0 {
+		return nil, nil, &ValidationError{Problems: ps}
+	}
+	b := batchRow{ID: newID(), RoundID: roundID, Unit: unit, Category: category, Count: count, CreatedAt: s.now().UTC()}
+	codes := make([]string, count)
+	rows := make([]codeRow, count)
+	for i := range codes {
+		codes[i] = NewCode()
+		rows[i] = codeRow{Hash: s.hashCode(NormalizeCode(codes[i])), RoundID: roundID, BatchID: b.ID, Unit: unit, Category: category}
+	}
+	err = s.w.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		var status string
+		if err := tx.Model(&roundRow{}).Select("status").Where("id = ?", roundID).Scan(&status).Error; err != nil {
+			return err
+		}
+		if status != StatusDraft && status != StatusOpen {
+			return ErrWrongState
+		}
+		if err := tx.Create(&b).Error; err != nil {
+			return err
+		}
+		return tx.CreateInBatches(rows, 500).Error
+	})
+	if err != nil {
+		return nil, nil, fmt.Errorf("issue batch: %w", err)
+	}
+	// Codes are independent random draws, so their order already says
+	// nothing; there is no serial to hide.
+	return &Batch{ID: b.ID, RoundID: roundID, Unit: unit, Category: category, Count: count, CreatedAt: b.CreatedAt}, codes, nil
+}
+
+// VoidBatch makes a batch's unused codes stop working. Spent codes stay
+// counted. ErrWrongState after the round has closed.
+func (s *Store) VoidBatch(ctx context.Context, roundID, batchID string) error {
+	return s.w.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		var status string
+		if err := tx.Model(&roundRow{}).Select("status").Where("id = ?", roundID).Scan(&status).Error; err != nil {
+			return fmt.Errorf("void batch: %w", err)
+		}
+		if status == "" {
+			return fmt.Errorf("void batch: round: %w", ErrNotFound)
+		}
+		if status != StatusDraft && status != StatusOpen {
+			return fmt.Errorf("void batch: %w", ErrWrongState)
+		}
+		res := tx.Model(&batchRow{}).Where("id = ? AND round_id = ?", batchID, roundID).Update("voided", true)
+		if res.Error != nil {
+			return fmt.Errorf("void batch: %w", res.Error)
+		}
+		if res.RowsAffected == 0 {
+			return fmt.Errorf("void batch: %w", ErrNotFound)
+		}
+		return tx.Model(&codeRow{}).Where("batch_id = ? AND state = ?", batchID, codeFresh).Update("state", codeVoid).Error
+	})
+}
+
+// Batches returns the batches of a round, newest first, with their counts.
+func (s *Store) Batches(ctx context.Context, roundID string) ([]Batch, error) {
+	var rows []batchRow
+	if err := s.r.WithContext(ctx).Where("round_id = ?", roundID).Order("created_at DESC").Find(&rows).Error; err != nil {
+		return nil, fmt.Errorf("batches: %w", err)
+	}
+	out := make([]Batch, len(rows))
+	for i, b := range rows {
+		out[i] = Batch{ID: b.ID, RoundID: b.RoundID, Unit: b.Unit, Category: b.Category, Count: b.Count, Voided: b.Voided, CreatedAt: b.CreatedAt}
+	}
+	return out, nil
+}
+
+// Slip is what a code opens: a round, a unit and a voter category.
+type Slip struct {
+	Round    *Round
+	Unit     *Unit
+	Category *Category
+	hash     []byte
+}
+
+// Slip looks a code up. Errors, in the order the contract checks them:
+// ErrNotFound (unknown, malformed or void), ErrCodeUsed, ErrNotStarted or
+// ErrVotingOver (the round is not open). The slip is returned with the
+// last two so that a page can still name the round.
+func (s *Store) Slip(ctx context.Context, code string) (*Slip, error) {
+	n := NormalizeCode(code)
+	if n == "" {
+		return nil, ErrNotFound
+	}
+	var c codeRow
+	if err := s.r.WithContext(ctx).Where("hash = ?", s.hashCode(n)).Take(&c).Error; err != nil {
+		return nil, notFound(err, "slip")
+	}
+	if c.State == codeVoid {
+		return nil, ErrNotFound
+	}
+	r, err := s.Round(ctx, c.RoundID)
+	if err != nil {
+		return nil, err
+	}
+	slip := &Slip{Round: r, Unit: r.Definition.Unit(c.Unit), Category: r.Definition.Category(c.Category), hash: c.Hash}
+	if slip.Unit == nil || slip.Category == nil {
+		return nil, ErrNotFound
+	}
+	switch {
+	case c.State == codeSpent:
+		return slip, ErrCodeUsed
+	case r.Status == StatusDraft:
+		return slip, ErrNotStarted
+	case r.Status != StatusOpen:
+		return slip, ErrVotingOver
+	}
+	return slip, nil
+}
+
+// Count is issued and voted slips.
+type Count struct {
+	Issued int `json:"issued"`
+	Voted  int `json:"voted"`
+}
+
+// UnitTurnout is the turnout of one unit, per category in definition order.
+type UnitTurnout struct {
+	Unit       string
+	Count      Count
+	Categories []CategoryTurnout
+}
+
+// CategoryTurnout is the turnout of one voter category in a unit.
+type CategoryTurnout struct {
+	Category string
+	Count    Count
+}
+
+// Turnout counts slips per unit and category: issued counts codes that are
+// not void (a voided batch's spent codes count), voted counts spent codes.
+// Units and categories come in definition order, every one listed.
+func (s *Store) Turnout(ctx context.Context, roundID string) ([]UnitTurnout, error) {
+	r, err := s.Round(ctx, roundID)
+	if err != nil {
+		return nil, fmt.Errorf("turnout: %w", err)
+	}
+	type row struct {
+		Unit, Category string
+		Issued, Voted  int
+	}
+	var rows []row
+	// Before the seal the codes are counted; at the seal each batch keeps its
+	// spent count and the code hashes go.
+	err = s.r.WithContext(ctx).Raw(`
+		SELECT b.unit, b.category,
+		       SUM(CASE WHEN b.used IS NOT NULL THEN (CASE WHEN b.voided THEN b.used ELSE b.count END)
+		                ELSE (SELECT COUNT(*) FROM codes c WHERE c.batch_id = b.id AND c.state != 2) END) AS issued,
+		       SUM(CASE WHEN b.used IS NOT NULL THEN b.used
+		                ELSE (SELECT COUNT(*) FROM codes c WHERE c.batch_id = b.id AND c.state = 1) END) AS voted
+		FROM batches b WHERE b.round_id = ? GROUP BY b.unit, b.category`, roundID).Scan(&rows).Error
+	if err != nil {
+		return nil, fmt.Errorf("turnout: %w", err)
+	}
+	type key struct{ u, c string }
+	m := map[key]Count{}
+	for _, x := range rows {
+		m[key{x.Unit, x.Category}] = Count{Issued: x.Issued, Voted: x.Voted}
+	}
+	def := r.Definition
+	out := make([]UnitTurnout, len(def.Units))
+	for i, u := range def.Units {
+		out[i].Unit = u.ID
+		for _, c := range def.Categories {
+			n := m[key{u.ID, c.ID}]
+			out[i].Categories = append(out[i].Categories, CategoryTurnout{Category: c.ID, Count: n})
+			out[i].Count.Issued += n.Issued
+			out[i].Count.Voted += n.Voted
+		}
+	}
+	return out, nil
+}
+
+func newID() string { return uuid.NewString() }
+
+func fingerprint(b []byte) string {
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:])
+}

@@ -1,0 +1,334 @@
+package survey
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net/url"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"gorm.io/driver/sqlite"
+	"gorm.io/gorm"
+	"gorm.io/gorm/logger"
+)
+
+// Errors the store returns; server maps each to one HTTP status.
+var (
+	ErrNotFound     = errors.New("not found")
+	ErrCodeUsed     = errors.New("code already used")
+	ErrNotStarted   = errors.New("voting has not started")
+	ErrVotingOver   = errors.New("voting is over")
+	ErrWrongState   = errors.New("not allowed in the round's current state")
+	ErrDuplicate    = errors.New("already exists")
+	ErrUnauthorized = errors.New("unauthorized")
+)
+
+// Round statuses, in lifecycle order.
+const (
+	StatusDraft  = "draft"
+	StatusOpen   = "open"
+	StatusClosed = "closed"
+	StatusSealed = "sealed"
+)
+
+// Store keeps rounds, batches, codes, ballots, accounts and sealed documents
+// in SQLite. All writes go through one connection; ballots are written by a
+// single goroutine that gathers concurrent submissions into group commits,
+// each durable (synchronous=FULL) before any of its submitters is answered.
+type Store struct {
+	w, r    *gorm.DB // the one writer connection and a pool of readers
+	wdb     *sql.DB
+	codeKey []byte
+	now     func() time.Time
+
+	ballots chan *submission
+	done    chan struct{}
+	wg      sync.WaitGroup
+
+	mu   sync.Mutex
+	defs map[string]*Definition // parsed definitions by round id and fingerprint
+}
+
+// Options configure a Store.
+type Options struct {
+	// CodeKey keys the hash under which ballot codes are stored (≥ 32 bytes).
+	CodeKey []byte
+	// Now is the clock for round-level times (never used for ballots).
+	Now func() time.Time
+}
+
+// Open opens (creating if needed) the SQLite database at path and applies
+// pending migrations.
+func Open(ctx context.Context, path string, o Options) (*Store, error) {
+	if len(o.CodeKey) < 32 {
+		return nil, fmt.Errorf("open store: code key must be at least 32 bytes")
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return nil, fmt.Errorf("open store: %w", err)
+	}
+	// Every connection gets the same pragmas through the DSN: WAL with full
+	// fsync on commit (a 201 is durable), freed pages zeroed (secure_delete),
+	// and IMMEDIATE transactions so the writer never upgrades a read lock.
+	q := url.Values{}
+	q.Set("_journal_mode", "WAL")
+	q.Set("_synchronous", "FULL")
+	q.Set("_busy_timeout", "10000")
+	q.Set("_foreign_keys", "on")
+	q.Set("_secure_delete", "on")
+	q.Set("_txlock", "immediate")
+	dsn := "file:" + abs + "?" + q.Encode()
+	cfg := &gorm.Config{Logger: logger.Discard, TranslateError: true, SkipDefaultTransaction: true}
+	w, err := gorm.Open(sqlite.Open(dsn), cfg)
+	if err != nil {
+		return nil, fmt.Errorf("open store: %w", err)
+	}
+	wdb, err := w.DB()
+	if err != nil {
+		return nil, fmt.Errorf("open store: %w", err)
+	}
+	wdb.SetMaxOpenConns(1)
+	wdb.SetMaxIdleConns(1)
+	wdb.SetConnMaxLifetime(0)
+	if err := migrate(ctx, w); err != nil {
+		wdb.Close()
+		return nil, err
+	}
+	q.Set("_query_only", "1")
+	r, err := gorm.Open(sqlite.Open("file:"+abs+"?"+q.Encode()), cfg)
+	if err != nil {
+		wdb.Close()
+		return nil, fmt.Errorf("open store readers: %w", err)
+	}
+	rdb, _ := r.DB()
+	rdb.SetMaxOpenConns(8)
+	rdb.SetMaxIdleConns(8)
+	s := &Store{
+		w: w, r: r, wdb: wdb, codeKey: o.CodeKey, now: o.Now,
+		ballots: make(chan *submission, 4096),
+		done:    make(chan struct{}),
+		defs:    map[string]*Definition{},
+	}
+	s.wg.Add(1)
+	go s.writeBallots()
+	return s, nil
+}
+
+// Close stops the ballot writer, after it has committed what it holds, and
+// closes the database.
+func (s *Store) Close() error {
+	close(s.done)
+	s.wg.Wait()
+	rdb, _ := s.r.DB()
+	rdb.Close()
+	return s.wdb.Close()
+}
+
+// Round is a 测评活动 with its lifecycle status and its definition.
+type Round struct {
+	ID           string
+	Name         string
+	Status       string
+	Definition   *Definition
+	ConfigSHA256 string // fingerprint of the definition frozen at open; "" in draft
+	CreatedAt    time.Time
+	OpenedAt     *time.Time
+	ClosedAt     *time.Time
+	SealedAt     *time.Time
+}
+
+type roundRow struct {
+	ID           string `gorm:"primaryKey"`
+	Name         string
+	Status       string
+	Definition   []byte
+	Source       []byte
+	ConfigSHA256 string `gorm:"column:config_sha256"`
+	CreatedAt    time.Time
+	OpenedAt     *time.Time
+	ClosedAt     *time.Time
+	SealedAt     *time.Time
+}
+
+func (roundRow) TableName() string { return "rounds" }
+
+// CreateRound stores a new draft round. source is the definition as the
+// organiser wrote it (YAML or JSON), kept for download.
+func (s *Store) CreateRound(ctx context.Context, def *Definition, source []byte) (*Round, error) {
+	row := roundRow{
+		ID: newID(), Name: def.Name, Status: StatusDraft,
+		Definition: def.Canonical(), Source: source, CreatedAt: s.now().UTC(),
+	}
+	if err := s.w.WithContext(ctx).Create(&row).Error; err != nil {
+		return nil, fmt.Errorf("create round: %w", err)
+	}
+	return s.toRound(&row)
+}
+
+// UpdateDefinition replaces the definition of a draft round; ErrWrongState
+// once it has opened. Batches already issued keep their unit and category,
+// which must still exist.
+func (s *Store) UpdateDefinition(ctx context.Context, id string, def *Definition, source []byte) error {
+	return s.w.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		var row roundRow
+		if err := tx.First(&row, "id = ?", id).Error; err != nil {
+			return notFound(err, "update definition")
+		}
+		if row.Status != StatusDraft {
+			return fmt.Errorf("update definition: %w", ErrWrongState)
+		}
+		var batches []batchRow
+		if err := tx.Where("round_id = ? AND voided = 0", id).Find(&batches).Error; err != nil {
+			return fmt.Errorf("update definition: %w", err)
+		}
+		var ps []Problem
+		for _, b := range batches {
+			if def.Unit(b.Unit) == nil || def.Category(b.Category) == nil {
+				ps = append(ps, Problem{Path: "units", Message: fmt.Sprintf("a batch was issued for unit %q, category %q: void it first", b.Unit, b.Category)})
+			}
+		}
+		if len(ps) > 0 {
+			return &ValidationError{Problems: ps}
+		}
+		return tx.Model(&roundRow{}).Where("id = ?", id).Updates(map[string]any{
+			"name": def.Name, "definition": def.Canonical(), "source": source,
+		}).Error
+	})
+}
+
+// Round returns the round with the id, or ErrNotFound.
+func (s *Store) Round(ctx context.Context, id string) (*Round, error) {
+	var row roundRow
+	if err := s.r.WithContext(ctx).First(&row, "id = ?", id).Error; err != nil {
+		return nil, notFound(err, "round")
+	}
+	return s.toRound(&row)
+}
+
+// RoundSource returns the definition of a round as the organiser wrote it.
+func (s *Store) RoundSource(ctx context.Context, id string) ([]byte, error) {
+	var row roundRow
+	if err := s.r.WithContext(ctx).Select("source").First(&row, "id = ?", id).Error; err != nil {
+		return nil, notFound(err, "round source")
+	}
+	return row.Source, nil
+}
+
+// Rounds returns every round, newest first.
+func (s *Store) Rounds(ctx context.Context) ([]*Round, error) {
+	var rows []roundRow
+	if err := s.r.WithContext(ctx).Order("created_at DESC").Find(&rows).Error; err != nil {
+		return nil, fmt.Errorf("rounds: %w", err)
+	}
+	out := make([]*Round, 0, len(rows))
+	for i := range rows {
+		r, err := s.toRound(&rows[i])
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, r)
+	}
+	return out, nil
+}
+
+func (s *Store) toRound(row *roundRow) (*Round, error) {
+	def, err := s.definition(row.ID, row.Definition)
+	if err != nil {
+		return nil, err
+	}
+	return &Round{
+		ID: row.ID, Name: row.Name, Status: row.Status, Definition: def,
+		ConfigSHA256: row.ConfigSHA256, CreatedAt: row.CreatedAt,
+		OpenedAt: row.OpenedAt, ClosedAt: row.ClosedAt, SealedAt: row.SealedAt,
+	}, nil
+}
+
+// definition parses a stored canonical definition once and caches it; the
+// cache key includes the text's fingerprint so draft edits are seen.
+func (s *Store) definition(id string, canonical []byte) (*Definition, error) {
+	key := id + ":" + fingerprint(canonical)
+	s.mu.Lock()
+	d, ok := s.defs[key]
+	s.mu.Unlock()
+	if ok {
+		return d, nil
+	}
+	d, err := ParseDefinition(canonical)
+	if err != nil {
+		return nil, fmt.Errorf("stored definition of round %s: %w", id, err)
+	}
+	s.mu.Lock()
+	s.defs[key] = d
+	s.mu.Unlock()
+	return d, nil
+}
+
+// OpenRound freezes the definition and opens voting (draft → open).
+func (s *Store) OpenRound(ctx context.Context, id string) error {
+	return s.w.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		var row roundRow
+		if err := tx.First(&row, "id = ?", id).Error; err != nil {
+			return notFound(err, "open round")
+		}
+		if row.Status != StatusDraft {
+			return fmt.Errorf("open round: %w", ErrWrongState)
+		}
+		now := s.now().UTC()
+		return tx.Model(&roundRow{}).Where("id = ?", id).Updates(map[string]any{
+			"status": StatusOpen, "config_sha256": fingerprint(row.Definition), "opened_at": now,
+		}).Error
+	})
+}
+
+// CloseRound ends voting (open → closed) and then removes SQLite's own
+// history of the voting: the write-ahead log, whose commit groups tie each
+// spent code to its ballot, is checkpointed and truncated, and the file is
+// rebuilt (VACUUM) so that page order says nothing of arrival order.
+func (s *Store) CloseRound(ctx context.Context, id string) error {
+	// The status change goes through the ballot writer's connection like
+	// every write, so no ballot commits after it.
+	err := s.w.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		var row roundRow
+		if err := tx.First(&row, "id = ?", id).Error; err != nil {
+			return notFound(err, "close round")
+		}
+		if row.Status != StatusOpen {
+			return fmt.Errorf("close round: %w", ErrWrongState)
+		}
+		return tx.Model(&roundRow{}).Where("id = ?", id).Updates(map[string]any{
+			"status": StatusClosed, "closed_at": s.now().UTC(),
+		}).Error
+	})
+	if err != nil {
+		return err
+	}
+	return s.Compact(ctx)
+}
+
+// Compact checkpoints and truncates the write-ahead log and rebuilds the
+// database file. It runs when a round closes and can be run at any time.
+func (s *Store) Compact(ctx context.Context) error {
+	for _, stmt := range []string{
+		"PRAGMA wal_checkpoint(TRUNCATE)",
+		"VACUUM",
+		"PRAGMA wal_checkpoint(TRUNCATE)",
+	} {
+		if err := s.w.WithContext(ctx).Exec(stmt).Error; err != nil {
+			return fmt.Errorf("compact: %s: %w", stmt, err)
+		}
+	}
+	return nil
+}
+
+func notFound(err error, what string) error {
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return fmt.Errorf("%s: %w", what, ErrNotFound)
+	}
+	return fmt.Errorf("%s: %w", what, err)
+}

@@ -1,0 +1,295 @@
+package survey
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+
+	"gorm.io/gorm"
+)
+
+func exampleDefinition(t testing.TB) *Definition {
+	t.Helper()
+	b, err := os.ReadFile("../assets/examples/quzhi-2026.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := ParseDefinition(b)
+	if err != nil {
+		t.Fatalf("example definition: %v", err)
+	}
+	return d
+}
+
+func openStore(t testing.TB) (*Store, string) {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "minping.db")
+	s, err := Open(context.Background(), path, Options{CodeKey: bytes.Repeat([]byte{7}, 32)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s, path
+}
+
+// openRound creates the example round, opens it and issues n codes for
+// czj × staff.
+func openRound(t testing.TB, s *Store, n int) (*Round, []string) {
+	t.Helper()
+	ctx := context.Background()
+	r, err := s.CreateRound(ctx, exampleDefinition(t), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, codes, err := s.IssueBatch(ctx, r.ID, "czj", "staff", n)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.OpenRound(ctx, r.ID); err != nil {
+		t.Fatal(err)
+	}
+	return r, codes
+}
+
+// fullAnswers answers every slot of a layout with the second option.
+func fullAnswers(d *Definition, u *Unit, category string) []byte {
+	b := make([]byte, len(d.Layout(u, category)))
+	for i := range b {
+		b[i] = 1
+	}
+	return b
+}
+
+func TestCodeFormat(t *testing.T) {
+	re := regexp.MustCompile(`^[2-9A-HJ-NP-Z]{4}(-[2-9A-HJ-NP-Z]{4}){3}$`)
+	seen := map[string]bool{}
+	for i := 0; i < 2000; i++ {
+		c := NewCode()
+		if !re.MatchString(c) {
+			t.Fatalf("code %q does not match %s", c, re)
+		}
+		if seen[c] {
+			t.Fatalf("code %q drawn twice", c)
+		}
+		seen[c] = true
+	}
+	for _, tc := range []struct{ in, want string }{
+		{"ABCD-EFGH-JKLM-NPQR", "ABCDEFGHJKLMNPQR"},
+		{"abcd efgh jklm npqr", "ABCDEFGHJKLMNPQR"},
+		{"abcdefghjklmnpqr", "ABCDEFGHJKLMNPQR"},
+		{"ABCD-EFGH-JKLM-NPQ0", ""}, // 0 is not in the alphabet
+		{"ABCD-EFGH-JKLM", ""},
+		{"ABCD-EFGH-JKLM-NPQRS", ""},
+		{"测评码测评码测评码测评码测评码测评", ""},
+	} {
+		if got := NormalizeCode(tc.in); got != tc.want {
+			t.Errorf("NormalizeCode(%q) = %q, want %q", tc.in, got, tc.want)
+		}
+	}
+}
+
+func TestSubmitSpendsCodeOnce(t *testing.T) {
+	s, _ := openStore(t)
+	ctx := context.Background()
+	r, codes := openRound(t, s, 1)
+	slip, err := s.Slip(ctx, strings.ToLower(codes[0]))
+	if err != nil {
+		t.Fatalf("slip: %v", err)
+	}
+	answers := fullAnswers(r.Definition, slip.Unit, "staff")
+
+	const racers = 64
+	var wg sync.WaitGroup
+	errs := make([]error, racers)
+	for i := 0; i < racers; i++ {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			errs[i] = s.Submit(ctx, slip, answers)
+		}(i)
+	}
+	wg.Wait()
+	ok, used := 0, 0
+	for _, err := range errs {
+		switch {
+		case err == nil:
+			ok++
+		case errors.Is(err, ErrCodeUsed):
+			used++
+		default:
+			t.Errorf("unexpected error: %v", err)
+		}
+	}
+	if ok != 1 || used != racers-1 {
+		t.Fatalf("got %d accepted and %d used, want 1 and %d", ok, used, racers-1)
+	}
+	if _, err := s.Slip(ctx, codes[0]); !errors.Is(err, ErrCodeUsed) {
+		t.Fatalf("slip after voting: got %v, want ErrCodeUsed", err)
+	}
+	n := 0
+	s.EachBallot(ctx, r.ID, func(unit, category string, a []byte) error {
+		n++
+		if unit != "czj" || category != "staff" || !bytes.Equal(a, answers) {
+			t.Errorf("stored ballot %s/%s %v, want czj/staff %v", unit, category, a, answers)
+		}
+		return nil
+	})
+	if n != 1 {
+		t.Fatalf("got %d stored ballots, want 1", n)
+	}
+}
+
+func TestSlipStatuses(t *testing.T) {
+	s, _ := openStore(t)
+	ctx := context.Background()
+	r, err := s.CreateRound(ctx, exampleDefinition(t), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, codes, err := s.IssueBatch(ctx, r.ID, "czj", "staff", 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Slip(ctx, codes[0]); !errors.Is(err, ErrNotStarted) {
+		t.Errorf("draft round: got %v, want ErrNotStarted", err)
+	}
+	if _, err := s.Slip(ctx, "2222-2222-2222-2222"); !errors.Is(err, ErrNotFound) {
+		t.Errorf("unknown code: got %v, want ErrNotFound", err)
+	}
+	if err := s.OpenRound(ctx, r.ID); err != nil {
+		t.Fatal(err)
+	}
+	slip, err := s.Slip(ctx, codes[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Submit(ctx, slip, fullAnswers(r.Definition, slip.Unit, "staff")); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.VoidBatch(ctx, r.ID, b.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Slip(ctx, codes[1]); !errors.Is(err, ErrNotFound) {
+		t.Errorf("void code: got %v, want ErrNotFound", err)
+	}
+	tu, err := s.Turnout(ctx, r.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := tu[0].Count; got != (Count{Issued: 1, Voted: 1}) {
+		t.Errorf("turnout of czj after voiding: got %+v, want issued 1 (the spent code), voted 1", got)
+	}
+	_, more, err := s.IssueBatch(ctx, r.ID, "czj", "staff", 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.CloseRound(ctx, r.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Slip(ctx, more[0]); !errors.Is(err, ErrVotingOver) {
+		t.Errorf("closed round: got %v, want ErrVotingOver", err)
+	}
+	if err := s.Submit(ctx, slip, fullAnswers(r.Definition, slip.Unit, "staff")); !errors.Is(err, ErrCodeUsed) {
+		t.Errorf("second submit: got %v, want ErrCodeUsed", err)
+	}
+	if _, _, err := s.IssueBatch(ctx, r.ID, "czj", "staff", 2); !errors.Is(err, ErrWrongState) {
+		t.Errorf("issue after close: got %v, want ErrWrongState", err)
+	}
+}
+
+// TestBallotTableSchema fails if the ballots table gains anything that could
+// link a ballot to a code, a time, an address or an arrival order.
+func TestBallotTableSchema(t *testing.T) {
+	s, _ := openStore(t)
+	type col struct {
+		Name string
+		Type string
+		Pk   int
+	}
+	var cols []col
+	if err := s.r.Raw(`SELECT name, type, pk FROM pragma_table_info('ballots')`).Scan(&cols).Error; err != nil {
+		t.Fatal(err)
+	}
+	allowed := map[string]bool{"id": true, "round_id": true, "unit": true, "category": true, "answers": true}
+	suspicious := regexp.MustCompile(`(?i)time|date|_at$|ip|addr|agent|seq|order|serial|code|hash|token|slip|batch|created|updated|num`)
+	for _, c := range cols {
+		if !allowed[c.Name] || suspicious.MatchString(c.Name) && c.Name != "round_id" {
+			t.Errorf("ballots has column %q (%s): a ballot carries round, unit, category and answers only", c.Name, c.Type)
+		}
+		if c.Pk > 0 && (c.Name != "id" || !strings.EqualFold(c.Type, "BLOB")) {
+			t.Errorf("ballots key is %q %s, want the random BLOB id", c.Name, c.Type)
+		}
+		if strings.Contains(strings.ToUpper(c.Type), "INT") {
+			t.Errorf("ballots column %q is an integer (%s): no counters or sequences", c.Name, c.Type)
+		}
+	}
+	var sqlText string
+	s.r.Raw(`SELECT sql FROM sqlite_master WHERE name = 'ballots'`).Scan(&sqlText)
+	if !strings.Contains(strings.ToUpper(sqlText), "WITHOUT ROWID") {
+		t.Errorf("ballots is a rowid table (its hidden integer key grows with arrival):\n%s", sqlText)
+	}
+	var idx []string
+	s.r.Raw(`SELECT name FROM sqlite_master WHERE type IN ('index','trigger') AND tbl_name = 'ballots' AND sql IS NOT NULL`).Scan(&idx)
+	if len(idx) > 0 {
+		t.Errorf("ballots has indexes or triggers %v: check they carry no order", idx)
+	}
+	var codeCols []string
+	s.r.Raw(`SELECT name FROM pragma_table_info('codes')`).Scan(&codeCols)
+	for _, c := range codeCols {
+		if regexp.MustCompile(`(?i)time|date|_at$|ip|agent|seq|order|ballot`).MatchString(c) {
+			t.Errorf("codes has column %q: a spent code keeps no time and no link to its ballot", c)
+		}
+	}
+}
+
+// TestPragmas checks durability and secure deletion on writer and readers.
+func TestPragmas(t *testing.T) {
+	s, _ := openStore(t)
+	for _, tc := range []struct{ pragma, want string }{
+		{"journal_mode", "wal"}, {"synchronous", "2"}, {"secure_delete", "1"}, {"foreign_keys", "1"},
+	} {
+		for name, db := range map[string]*gorm.DB{"writer": s.w, "reader": s.r} {
+			var got string
+			if err := db.Raw("PRAGMA " + tc.pragma).Scan(&got).Error; err != nil {
+				t.Fatal(err)
+			}
+			if got != tc.want {
+				t.Errorf("%s: PRAGMA %s = %q, want %q", name, tc.pragma, got, tc.want)
+			}
+		}
+	}
+}
+
+// TestCloseLeavesNoCommitHistory checks that after a round closes the
+// write-ahead log is empty, so a copy of the data directory holds no commit
+// groups pairing spent codes with ballots.
+func TestCloseLeavesNoCommitHistory(t *testing.T) {
+	s, path := openStore(t)
+	ctx := context.Background()
+	r, codes := openRound(t, s, 5)
+	for _, c := range codes {
+		slip, err := s.Slip(ctx, c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Submit(ctx, slip, fullAnswers(r.Definition, slip.Unit, "staff")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if fi, err := os.Stat(path + "-wal"); err != nil || fi.Size() == 0 {
+		t.Fatalf("before close the WAL should hold the votes (size %v, err %v)", fi, err)
+	}
+	if err := s.CloseRound(ctx, r.ID); err != nil {
+		t.Fatal(err)
+	}
+	fi, err := os.Stat(path + "-wal")
+	if err == nil && fi.Size() != 0 {
+		t.Fatalf("after close the WAL holds %d bytes, want 0", fi.Size())
+	}
+}

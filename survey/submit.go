@@ -1,0 +1,184 @@
+package survey
+
+import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"fmt"
+)
+
+// maxGroup is the most ballots one group commit holds.
+const maxGroup = 512
+
+type submission struct {
+	hash     []byte
+	roundID  string
+	unit     string
+	category string
+	answers  []byte
+	result   chan error
+}
+
+// Submit spends the slip's code and stores its ballot in one atomic step, and
+// returns once that step is durable. A code is spent at most once however
+// many submissions race for it: the losers get ErrCodeUsed. ErrNotFound if
+// the code was voided meanwhile, ErrVotingOver if the round closed.
+//
+// answers is the compact form from Definition.EncodeAnswers. The stored
+// ballot carries round, unit, category and answers under a random key:
+// nothing that links it to the code, a time or an order.
+func (s *Store) Submit(ctx context.Context, slip *Slip, answers []byte) error {
+	sub := &submission{
+		hash: slip.hash, roundID: slip.Round.ID, unit: slip.Unit.ID, category: slip.Category.ID,
+		answers: answers, result: make(chan error, 1),
+	}
+	select {
+	case s.ballots <- sub:
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-s.done:
+		return fmt.Errorf("submit: store closed")
+	}
+	// Once queued the ballot is committed or refused whatever the caller
+	// does; wait for the answer so that a 201 is never sent for a ballot
+	// that is not yet durable.
+	return <-sub.result
+}
+
+// writeBallots is the single ballot writer. It takes the submissions that
+// are waiting, commits them together in one transaction (one fsync for the
+// group) and answers each.
+func (s *Store) writeBallots() {
+	defer s.wg.Done()
+	group := make([]*submission, 0, maxGroup)
+	for {
+		select {
+		case sub := <-s.ballots:
+			group = append(group[:0], sub)
+		case <-s.done:
+			// Drain what was queued before the close.
+			for {
+				select {
+				case sub := <-s.ballots:
+					s.commit([]*submission{sub})
+				default:
+					return
+				}
+			}
+		}
+	gather:
+		for len(group) < maxGroup {
+			select {
+			case sub := <-s.ballots:
+				group = append(group, sub)
+			default:
+				break gather
+			}
+		}
+		s.commit(group)
+	}
+}
+
+// commit writes one group. Each submission spends its code only if the code
+// is fresh and its round open, checked in the same statement, so that the
+// spend, the round check and the ballot insert are one atomic step.
+func (s *Store) commit(group []*submission) {
+	results := make([]error, len(group))
+	err := func() error {
+		ctx := context.Background()
+		tx, err := s.wdb.BeginTx(ctx, nil)
+		if err != nil {
+			return err
+		}
+		defer tx.Rollback()
+		spend, err := tx.PrepareContext(ctx, `UPDATE codes SET state = 1
+			WHERE hash = ? AND state = 0
+			AND EXISTS (SELECT 1 FROM rounds WHERE id = codes.round_id AND status = 'open')`)
+		if err != nil {
+			return err
+		}
+		defer spend.Close()
+		insert, err := tx.PrepareContext(ctx, `INSERT INTO ballots (id, round_id, unit, category, answers) VALUES (?, ?, ?, ?, ?)`)
+		if err != nil {
+			return err
+		}
+		defer insert.Close()
+		for i, sub := range group {
+			res, err := spend.ExecContext(ctx, sub.hash)
+			if err != nil {
+				return err
+			}
+			if n, _ := res.RowsAffected(); n != 1 {
+				results[i] = s.whyNotSpent(ctx, tx, sub)
+				continue
+			}
+			var id [16]byte
+			rand.Read(id[:])
+			if _, err := insert.ExecContext(ctx, id[:], sub.roundID, sub.unit, sub.category, sub.answers); err != nil {
+				return err
+			}
+		}
+		return tx.Commit()
+	}()
+	for i, sub := range group {
+		if err != nil {
+			sub.result <- fmt.Errorf("store ballot: %w", err)
+		} else {
+			sub.result <- results[i]
+		}
+	}
+}
+
+func (s *Store) whyNotSpent(ctx context.Context, tx *sql.Tx, sub *submission) error {
+	var state int
+	var status string
+	err := tx.QueryRowContext(ctx, `SELECT c.state, r.status FROM codes c JOIN rounds r ON r.id = c.round_id WHERE c.hash = ?`, sub.hash).Scan(&state, &status)
+	switch {
+	case err == sql.ErrNoRows || state == codeVoid:
+		return ErrNotFound
+	case err != nil:
+		return fmt.Errorf("store ballot: %w", err)
+	case state == codeSpent:
+		return ErrCodeUsed
+	case status == StatusDraft:
+		return ErrNotStarted
+	default:
+		return ErrVotingOver
+	}
+}
+
+// EachBallot calls fn with every stored ballot of a round, in key order (a
+// random order that says nothing of arrival). answers is only valid during
+// the call.
+func (s *Store) EachBallot(ctx context.Context, roundID string, fn func(unit, category string, answers []byte) error) error {
+	rdb, err := s.r.DB()
+	if err != nil {
+		return err
+	}
+	rows, err := rdb.QueryContext(ctx, `SELECT unit, category, answers FROM ballots WHERE round_id = ?`, roundID)
+	if err != nil {
+		return fmt.Errorf("ballots: %w", err)
+	}
+	defer rows.Close()
+	var unit, category sql.RawBytes
+	var answers sql.RawBytes
+	// Unit and category repeat; intern them to spare an allocation per row.
+	names := map[string]string{}
+	intern := func(b []byte) string {
+		if s, ok := names[string(b)]; ok {
+			return s
+		}
+		s := string(b)
+		names[s] = s
+		return s
+	}
+	for rows.Next() {
+		if err := rows.Scan(&unit, &category, &answers); err != nil {
+			return fmt.Errorf("ballots: %w", err)
+		}
+		if err := fn(intern(unit), intern(category), answers); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
+}
