@@ -1,0 +1,39 @@
+// Package tally counts the ballots of a round and writes the sealed result.
+//
+// It is pure computation over survey's types: a Counter takes the stored
+// ballots one at a time, Documents turns the counts into the unit and round
+// documents (scores, components, shares, flags, turnout, ranks and quota
+// grades) as canonical bytes, Sign and Verify seal them, and Workbook and
+// SummaryCSV export them. Nothing here reads a clock, a file or a network.
+//
+// Arithmetic is exact (math/big.Rat); numbers are rounded half up only when
+// written: scores and components to 2 decimals, shares and turnouts to 4.
+// Where CONTRACT §3 leaves room, this package decides:
+//
+//   - A category whose weight for the unit is 0 still has its votes counted
+//     and shown, but adds nothing to a score; an item whose only valid votes
+//     come from such categories has no score.
+//   - reweighted: a category with weight > 0 that may fill a form rating the
+//     subject has no valid vote on one of the form's items (the overall row
+//     is not an item), whether the item has a score or not.
+//   - A form without valid votes has shares null and raises no share flag.
+//     "The two best options" are the scale's first two.
+//   - A subject's and a unit's flags are listed once each, in the order
+//     lowest_over, top_two_under, quorum_not_met, reweighted, small_group;
+//     each form also carries the share flags it raised.
+//   - Subjects are the team (when a form rates it), then the members in
+//     definition order; a unit without a team form has no score, rank or
+//     grade.
+//   - Ranks: units sharing a printed score keep definition order. rank_of
+//     counts every unit of the type, scored or not.
+//   - Grading: once a group of tied units moves down past a grade, that
+//     grade takes no later unit, since a later unit ranks lower.
+//   - small_group is raised for any category with 1 ≤ ballots < min_group,
+//     whatever its weight; a category with no ballots is not small.
+//   - Per-category figures are each category's mean per item with its valid
+//     votes, its item-weighted form scores and form-weighted subject score;
+//     they are left out for categories without ballots and, for every
+//     category, when the unit's breakdown is withheld.
+//   - Turnout must agree with the ballots: codes used must equal ballots
+//     counted for every unit and category, or Documents refuses to seal.
+package tally
