@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"hash"
 	"slices"
+	"sync"
 
 	"minping/survey"
 )
@@ -29,8 +30,11 @@ type Counter struct {
 	// groups[u*len(cats)+c] is the layout of a ballot of category c in unit u.
 	groups []group
 	counts []uint32
-	hashes []ballotHash
-	buf    []byte
+	// hashes holds one entry per ballot, in chunks so that growing never
+	// copies what is already there.
+	hashes  [][]ballotHash
+	ballots int
+	buf     []byte
 
 	lastUnit string // the unit of the previous Add: stores stream in runs
 	lastU    int
@@ -50,6 +54,9 @@ type slot struct {
 	nopt    uint8
 	abstain bool // the scale has an abstain label
 }
+
+// hashChunk is the number of ballot hashes kept in one chunk.
+const hashChunk = 1 << 14
 
 // ballotHash is the SHA-256 of one ballot and the unit it belongs to.
 type ballotHash struct {
@@ -141,7 +148,12 @@ func (c *Counter) Add(unit, category string, answers []byte) error {
 	b = append(b, 0)
 	b = append(b, answers...)
 	c.buf = b
-	c.hashes = append(c.hashes, ballotHash{h: sha256.Sum256(b), unit: uint32(ui)})
+	if n := len(c.hashes); n == 0 || len(c.hashes[n-1]) == hashChunk {
+		c.hashes = append(c.hashes, make([]ballotHash, 0, hashChunk))
+	}
+	last := &c.hashes[len(c.hashes)-1]
+	*last = append(*last, ballotHash{h: sha256.Sum256(b), unit: uint32(ui)})
+	c.ballots++
 	return nil
 }
 
@@ -158,7 +170,7 @@ func (c *Counter) undo(slots []slot, answers []byte) {
 }
 
 // Ballots returns the number of ballots added.
-func (c *Counter) Ballots() int { return len(c.hashes) }
+func (c *Counter) Ballots() int { return c.ballots }
 
 // digests returns the ballots_sha256 of every unit and of the whole round.
 //
@@ -170,47 +182,90 @@ func (c *Counter) Ballots() int { return len(c.hashes) }
 // ballots, the round digest all ballots; an empty set digests to SHA-256 of
 // nothing.
 func (c *Counter) digests() (units []string, round string) {
-	sorted := sortHashes(c.hashes)
-	hu := make([]hash.Hash, len(c.def.Units))
-	for i := range hu {
-		hu[i] = sha256.New()
-	}
-	all := sha256.New()
-	for i := range sorted {
-		b := &sorted[i]
-		all.Write(b.h[:])
-		hu[b.unit].Write(b.h[:])
-	}
+	sorted := sortHashes(c.hashes, c.ballots)
 	units = make([]string, len(c.def.Units))
-	for i, h := range hu {
-		units[i] = hex.EncodeToString(h.Sum(nil))
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		all := newBufferedHash()
+		for i := range sorted {
+			all.write(&sorted[i].h)
+		}
+		round = all.sum()
+	})
+	wg.Go(func() {
+		hu := make([]*bufferedHash, len(c.def.Units))
+		for i := range hu {
+			hu[i] = newBufferedHash()
+		}
+		for i := range sorted {
+			hu[sorted[i].unit].write(&sorted[i].h)
+		}
+		for i, h := range hu {
+			units[i] = h.sum()
+		}
+	})
+	wg.Wait()
+	return units, round
+}
+
+// bufferedHash feeds SHA-256 in blocks of many ballot hashes rather than
+// one call per 32 bytes.
+type bufferedHash struct {
+	h   hash.Hash
+	buf []byte
+}
+
+func newBufferedHash() *bufferedHash {
+	return &bufferedHash{h: sha256.New(), buf: make([]byte, 0, 64*sha256.Size)}
+}
+
+func (b *bufferedHash) write(h *[sha256.Size]byte) {
+	if len(b.buf) == cap(b.buf) {
+		b.h.Write(b.buf)
+		b.buf = b.buf[:0]
 	}
-	return units, hex.EncodeToString(all.Sum(nil))
+	b.buf = append(b.buf, h[:]...)
+}
+
+func (b *bufferedHash) sum() string {
+	b.h.Write(b.buf)
+	return hex.EncodeToString(b.h.Sum(nil))
 }
 
 // sortHashes returns the hashes in ascending byte order: a counting sort on
 // the first two bytes (hashes are uniform, so buckets hold a handful), then a
 // comparison sort within each bucket.
-func sortHashes(in []ballotHash) []ballotHash {
+func sortHashes(chunks [][]ballotHash, n int) []ballotHash {
 	var start [1<<16 + 1]int
-	for i := range in {
-		start[int(binary.BigEndian.Uint16(in[i].h[:]))+1]++
+	for _, in := range chunks {
+		for i := range in {
+			start[int(binary.BigEndian.Uint16(in[i].h[:]))+1]++
+		}
 	}
 	for i := 1; i < len(start); i++ {
 		start[i] += start[i-1]
 	}
-	out := make([]ballotHash, len(in))
+	out := make([]ballotHash, n)
 	next := start
-	for i := range in {
-		k := binary.BigEndian.Uint16(in[i].h[:])
-		out[next[k]] = in[i]
-		next[k]++
-	}
-	for k := 0; k < 1<<16; k++ {
-		if b := out[start[k]:start[k+1]]; len(b) > 1 {
-			slices.SortFunc(b, compareHash)
+	for _, in := range chunks {
+		for i := range in {
+			k := binary.BigEndian.Uint16(in[i].h[:])
+			out[next[k]] = in[i]
+			next[k]++
 		}
 	}
+	// The buckets are independent: sort the two halves side by side.
+	var wg sync.WaitGroup
+	for half := range 2 {
+		wg.Go(func() {
+			for k := half << 15; k < (half+1)<<15; k++ {
+				if b := out[start[k]:start[k+1]]; len(b) > 1 {
+					slices.SortFunc(b, compareHash)
+				}
+			}
+		})
+	}
+	wg.Wait()
 	return out
 }
 

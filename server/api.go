@@ -1,0 +1,285 @@
+package main
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"context"
+	"crypto/ed25519"
+	"io"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"minping/survey"
+)
+
+// maxDefinition bounds an uploaded definition.
+const maxDefinition = 4 << 20
+
+// roundJSON is a round as the API shows it.
+type roundJSON struct {
+	ID           string          `json:"id"`
+	Name         string          `json:"name"`
+	Status       string          `json:"status"`
+	ConfigSHA256 string          `json:"config_sha256,omitempty"`
+	CreatedAt    time.Time       `json:"created_at"`
+	OpenedAt     *time.Time      `json:"opened_at,omitempty"`
+	ClosedAt     *time.Time      `json:"closed_at,omitempty"`
+	SealedAt     *time.Time      `json:"sealed_at,omitempty"`
+	Definition   json.RawMessage `json:"definition,omitempty"`
+}
+
+func toRoundJSON(r *survey.Round, withDefinition bool) roundJSON {
+	out := roundJSON{ID: r.ID, Name: r.Name, Status: r.Status, ConfigSHA256: r.ConfigSHA256,
+		CreatedAt: r.CreatedAt, OpenedAt: r.OpenedAt, ClosedAt: r.ClosedAt, SealedAt: r.SealedAt}
+	if withDefinition {
+		out.Definition = r.Definition.Canonical()
+	}
+	return out
+}
+
+func (s *server) listRounds(c *gin.Context) {
+	rounds, err := s.store.Rounds(c.Request.Context())
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	out := make([]roundJSON, len(rounds))
+	for i, r := range rounds {
+		out[i] = toRoundJSON(r, false)
+	}
+	c.JSON(http.StatusOK, gin.H{"rounds": out})
+}
+
+// readDefinition reads and parses a definition body (YAML or JSON).
+func readDefinition(c *gin.Context) (*survey.Definition, []byte, error) {
+	body, err := io.ReadAll(io.LimitReader(c.Request.Body, maxDefinition+1))
+	if err != nil {
+		return nil, nil, err
+	}
+	if len(body) > maxDefinition {
+		return nil, nil, &survey.ValidationError{Problems: []survey.Problem{{Message: "the definition is larger than 4 MB"}}}
+	}
+	def, err := survey.ParseDefinition(body)
+	return def, body, err
+}
+
+func (s *server) createRound(c *gin.Context) {
+	def, src, err := readDefinition(c)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	r, err := s.store.CreateRound(c.Request.Context(), def, src)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	c.JSON(http.StatusCreated, gin.H{"id": r.ID, "config_sha256": def.Fingerprint()})
+}
+
+func (s *server) updateRound(c *gin.Context) {
+	def, src, err := readDefinition(c)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	if err := s.store.UpdateDefinition(c.Request.Context(), c.Param("id"), def, src); err != nil {
+		s.fail(c, err)
+		return
+	}
+	s.getRound(c)
+}
+
+func (s *server) getRound(c *gin.Context) {
+	r, err := s.store.Round(c.Request.Context(), c.Param("id"))
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, toRoundJSON(r, true))
+}
+
+func (s *server) openRound(c *gin.Context) {
+	s.transition(c, s.store.OpenRound)
+}
+
+func (s *server) closeRound(c *gin.Context) {
+	s.transition(c, s.store.CloseRound)
+}
+
+func (s *server) transition(c *gin.Context, change func(ctx context.Context, id string) error) {
+	id := c.Param("id")
+	if err := change(c.Request.Context(), id); err != nil {
+		s.fail(c, err)
+		return
+	}
+	r, err := s.store.Round(c.Request.Context(), id)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, gin.H{"status": r.Status})
+}
+
+type batchRequest struct {
+	Unit     string `json:"unit"`
+	Category string `json:"category"`
+	Count    int    `json:"count"`
+}
+
+type batchJSON struct {
+	ID        string    `json:"id"`
+	Unit      string    `json:"unit"`
+	Category  string    `json:"category"`
+	Count     int       `json:"count"`
+	Voided    bool      `json:"voided"`
+	CreatedAt time.Time `json:"created_at"`
+}
+
+func (s *server) listBatches(c *gin.Context) {
+	bs, err := s.store.Batches(c.Request.Context(), c.Param("id"))
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	out := make([]batchJSON, len(bs))
+	for i, b := range bs {
+		out[i] = batchJSON{ID: b.ID, Unit: b.Unit, Category: b.Category, Count: b.Count, Voided: b.Voided, CreatedAt: b.CreatedAt}
+	}
+	c.JSON(http.StatusOK, gin.H{"batches": out})
+}
+
+// issueBatch issues slips. The codes are in this response only: as JSON, or
+// with Accept: text/html as the printable A4 sheet.
+func (s *server) issueBatch(c *gin.Context) {
+	var req batchRequest
+	if err := bindJSON(c, &req); err != nil {
+		s.fail(c, err)
+		return
+	}
+	ctx := c.Request.Context()
+	b, codes, err := s.store.IssueBatch(ctx, c.Param("id"), req.Unit, req.Category, req.Count)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	r, err := s.store.Round(ctx, b.RoundID)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	base := s.baseURL(c)
+	c.Header("Cache-Control", "no-store")
+	if wantsHTML(c) {
+		s.printSheet(c, http.StatusCreated, r, b, codes, base)
+		return
+	}
+	links := make([]string, len(codes))
+	for i, code := range codes {
+		links[i] = base + "/b/" + code
+	}
+	c.JSON(http.StatusCreated, gin.H{"id": b.ID, "codes": codes, "links": links})
+}
+
+func (s *server) voidBatch(c *gin.Context) {
+	if err := s.store.VoidBatch(c.Request.Context(), c.Param("id"), c.Param("batch")); err != nil {
+		s.fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, gin.H{"id": c.Param("batch"), "voided": true})
+}
+
+type turnoutJSON struct {
+	Units []unitTurnoutJSON `json:"units"`
+}
+
+type unitTurnoutJSON struct {
+	ID         string                `json:"id"`
+	Issued     int                   `json:"issued"`
+	Voted      int                   `json:"voted"`
+	Categories []categoryTurnoutJSON `json:"categories"`
+}
+
+type categoryTurnoutJSON struct {
+	ID     string `json:"id"`
+	Issued int    `json:"issued"`
+	Voted  int    `json:"voted"`
+}
+
+// turnout shows counts only: issued and voted per unit and category.
+func (s *server) turnout(c *gin.Context) {
+	ts, err := s.store.Turnout(c.Request.Context(), c.Param("id"))
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	out := turnoutJSON{Units: make([]unitTurnoutJSON, len(ts))}
+	for i, u := range ts {
+		out.Units[i] = unitTurnoutJSON{ID: u.Unit, Issued: u.Count.Issued, Voted: u.Count.Voted}
+		for _, ct := range u.Categories {
+			out.Units[i].Categories = append(out.Units[i].Categories, categoryTurnoutJSON{ID: ct.Category, Issued: ct.Count.Issued, Voted: ct.Count.Voted})
+		}
+	}
+	c.Header("Cache-Control", "no-store")
+	c.JSON(http.StatusOK, out)
+}
+
+type accountRequest struct {
+	Name     string   `json:"name"`
+	Role     string   `json:"role"`
+	Round    string   `json:"round"`
+	Units    []string `json:"units"`
+	Password string   `json:"password"`
+}
+
+func (s *server) createAccount(c *gin.Context) {
+	var req accountRequest
+	if err := bindJSON(c, &req); err != nil {
+		s.fail(c, err)
+		return
+	}
+	a, token, err := s.store.CreateAccount(c.Request.Context(), survey.NewAccount{
+		Name: req.Name, Role: req.Role, RoundID: req.Round, Units: req.Units, Password: req.Password,
+	})
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	c.Header("Cache-Control", "no-store")
+	c.JSON(http.StatusCreated, gin.H{"id": a.ID, "name": a.Name, "role": a.Role, "token": token})
+}
+
+func (s *server) pubkey(c *gin.Context) {
+	pub := s.sealKey.Public().(ed25519.PublicKey)
+	c.JSON(http.StatusOK, gin.H{"ed25519": base64.StdEncoding.EncodeToString(pub)})
+}
+
+// bindJSON decodes a JSON body strictly into a request type local to server.
+func bindJSON(c *gin.Context, v any) error {
+	dec := json.NewDecoder(io.LimitReader(c.Request.Body, 1<<20))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return &survey.ValidationError{Problems: []survey.Problem{{Message: "请求不是有效的 JSON: " + err.Error()}}}
+	}
+	return nil
+}
+
+func wantsHTML(c *gin.Context) bool {
+	return strings.Contains(c.GetHeader("Accept"), "text/html")
+}
+
+// baseURL is what QR links point to: --base-url, or else the request's own
+// scheme and host.
+func (s *server) baseURL(c *gin.Context) string {
+	if s.cfg.BaseURL != "" {
+		return s.cfg.BaseURL
+	}
+	scheme := "http"
+	if c.Request.TLS != nil {
+		scheme = "https"
+	}
+	return scheme + "://" + c.Request.Host
+}

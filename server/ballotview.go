@@ -1,0 +1,150 @@
+package main
+
+import (
+	"fmt"
+	"strconv"
+
+	"minping/survey"
+)
+
+// ballotView is what the ballot template shows: forms, subject cards, rows
+// and one radio cell per option, each row named by its slot in the layout.
+type ballotView struct {
+	Round, Unit, Category string
+	HasAbstain            bool
+	Abstain               string
+	Total                 int
+	Forms                 []formView
+	Problems              []problemView
+}
+
+type formView struct {
+	Title    string
+	Note     string
+	Options  []string
+	Subjects []subjectView
+}
+
+type subjectView struct {
+	Name, Post string
+	Anchor     string
+	Rows       []rowView
+}
+
+type rowView struct {
+	Label  string
+	Slot   int
+	Class  string // "o" for the overall row, "m" when it must still be answered
+	Cells  []cellView
+	Chosen string // the chosen label, for the review page
+}
+
+type cellView struct {
+	Value   string
+	Checked bool
+}
+
+type problemView struct {
+	Message string
+	Anchor  string
+}
+
+// newBallotView lays out the slip's ballot. values (may be nil) are answers
+// to show checked; problems are listed on top and their rows marked.
+func newBallotView(slip *survey.Slip, values []int, problems []survey.Problem) ballotView {
+	def := slip.Round.Definition
+	v := ballotView{Round: slip.Round.Name, Unit: slip.Unit.Name, Category: slip.Category.Name}
+	slots := def.Layout(slip.Unit, slip.Category.ID)
+	v.Total = len(slots)
+	bySlot := map[string]int{}
+	for i, sl := range slots {
+		bySlot[survey.SlotPath(def, slip.Unit, sl)] = i
+	}
+	missing := map[int]bool{}
+	for _, p := range problems {
+		pv := problemView{Message: p.Message}
+		if i, ok := bySlot[p.Path]; ok {
+			missing[i] = true
+			pv.Anchor = "r" + strconv.Itoa(i)
+		}
+		v.Problems = append(v.Problems, pv)
+	}
+	formAt, subjAt := -1, -1
+	for i, sl := range slots {
+		f := &def.Forms[sl.Form]
+		sc := def.Scale(f.Scale)
+		if sl.Form != formAt {
+			formAt, subjAt = sl.Form, -1
+			fv := formView{Title: f.Title}
+			for _, o := range sc.Options {
+				fv.Options = append(fv.Options, o.Label)
+			}
+			if sc.Abstain != "" {
+				fv.Options = append(fv.Options, sc.Abstain)
+				v.HasAbstain, v.Abstain = true, sc.Abstain
+			}
+			if f.TopLimit > 0 {
+				row := f.Overall
+				if row == "" {
+					row = "每一项"
+				}
+				fv.Note = fmt.Sprintf("「%s」最多可评 %d 人为「%s」。", row, f.TopLimit, sc.Options[0].Label)
+			}
+			v.Forms = append(v.Forms, fv)
+		}
+		fv := &v.Forms[len(v.Forms)-1]
+		if sl.Subject != subjAt {
+			subjAt = sl.Subject
+			subj := def.Subjects(f, slip.Unit)[sl.Subject]
+			fv.Subjects = append(fv.Subjects, subjectView{Name: subj.Name, Post: subj.Post, Anchor: fmt.Sprintf("f%ds%d", sl.Form, sl.Subject)})
+		}
+		sv := &fv.Subjects[len(fv.Subjects)-1]
+		row := rowView{Label: f.Rows()[sl.Row], Slot: i}
+		if sl.Row == len(f.Items) {
+			row.Class = "o"
+		}
+		if missing[i] {
+			row.Class += " m"
+		}
+		chosen := noAnswer
+		if values != nil {
+			chosen = values[i]
+		}
+		for k, o := range sc.Options {
+			row.Cells = append(row.Cells, cellView{Value: strconv.Itoa(k), Checked: chosen == k})
+			if chosen == k {
+				row.Chosen = o.Label
+			}
+		}
+		if sc.Abstain != "" {
+			abst := chosen == int(survey.AbstainAnswer)
+			row.Cells = append(row.Cells, cellView{Value: "x", Checked: abst})
+			if abst {
+				row.Chosen = sc.Abstain
+			}
+		}
+		sv.Rows = append(sv.Rows, row)
+	}
+	return v
+}
+
+// reviewView shows a complete ballot for confirmation and carries its
+// answers on as hidden fields.
+type reviewView struct {
+	ballotView
+	Hidden []hiddenField
+}
+
+type hiddenField struct{ Name, Value string }
+
+func newReviewView(slip *survey.Slip, values []int) reviewView {
+	r := reviewView{ballotView: newBallotView(slip, values, nil)}
+	for i, v := range values {
+		val := strconv.Itoa(v)
+		if v == int(survey.AbstainAnswer) {
+			val = "x"
+		}
+		r.Hidden = append(r.Hidden, hiddenField{Name: "s" + strconv.Itoa(i), Value: val})
+	}
+	return r
+}

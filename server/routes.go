@@ -1,0 +1,48 @@
+package main
+
+import (
+	"net/http"
+
+	"github.com/gin-gonic/gin"
+)
+
+// routes is every route of minping, with its middleware, top to bottom.
+func (s *server) routes() http.Handler {
+	gin.SetMode(gin.ReleaseMode)
+	r := gin.New()
+	r.SetTrustedProxies(nil)
+	r.Use(s.requestLog(), s.recover(), securityHeaders())
+	r.HandleMethodNotAllowed = true
+
+	r.GET("/healthz", func(c *gin.Context) { c.String(http.StatusOK, "ok") })
+	r.GET("/", func(c *gin.Context) { c.Redirect(http.StatusFound, "/b") })
+
+	// Voters: the mobile ballot. Paths carry the code and are never logged.
+	r.GET("/b", s.enterCode)
+	r.GET("/b/done", s.thanks)
+	r.GET("/b/:code", s.ballotPage)
+	r.POST("/b/:code", s.ballotPost)
+	r.GET("/api/v1/ballots/:code", s.ballotGet)
+	r.POST("/api/v1/ballots/:code", s.ballotSubmit)
+
+	// Organisers, administrators and appraisal groups.
+	r.GET("/api/v1/pubkey", s.pubkey)
+	api := r.Group("/api/v1", s.authenticate)
+	{
+		org := api.Group("", s.require("admin", "organiser"))
+		org.GET("/rounds", s.listRounds)
+		org.POST("/rounds", s.createRound)
+		org.GET("/rounds/:id", s.getRound)
+		org.PUT("/rounds/:id", s.updateRound)
+		org.POST("/rounds/:id/open", s.openRound)
+		org.POST("/rounds/:id/close", s.closeRound)
+		org.GET("/rounds/:id/batches", s.listBatches)
+		org.POST("/rounds/:id/batches", s.issueBatch)
+		org.POST("/rounds/:id/batches/:batch/void", s.voidBatch)
+		org.GET("/rounds/:id/turnout", s.turnout)
+
+		admin := api.Group("", s.require("admin"))
+		admin.POST("/accounts", s.createAccount)
+	}
+	return r
+}

@@ -1,0 +1,45 @@
+package main
+
+import (
+	"crypto/ed25519"
+	"fmt"
+	"html/template"
+	"log/slog"
+	"sync"
+
+	"minping/assets"
+	"minping/survey"
+)
+
+// server holds what the handlers need: the store, the signing key, parsed
+// templates and the cache of rendered ballot pages.
+type server struct {
+	store   *survey.Store
+	sealKey ed25519.PrivateKey
+	cfg     config
+	log     *slog.Logger
+	tmpl    *template.Template
+
+	pagesMu sync.Mutex
+	pages   map[pageKey]*renderedPage
+}
+
+func newServer(store *survey.Store, key ed25519.PrivateKey, cfg config, log *slog.Logger) (*server, error) {
+	tmpl, err := parseTemplates()
+	if err != nil {
+		return nil, err
+	}
+	return &server{
+		store: store, sealKey: key, cfg: cfg, log: log, tmpl: tmpl,
+		pages: map[pageKey]*renderedPage{},
+	}, nil
+}
+
+// parseTemplates parses every embedded template once, at start.
+func parseTemplates() (*template.Template, error) {
+	t, err := template.New("").Funcs(template.FuncMap{}).ParseFS(assets.Templates(), "*.html")
+	if err != nil {
+		return nil, fmt.Errorf("templates: %w", err)
+	}
+	return t, nil
+}

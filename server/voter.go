@@ -1,0 +1,323 @@
+package main
+
+import (
+	"bytes"
+	"compress/gzip"
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/gin-gonic/gin"
+
+	"minping/survey"
+)
+
+// The voter's pages: /b (type a code), /b/CODE (the ballot), its review and
+// thank-you pages, and the JSON ballot API. None of them puts the code in a
+// log line, a redirect or the page itself: the ballot form posts to its own
+// URL, so one rendering serves every slip of a unit and category.
+
+// ballotDoc is the JSON form of what a slip is asked (GET /api/v1/ballots).
+type ballotDoc struct {
+	Round        string          `json:"round"`
+	RoundName    string          `json:"round_name"`
+	Unit         string          `json:"unit"`
+	UnitName     string          `json:"unit_name"`
+	Category     string          `json:"category"`
+	CategoryName string          `json:"category_name"`
+	Forms        []ballotFormDoc `json:"forms"`
+}
+
+type ballotFormDoc struct {
+	ID       string           `json:"id"`
+	Title    string           `json:"title"`
+	Items    []string         `json:"items"`
+	Overall  string           `json:"overall,omitempty"`
+	Options  []string         `json:"options"`
+	Abstain  string           `json:"abstain,omitempty"`
+	TopLimit int              `json:"top_limit,omitempty"`
+	Subjects []survey.Subject `json:"subjects"`
+}
+
+func (s *server) ballotGet(c *gin.Context) {
+	c.Header("Cache-Control", "no-store")
+	slip, err := s.store.Slip(c.Request.Context(), c.Param("code"))
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	def := slip.Round.Definition
+	doc := ballotDoc{
+		Round: slip.Round.ID, RoundName: slip.Round.Name,
+		Unit: slip.Unit.ID, UnitName: slip.Unit.Name,
+		Category: slip.Category.ID, CategoryName: slip.Category.Name,
+	}
+	for _, fi := range def.FormsFor(slip.Category.ID) {
+		f := &def.Forms[fi]
+		sc := def.Scale(f.Scale)
+		fd := ballotFormDoc{ID: f.ID, Title: f.Title, Overall: f.Overall, Abstain: sc.Abstain,
+			TopLimit: f.TopLimit, Subjects: def.Subjects(f, slip.Unit)}
+		for _, it := range f.Items {
+			fd.Items = append(fd.Items, it.Name)
+		}
+		for _, o := range sc.Options {
+			fd.Options = append(fd.Options, o.Label)
+		}
+		doc.Forms = append(doc.Forms, fd)
+	}
+	c.JSON(http.StatusOK, doc)
+}
+
+type submitRequest struct {
+	Answers []survey.Answer `json:"answers"`
+}
+
+func (s *server) ballotSubmit(c *gin.Context) {
+	c.Header("Cache-Control", "no-store")
+	ctx := c.Request.Context()
+	slip, err := s.store.Slip(ctx, c.Param("code"))
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	var req submitRequest
+	if err := bindJSON(c, &req); err != nil {
+		s.fail(c, err)
+		return
+	}
+	answers, err := slip.Round.Definition.EncodeAnswers(slip.Unit, slip.Category.ID, req.Answers)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	if err := s.store.Submit(ctx, slip, answers); err != nil {
+		s.fail(c, err)
+		return
+	}
+	c.JSON(http.StatusCreated, gin.H{"status": "accepted", "message": "提交成功，感谢您的参与"})
+}
+
+// enterCode is the page to type a code; with ?code= it sends the voter on
+// to that code's ballot.
+func (s *server) enterCode(c *gin.Context) {
+	c.Header("Cache-Control", "no-store")
+	if raw, ok := c.GetQuery("code"); ok {
+		if n := survey.NormalizeCode(raw); n != "" {
+			c.Redirect(http.StatusSeeOther, "/b/"+survey.FormatCode(n))
+			return
+		}
+		s.html(c, http.StatusUnprocessableEntity, "enter", "测评码应为16位字母和数字，例如 ABCD-EFGH-JKLM-NPQR，请核对后重新输入。")
+		return
+	}
+	s.html(c, http.StatusOK, "enter", "")
+}
+
+func (s *server) thanks(c *gin.Context) {
+	c.Header("Cache-Control", "no-store")
+	s.html(c, http.StatusOK, "message", messagePage{
+		Title: "提交成功，感谢您的参与！",
+		Text:  "您的评价已匿名保存，任何人都无法将它与您或您的测评码对应。现在可以关闭本页。",
+	})
+}
+
+type messagePage struct {
+	Round, Title, Text, Link, LinkText string
+}
+
+// slipError renders a voter-facing page for a code that cannot vote.
+func (s *server) slipError(c *gin.Context, slip *survey.Slip, err error) {
+	p := messagePage{Link: "/b", LinkText: "重新输入测评码"}
+	if slip != nil {
+		p.Round = slip.Round.Name
+	}
+	switch {
+	case errors.Is(err, survey.ErrNotFound):
+		p.Title = "测评码无效"
+		p.Text = "没有找到这个测评码，或它所在的批次已作废。请核对测评票上的测评码后重新输入。"
+	case errors.Is(err, survey.ErrCodeUsed):
+		p.Title = "此测评码已使用"
+		p.Text = "每个测评码只能提交一次，这个测评码已经提交过评价。如有疑问，请联系测评组织人员。"
+		p.Link = ""
+	case errors.Is(err, survey.ErrNotStarted):
+		p.Title = "测评尚未开始"
+		p.Text = "本次测评还没有开始，请在会议主持人宣布开始后再扫码。"
+		p.Link, p.LinkText = c.Request.URL.Path, "刷新"
+	case errors.Is(err, survey.ErrVotingOver):
+		p.Title = "测评已结束"
+		p.Text = "本次测评已经结束，不再接受提交。"
+		p.Link = ""
+	default:
+		s.log.Error("ballot page", "err", err)
+		p.Title = "暂时无法提交"
+		p.Text = "服务器出现问题，您的评价尚未保存。请稍后重试；测评码仍然有效。"
+		p.Link, p.LinkText = c.Request.URL.Path, "重试"
+	}
+	c.Header("Cache-Control", "no-store")
+	s.html(c, statusOf(err), "message", p)
+}
+
+// ballotPage serves the cached ballot of the slip's unit and category.
+func (s *server) ballotPage(c *gin.Context) {
+	slip, err := s.store.Slip(c.Request.Context(), c.Param("code"))
+	if err != nil {
+		s.slipError(c, slip, err)
+		return
+	}
+	p, err := s.page(slip)
+	if err != nil {
+		s.slipError(c, slip, err)
+		return
+	}
+	h := c.Writer.Header()
+	h.Set("Cache-Control", "no-cache, private")
+	h.Set("Content-Type", "text/html; charset=utf-8")
+	h.Set("Vary", "Accept-Encoding")
+	body := p.html
+	if strings.Contains(c.GetHeader("Accept-Encoding"), "gzip") {
+		h.Set("Content-Encoding", "gzip")
+		body = p.gzip
+	}
+	h.Set("Content-Length", strconv.Itoa(len(body)))
+	c.Status(http.StatusOK)
+	c.Writer.Write(body)
+}
+
+type pageKey struct {
+	def            *survey.Definition
+	unit, category string
+}
+
+type renderedPage struct {
+	html, gzip []byte
+}
+
+// page returns the rendered ballot for a slip's unit and category, rendering
+// it once and keeping it: every slip of that unit and category sees the
+// same bytes.
+func (s *server) page(slip *survey.Slip) (*renderedPage, error) {
+	k := pageKey{slip.Round.Definition, slip.Unit.ID, slip.Category.ID}
+	s.pagesMu.Lock()
+	p, ok := s.pages[k]
+	s.pagesMu.Unlock()
+	if ok {
+		return p, nil
+	}
+	var buf bytes.Buffer
+	if err := s.tmpl.ExecuteTemplate(&buf, "ballot", newBallotView(slip, nil, nil)); err != nil {
+		return nil, fmt.Errorf("render ballot: %w", err)
+	}
+	var gz bytes.Buffer
+	zw, _ := gzip.NewWriterLevel(&gz, gzip.BestCompression)
+	zw.Write(buf.Bytes())
+	zw.Close()
+	p = &renderedPage{html: buf.Bytes(), gzip: gz.Bytes()}
+	s.pagesMu.Lock()
+	s.pages[k] = p
+	s.pagesMu.Unlock()
+	return p, nil
+}
+
+// ballotPost takes the ballot form: step "review" (the default) checks it and
+// shows the answers to confirm, "edit" goes back to the form, "confirm"
+// stores it. A form with problems comes back with every answer kept.
+func (s *server) ballotPost(c *gin.Context) {
+	ctx := c.Request.Context()
+	c.Header("Cache-Control", "no-store")
+	slip, err := s.store.Slip(ctx, c.Param("code"))
+	if err != nil {
+		s.slipError(c, slip, err)
+		return
+	}
+	if err := c.Request.ParseForm(); err != nil {
+		s.slipError(c, slip, err)
+		return
+	}
+	values := formValues(slip, c.Request.PostForm)
+	step := c.PostForm("step")
+	if step == "edit" {
+		s.html(c, http.StatusOK, "ballot", newBallotView(slip, values, nil))
+		return
+	}
+	encoded, err := slip.Round.Definition.EncodeAnswers(slip.Unit, slip.Category.ID, toAnswers(slip, values))
+	var ve *survey.ValidationError
+	if errors.As(err, &ve) {
+		s.html(c, http.StatusUnprocessableEntity, "ballot", newBallotView(slip, values, ve.Problems))
+		return
+	}
+	if err != nil {
+		s.slipError(c, slip, err)
+		return
+	}
+	if step != "confirm" {
+		s.html(c, http.StatusOK, "review", newReviewView(slip, values))
+		return
+	}
+	if err := s.store.Submit(ctx, slip, encoded); err != nil {
+		s.slipError(c, slip, err)
+		return
+	}
+	c.Redirect(http.StatusSeeOther, "/b/done")
+}
+
+// noAnswer marks a slot the form left blank.
+const noAnswer = -1
+
+// formValues reads the posted slots s0, s1, …: an option index, or "x" for
+// the abstain option.
+func formValues(slip *survey.Slip, form map[string][]string) []int {
+	n := len(slip.Round.Definition.Layout(slip.Unit, slip.Category.ID))
+	out := make([]int, n)
+	for i := range out {
+		out[i] = noAnswer
+		v := form["s"+strconv.Itoa(i)]
+		if len(v) != 1 {
+			continue
+		}
+		if v[0] == "x" {
+			out[i] = int(survey.AbstainAnswer)
+		} else if k, err := strconv.Atoi(v[0]); err == nil && k >= 0 && k < survey.MaxOptions {
+			out[i] = k
+		}
+	}
+	return out
+}
+
+// toAnswers turns slot values into named answers, so that the form and the
+// JSON API share one validation.
+func toAnswers(slip *survey.Slip, values []int) []survey.Answer {
+	def := slip.Round.Definition
+	var out []survey.Answer
+	for i, sl := range def.Layout(slip.Unit, slip.Category.ID) {
+		if values[i] == noAnswer {
+			continue
+		}
+		f := &def.Forms[sl.Form]
+		sc := def.Scale(f.Scale)
+		label := sc.Abstain
+		if values[i] != int(survey.AbstainAnswer) {
+			if values[i] >= len(sc.Options) {
+				label = "?" + strconv.Itoa(values[i])
+			} else {
+				label = sc.Options[values[i]].Label
+			}
+		}
+		out = append(out, survey.Answer{
+			Form: f.ID, Subject: def.Subjects(f, slip.Unit)[sl.Subject].ID,
+			Item: f.Rows()[sl.Row], Option: label,
+		})
+	}
+	return out
+}
+
+// html renders a template, or a plain 500 if it fails.
+func (s *server) html(c *gin.Context, status int, name string, data any) {
+	var buf bytes.Buffer
+	if err := s.tmpl.ExecuteTemplate(&buf, name, data); err != nil {
+		s.log.Error("render", "template", name, "err", err)
+		c.String(http.StatusInternalServerError, "服务器内部错误")
+		return
+	}
+	c.Data(status, "text/html; charset=utf-8", buf.Bytes())
+}
