@@ -36,6 +36,7 @@ func (s *server) routes() http.Handler {
 		org.PUT("/rounds/:id", s.updateRound)
 		org.POST("/rounds/:id/open", s.openRound)
 		org.POST("/rounds/:id/close", s.closeRound)
+		org.POST("/rounds/:id/seal", s.sealRound)
 		org.GET("/rounds/:id/batches", s.listBatches)
 		org.POST("/rounds/:id/batches", s.issueBatch)
 		org.POST("/rounds/:id/batches/:batch/void", s.voidBatch)
@@ -43,6 +44,13 @@ func (s *server) routes() http.Handler {
 
 		admin := api.Group("", s.require("admin"))
 		admin.POST("/accounts", s.createAccount)
+		admin.GET("/rounds/:id/tally", s.document("", false))
+		admin.GET("/rounds/:id/tally.sig", s.document("", true))
+
+		// Sealed unit figures: admins, and appraisers for their own units.
+		read := api.Group("", s.require("admin", "appraiser"))
+		read.GET("/rounds/:id/units/:unit/tally", s.document(":unit", false))
+		read.GET("/rounds/:id/units/:unit/tally.sig", s.document(":unit", true))
 	}
 	return r
 }

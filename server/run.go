@@ -47,6 +47,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return serve(ctx, cfg, stdout, stderr)
 	case "verify":
 		return verifyCommand(args, stdout, stderr)
+	case "recount":
+		return recountCommand(ctx, args, getenv, stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil
@@ -58,6 +60,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 const usage = `usage:
   minping serve  [--addr :8080] [--data DIR] [--base-url URL] [--db DSN]
   minping verify --pubkey B64 DOCUMENT SIGNATURE
+  minping recount [--data DIR] ROUND
 `
 
 // config is what serve needs; every flag also reads an environment variable.
@@ -110,29 +113,17 @@ func serve(ctx context.Context, cfg config, stdout, stderr io.Writer) error {
 	}
 	log := slog.New(slog.NewTextHandler(stderr, nil))
 
-	if err := os.MkdirAll(cfg.Data, 0o700); err != nil {
-		return fmt.Errorf("data directory: %w", err)
-	}
-	dbPath := cfg.DB
-	if dbPath == "" {
-		dbPath = filepath.Join(cfg.Data, "minping.db")
-	}
-	_, statErr := os.Stat(dbPath)
+	_, statErr := os.Stat(dbPath(cfg))
 	firstStart := errors.Is(statErr, os.ErrNotExist)
-
-	codeKey, err := loadOrCreateKey(filepath.Join(cfg.Data, "code.key"), 32)
-	if err != nil {
-		return err
-	}
-	seed, err := loadOrCreateKey(filepath.Join(cfg.Data, "seal.key"), ed25519.SeedSize)
-	if err != nil {
-		return err
-	}
-	store, err := survey.Open(ctx, dbPath, survey.Options{CodeKey: codeKey, Now: cfg.now})
+	store, err := openStore(ctx, cfg, true)
 	if err != nil {
 		return err
 	}
 	defer store.Close()
+	seed, err := loadOrCreateKey(filepath.Join(cfg.Data, "seal.key"), ed25519.SeedSize)
+	if err != nil {
+		return err
+	}
 
 	if err := bootstrap(ctx, store, cfg, firstStart, stdout); err != nil {
 		return err
@@ -172,6 +163,38 @@ func serve(ctx context.Context, cfg config, stdout, stderr io.Writer) error {
 	}
 	log.Info("stopped")
 	return nil
+}
+
+func dbPath(cfg config) string {
+	if cfg.DB != "" {
+		return cfg.DB
+	}
+	return filepath.Join(cfg.Data, "minping.db")
+}
+
+// openStore opens the store of a data directory; with create, a missing
+// directory, database or code key is created.
+func openStore(ctx context.Context, cfg config, create bool) (*survey.Store, error) {
+	keyPath := filepath.Join(cfg.Data, "code.key")
+	if !create {
+		if _, err := os.Stat(dbPath(cfg)); err != nil {
+			return nil, fmt.Errorf("no minping database in %s: %w", cfg.Data, err)
+		}
+		if _, err := os.Stat(keyPath); err != nil {
+			return nil, fmt.Errorf("no code key in %s: %w", cfg.Data, err)
+		}
+	}
+	if err := os.MkdirAll(cfg.Data, 0o700); err != nil {
+		return nil, fmt.Errorf("data directory: %w", err)
+	}
+	codeKey, err := loadOrCreateKey(keyPath, 32)
+	if err != nil {
+		return nil, err
+	}
+	if cfg.now == nil {
+		cfg.now = time.Now
+	}
+	return survey.Open(ctx, dbPath(cfg), survey.Options{CodeKey: codeKey, Now: cfg.now})
 }
 
 // bootstrap creates the admin account and, on a first start, the demo round.
