@@ -1,10 +1,10 @@
 package main
 
 import (
-	"encoding/base64"
-	"encoding/json"
 	"context"
 	"crypto/ed25519"
+	"encoding/base64"
+	"encoding/json"
 	"io"
 	"net/http"
 	"strings"

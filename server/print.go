@@ -122,4 +122,3 @@ func parallel(n int, fn func(i int) error) error {
 	wg.Wait()
 	return first
 }
-
