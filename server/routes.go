@@ -51,6 +51,7 @@ func (s *server) routes() http.Handler {
 		read := api.Group("", s.require("admin", "appraiser"))
 		read.GET("/rounds/:id/units/:unit/tally", s.document(":unit", false))
 		read.GET("/rounds/:id/units/:unit/tally.sig", s.document(":unit", true))
+		read.GET("/rounds/:id/report", s.report)
 	}
 	return r
 }

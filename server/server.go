@@ -37,9 +37,17 @@ func newServer(store *survey.Store, key ed25519.PrivateKey, cfg config, log *slo
 
 // parseTemplates parses every embedded template once, at start.
 func parseTemplates() (*template.Template, error) {
-	t, err := template.New("").Funcs(template.FuncMap{}).ParseFS(assets.Templates(), "*.html")
+	t, err := template.New("").Funcs(templateFuncs).ParseFS(assets.Templates(), "*.html")
 	if err != nil {
 		return nil, fmt.Errorf("templates: %w", err)
 	}
 	return t, nil
+}
+
+// templateFuncs are the few helpers templates need.
+var templateFuncs = template.FuncMap{
+	"add":     func(a, b int) int { return a + b },
+	"percent": percent,
+	"deref":   func(p *int) int { return *p },
+	"derefs":  func(p *string) string { return *p },
 }

@@ -1,0 +1,175 @@
+package main
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"html/template"
+	"math/big"
+	"net/http"
+	"strings"
+
+	"crypto/ed25519"
+
+	"github.com/gin-gonic/gin"
+
+	"minping/survey"
+	"minping/tally"
+)
+
+// The printable report for the appraisal group: the sealed figures of the
+// units an account may read, read back from the signed bytes (so the report
+// cannot say anything the documents do not), with bar charts of the option
+// shares drawn as inline SVG, flags explained in words, the fingerprints and
+// how to verify them.
+
+type reportView struct {
+	Round        string
+	RoundID      string
+	ConfigSHA256 string
+	SealedAt     string
+	PubKey       string
+	Component    string
+	Units        []reportUnit
+}
+
+type reportUnit struct {
+	R        *tally.UnitResult
+	Doc      string // sealed document path, for verification
+	Flags    []string
+	Subjects []reportSubject
+	Lowest   string // the lowest option's share of the team's first form
+}
+
+type reportSubject struct {
+	S     *tally.SubjectResult
+	Flags []string
+	Forms []reportForm
+}
+
+type reportForm struct {
+	F      *tally.FormResult
+	Title  string
+	Bars   template.HTML
+	Legend []legendEntry
+	Lowest string
+}
+
+type legendEntry struct {
+	Label, Share, Color string
+	Count               int
+}
+
+// Colours from best to worst option: calm, printable, distinguishable in
+// grey.
+var barColours = []string{"#1f5f8b", "#5d9cc4", "#c9a44a", "#b33a3a", "#7a1f1f", "#444", "#777", "#999"}
+
+// report renders the sealed units the account may read.
+func (s *server) report(c *gin.Context) {
+	ctx := c.Request.Context()
+	a := account(c)
+	r, err := s.store.Round(ctx, c.Param("id"))
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	if a.Role != survey.RoleAdmin && a.RoundID != r.ID {
+		s.fail(c, survey.ErrNotFound)
+		return
+	}
+	if r.Status != survey.StatusSealed {
+		s.fail(c, errNotSealed)
+		return
+	}
+	def := r.Definition
+	v := reportView{Round: r.Name, RoundID: r.ID, ConfigSHA256: r.ConfigSHA256,
+		PubKey:    base64.StdEncoding.EncodeToString(s.sealKey.Public().(ed25519.PublicKey)),
+		Component: def.Component.Name + "（满分" + def.Component.Points.String() + "）"}
+	for _, u := range def.Units {
+		if !a.CanRead(r.ID, u.ID) {
+			continue
+		}
+		d, err := s.store.Document(ctx, r.ID, u.ID)
+		if err != nil {
+			s.fail(c, err)
+			return
+		}
+		var res tally.UnitResult
+		if err := json.Unmarshal(d.Body, &res); err != nil {
+			s.fail(c, fmt.Errorf("report: read sealed document of %s: %w", u.ID, err))
+			return
+		}
+		v.SealedAt = res.SealedAt
+		v.Units = append(v.Units, newReportUnit(def, &res))
+	}
+	c.Header("Cache-Control", "private, no-store")
+	s.html(c, http.StatusOK, "report", v)
+}
+
+func newReportUnit(def *survey.Definition, res *tally.UnitResult) reportUnit {
+	ru := reportUnit{R: res, Doc: fmt.Sprintf("/api/v1/rounds/%s/units/%s/tally", res.Round.ID, res.Unit.ID)}
+	var teamForms []tally.FormResult
+	for i := range res.Subjects {
+		sr := &res.Subjects[i]
+		rs := reportSubject{S: sr, Flags: tally.FlagTexts(def, sr.Flags, sr.Forms)}
+		for j := range sr.Forms {
+			rs.Forms = append(rs.Forms, newReportForm(&sr.Forms[j]))
+		}
+		if sr.ID == survey.TeamSubject {
+			teamForms = sr.Forms
+			if len(rs.Forms) > 0 {
+				ru.Lowest = rs.Forms[0].Lowest
+			}
+		}
+		ru.Subjects = append(ru.Subjects, rs)
+	}
+	ru.Flags = tally.FlagTexts(def, res.Flags, teamForms)
+	return ru
+}
+
+func newReportForm(f *tally.FormResult) reportForm {
+	rf := reportForm{F: f, Title: f.Title}
+	var b strings.Builder
+	b.WriteString(`<svg class="bar" viewBox="0 0 1000 24" preserveAspectRatio="none" role="img" aria-label="各等次票数占比">`)
+	x := 0.0
+	for i, sh := range f.Shares {
+		colour := barColours[min(i, len(barColours)-1)]
+		frac, _ := sh.Share.Float64()
+		w := frac * 1000
+		if w > 0 {
+			fmt.Fprintf(&b, `<rect x="%.1f" y="0" width="%.1f" height="24" fill="%s"/>`, x, w, colour)
+		}
+		x += w
+		count := 0
+		if f.Overall != nil && i < len(f.Overall.Counts) {
+			count = f.Overall.Counts[i].Count
+		} else {
+			for _, it := range f.Items {
+				if i < len(it.Counts) {
+					count += it.Counts[i].Count
+				}
+			}
+		}
+		rf.Legend = append(rf.Legend, legendEntry{Label: sh.Label, Share: percent(sh.Share), Color: colour, Count: count})
+	}
+	if len(f.Shares) == 0 {
+		b.WriteString(`<rect x="0" y="0" width="1000" height="24" fill="#eee"/>`)
+	}
+	b.WriteString(`</svg>`)
+	rf.Bars = template.HTML(b.String()) // numbers and fixed colours only
+	if n := len(f.Shares); n > 0 {
+		last := f.Shares[n-1]
+		rf.Lowest = last.Label + " " + percent(last.Share)
+	}
+	return rf
+}
+
+// percent writes a share (4 decimals) as a percentage with 2 decimals, the
+// same digits the document holds.
+func percent(s tally.Share) string {
+	if !s.Valid() {
+		return "—"
+	}
+	r := new(big.Rat).Mul(s.Rat(), big.NewRat(100, 1))
+	return r.FloatString(2) + "%"
+}
