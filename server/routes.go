@@ -52,6 +52,8 @@ func (s *server) routes() http.Handler {
 		read.GET("/rounds/:id/units/:unit/tally", s.document(":unit", false))
 		read.GET("/rounds/:id/units/:unit/tally.sig", s.document(":unit", true))
 		read.GET("/rounds/:id/report", s.report)
+		read.GET("/rounds/:id/tally.xlsx", s.export(false))
+		read.GET("/rounds/:id/tally.csv", s.export(true))
 	}
 	return r
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -188,4 +189,51 @@ func recountCommand(ctx context.Context, args []string, getenv func(string) stri
 	}
 	fmt.Fprintf(stdout, "recount of %q: all %d documents identical to the sealed ones (ballots_sha256 %s)\n", r.Name, len(pairs), docs.Result.BallotsSHA256)
 	return nil
+}
+
+// export serves the sealed results of the units the account may read as an
+// Excel workbook, or (csv) the summary as CSV. Figures come from the signed
+// round document, filtered to the account's units.
+func (s *server) export(csv bool) func(*gin.Context) {
+	return func(c *gin.Context) {
+		ctx := c.Request.Context()
+		a := account(c)
+		r, err := s.store.Round(ctx, c.Param("id"))
+		if err != nil {
+			s.fail(c, err)
+			return
+		}
+		if a.Role != survey.RoleAdmin && a.RoundID != r.ID {
+			s.fail(c, survey.ErrNotFound)
+			return
+		}
+		if r.Status != survey.StatusSealed {
+			s.fail(c, errNotSealed)
+			return
+		}
+		d, err := s.store.Document(ctx, r.ID, "")
+		if err != nil {
+			s.fail(c, err)
+			return
+		}
+		var res tally.RoundResult
+		if err := json.Unmarshal(d.Body, &res); err != nil {
+			s.fail(c, fmt.Errorf("export: read sealed round document: %w", err))
+			return
+		}
+		keep := func(unit string) bool { return a.CanRead(r.ID, unit) }
+		c.Header("Cache-Control", "private, no-store")
+		if csv {
+			c.Header("Content-Disposition", `attachment; filename="minping-summary.csv"`)
+			c.Data(http.StatusOK, "text/csv; charset=utf-8", tally.SummaryCSV(r.Definition, &res, keep))
+			return
+		}
+		b, err := tally.Workbook(r.Definition, &res, keep)
+		if err != nil {
+			s.fail(c, err)
+			return
+		}
+		c.Header("Content-Disposition", `attachment; filename="minping-tally.xlsx"`)
+		c.Data(http.StatusOK, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", b)
+	}
 }
