@@ -74,6 +74,26 @@ CREATE TABLE documents (
 	PRIMARY KEY (round_id, unit)
 ) WITHOUT ROWID;
 `,
+	// Console sign-in sessions, kept only as a hash of the cookie's secret,
+	// and the expected attendance (应到人数) per unit and voter category
+	// that a roster import brings, for issuing slips in bulk.
+	2: `
+CREATE TABLE sessions (
+	token_hash BLOB PRIMARY KEY,  -- SHA-256 of the cookie's secret
+	account_id TEXT NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+	created_at DATETIME NOT NULL,
+	seen_at    DATETIME NOT NULL,
+	expires_at DATETIME NOT NULL   -- absolute end; the idle limit is checked against seen_at
+) WITHOUT ROWID;
+CREATE INDEX sessions_account ON sessions(account_id);
+CREATE TABLE roster_expected (
+	round_id TEXT NOT NULL REFERENCES rounds(id),
+	unit     TEXT NOT NULL,
+	category TEXT NOT NULL,
+	expected INTEGER NOT NULL CHECK (expected >= 0),
+	PRIMARY KEY (round_id, unit, category)
+) WITHOUT ROWID;
+`,
 }
 
 func migrate(ctx context.Context, db *gorm.DB) error {

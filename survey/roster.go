@@ -1,0 +1,588 @@
+package survey
+
+import (
+	"bytes"
+	"context"
+	"encoding/csv"
+	"errors"
+	"fmt"
+	"io"
+	"regexp"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/xuri/excelize/v2"
+	"golang.org/x/text/encoding/simplifiedchinese"
+	"gorm.io/gorm"
+)
+
+// A roster (名册) is the organiser's spreadsheet of units and their team
+// members, one member per row, as an .xlsx workbook or a CSV file:
+//
+//	单位编号 | 单位名称 | 单位类型 | 成员编号 | 姓名 | 职务 | 党政正职 | 应到人数（一般干部职工） | …
+//
+// A unit's cells may be merged over its members' rows, or left blank after
+// its first row, or repeated on every row. 成员编号 may be left blank (then
+// UNIT-1, UNIT-2 … are used). One 应到人数 column per voter category is
+// optional: the expected attendance of that category at the unit, from
+// which slips can be issued in bulk.
+
+// Roster column headings, in the order of the template.
+const (
+	ColUnitID    = "单位编号"
+	ColUnitName  = "单位名称"
+	ColUnitType  = "单位类型"
+	ColMemberID  = "成员编号"
+	ColName      = "姓名"
+	ColPost      = "职务"
+	ColPrincipal = "党政正职"
+	ColExpected  = "应到人数"
+)
+
+// RosterSheet is the sheet a roster workbook is read from when it has one of
+// that name; otherwise its first sheet.
+const RosterSheet = "名册"
+
+// MaxRosterRows bounds the rows read from a roster.
+const MaxRosterRows = 20000
+
+// Expected is the expected attendance (应到人数): unit id → category id →
+// number of voters.
+type Expected map[string]map[string]int
+
+// Roster is what a roster file holds: the units with their members, the
+// expected attendance, and where in the file each unit and member came
+// from, for reporting problems by row.
+type Roster struct {
+	Units    []Unit
+	Expected Expected
+	// Where is the label of the file's place: "名册" for a workbook's sheet,
+	// "" for CSV.
+	Where      string
+	UnitRows   []int   // UnitRows[i]: the row where Units[i] starts
+	MemberRows [][]int // MemberRows[i][j]: the row of Units[i].Members[j]
+}
+
+// RowLabel names a row of the roster's file for a person: "名册 第5行".
+func (r *Roster) RowLabel(row int) string {
+	if r.Where == "" {
+		return fmt.Sprintf("第%d行", row)
+	}
+	return fmt.Sprintf("%s 第%d行", r.Where, row)
+}
+
+var unitPath = regexp.MustCompile(`^units\[(\d+)\](?:\.members\[(\d+)\])?`)
+
+// Locate turns a definition path under units[i] (or units[i].members[j])
+// into the roster row it came from, so that a problem found when the roster
+// is merged into a definition can be reported by row. Other paths are
+// returned unchanged.
+func (r *Roster) Locate(path string) string {
+	m := unitPath.FindStringSubmatch(path)
+	if m == nil {
+		return path
+	}
+	i, _ := strconv.Atoi(m[1])
+	if i >= len(r.UnitRows) {
+		return path
+	}
+	row := r.UnitRows[i]
+	if m[2] != "" {
+		j, _ := strconv.Atoi(m[2])
+		if j < len(r.MemberRows[i]) {
+			row = r.MemberRows[i][j]
+		}
+	}
+	return r.RowLabel(row)
+}
+
+// ParseRoster reads a roster from an .xlsx workbook or a CSV file (UTF-8 or
+// GB18030, as Excel saves it in China). categories are the round's voter
+// categories, which name the 应到人数 columns. It returns every problem found,
+// each with its row, and no roster if there is any: nothing half-read is
+// ever used.
+func ParseRoster(data []byte, categories []Category) (*Roster, []Problem) {
+	rows, where, p := readSheet(data)
+	if p != nil {
+		return nil, []Problem{*p}
+	}
+	rp := &rosterParser{roster: &Roster{Where: where, Expected: Expected{}}, categories: categories}
+	rp.parse(rows)
+	if len(rp.problems) > 0 {
+		return nil, rp.problems
+	}
+	return rp.roster, nil
+}
+
+// readSheet returns the rows of the file's roster sheet, and where they are.
+func readSheet(data []byte) ([][]string, string, *Problem) {
+	switch {
+	case len(bytes.TrimSpace(data)) == 0:
+		return nil, "", &Problem{Message: "文件是空的"}
+	case bytes.HasPrefix(data, []byte("\xD0\xCF\x11\xE0")):
+		return nil, "", &Problem{Message: "这是旧版 Excel（.xls）文件：请在 Excel 中“另存为” .xlsx 工作簿或 CSV 后再导入"}
+	case bytes.HasPrefix(data, []byte("PK\x03\x04")):
+		f, err := excelize.OpenReader(bytes.NewReader(data))
+		if err != nil {
+			return nil, "", &Problem{Message: "无法读取这个 Excel 文件：" + err.Error()}
+		}
+		defer f.Close()
+		sheets := f.GetSheetList()
+		if len(sheets) == 0 {
+			return nil, "", &Problem{Message: "工作簿中没有工作表"}
+		}
+		sheet := sheets[0]
+		for _, s := range sheets {
+			if s == RosterSheet {
+				sheet = s
+			}
+		}
+		rows, err := f.GetRows(sheet)
+		if err != nil {
+			return nil, "", &Problem{Path: sheet, Message: "无法读取工作表：" + err.Error()}
+		}
+		return rows, sheet, nil
+	}
+	data = bytes.TrimPrefix(data, []byte("\xEF\xBB\xBF"))
+	if !utf8.Valid(data) {
+		d, err := simplifiedchinese.GB18030.NewDecoder().Bytes(data)
+		if err != nil {
+			return nil, "", &Problem{Message: "无法识别文件的字符编码，请保存为 UTF-8 或 GBK 编码的 CSV，或 .xlsx 工作簿"}
+		}
+		data = d
+	}
+	r := csv.NewReader(bytes.NewReader(data))
+	r.FieldsPerRecord = -1
+	r.LazyQuotes = true
+	var rows [][]string
+	for {
+		rec, err := r.Read()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			var pe *csv.ParseError
+			if errors.As(err, &pe) {
+				return nil, "", &Problem{Path: fmt.Sprintf("第%d行", pe.Line), Message: "CSV 格式有误：" + pe.Err.Error()}
+			}
+			return nil, "", &Problem{Message: "CSV 格式有误：" + err.Error()}
+		}
+		rows = append(rows, rec)
+		if len(rows) > MaxRosterRows+10 {
+			break
+		}
+	}
+	return rows, "", nil
+}
+
+type rosterParser struct {
+	roster     *Roster
+	categories []Category
+	problems   []Problem
+
+	col      map[string]int // column heading → index
+	expected []expectedCol  // the 应到人数 columns, left to right
+}
+
+type expectedCol struct {
+	col      int
+	category string
+}
+
+func (rp *rosterParser) add(row int, format string, args ...any) {
+	path := ""
+	if row > 0 {
+		path = rp.roster.RowLabel(row)
+	}
+	rp.problems = append(rp.problems, Problem{Path: path, Message: fmt.Sprintf(format, args...)})
+}
+
+// headingAliases maps other headings organisers use to the template's.
+var headingAliases = map[string]string{
+	"单位代码": ColUnitID, "单位id": ColUnitID, "单位ID": ColUnitID,
+	"单位": ColUnitName, "单位全称": ColUnitName,
+	"类型": ColUnitType, "单位类别": ColUnitType,
+	"成员代码": ColMemberID, "人员编号": ColMemberID,
+	"成员姓名": ColName, "班子成员": ColName,
+	"现任职务": ColPost, "职务职级": ColPost,
+	"是否党政正职": ColPrincipal,
+}
+
+// heading normalises a column heading: no spaces or line breaks, no
+// required-field marks, ASCII parentheses.
+func heading(s string) string {
+	s = strings.NewReplacer(" ", "", "\u3000", "", "\n", "", "\r", "", "\t", "", "*", "", "＊", "",
+		"（", "(", "）", ")").Replace(s)
+	if a, ok := headingAliases[s]; ok {
+		return a
+	}
+	return s
+}
+
+func (rp *rosterParser) parse(rows [][]string) {
+	// The heading row is the first of the first ten that names 单位编号 or
+	// 单位名称: a title row above it is allowed.
+	head := -1
+	for i := 0; i < len(rows) && i < 10 && head < 0; i++ {
+		for _, c := range rows[i] {
+			if h := heading(c); h == ColUnitID || h == ColUnitName {
+				head = i
+				break
+			}
+		}
+	}
+	if head < 0 {
+		rp.add(0, "没有找到表头行：表头应包含 %s、%s、%s、%s、%s、%s 等列（可下载名册模板对照）",
+			ColUnitID, ColUnitName, ColUnitType, ColName, ColPost, ColPrincipal)
+		return
+	}
+	if len(rows)-head-1 > MaxRosterRows {
+		rp.add(0, "名册超过 %d 行，请分批导入或联系管理员", MaxRosterRows)
+		return
+	}
+	rp.readHeadings(head+1, rows[head])
+	if len(rp.problems) > 0 {
+		return
+	}
+
+	type unitAt struct {
+		unit     *Unit
+		row      int
+		expected map[string]int
+		expRow   map[string]int
+	}
+	var (
+		units   []*unitAt
+		cur     *unitAt
+		seen    = map[string]int{} // unit id → first row
+		members = map[string]int{} // member id → row
+	)
+	for i := head + 1; i < len(rows); i++ {
+		row := i + 1
+		cells := rows[i]
+		get := func(name string) string {
+			k, ok := rp.col[name]
+			if !ok || k >= len(cells) {
+				return ""
+			}
+			return strings.TrimSpace(cells[k])
+		}
+		if blank(cells) {
+			continue
+		}
+		id, name, typ := get(ColUnitID), get(ColUnitName), get(ColUnitType)
+		switch {
+		case id != "" && cur != nil && id == cur.unit.ID:
+			if name != "" && name != cur.unit.Name {
+				rp.add(row, "%s “%s” 与第%d行的 “%s” 不一致（单位编号 %s）", ColUnitName, name, cur.row, cur.unit.Name, id)
+			}
+			if typ != "" && typ != cur.unit.Type {
+				rp.add(row, "%s “%s” 与第%d行的 “%s” 不一致（单位编号 %s）", ColUnitType, typ, cur.row, cur.unit.Type, id)
+			}
+		case id != "":
+			if first, dup := seen[id]; dup {
+				rp.add(row, "单位编号 %s 已在第%d行出现：同一单位的成员应写在相邻的行", id, first)
+			} else {
+				seen[id] = row
+			}
+			if msg := idProblem(id); msg != "" {
+				rp.add(row, "%s “%s” %s", ColUnitID, id, msg)
+			}
+			if name == "" {
+				rp.add(row, "缺少%s", ColUnitName)
+			}
+			if typ == "" {
+				rp.add(row, "缺少%s（它决定权重和排名分组，例如 经济管理部门、镇街道）", ColUnitType)
+			}
+			cur = &unitAt{unit: &Unit{ID: id, Name: name, Type: typ}, row: row, expected: map[string]int{}, expRow: map[string]int{}}
+			units = append(units, cur)
+			rp.roster.MemberRows = append(rp.roster.MemberRows, nil)
+		case cur == nil || (name != "" && name != cur.unit.Name):
+			rp.add(row, "缺少%s", ColUnitID)
+			continue
+		}
+
+		for _, ec := range rp.expected {
+			k, cat := ec.col, ec.category
+			v := ""
+			if k < len(cells) {
+				v = strings.TrimSpace(cells[k])
+			}
+			if v == "" {
+				continue
+			}
+			heading := rows[head][k]
+			n, err := strconv.Atoi(strings.TrimSuffix(v, ".0"))
+			if err != nil || n < 0 {
+				rp.add(row, "%s “%s” 应是不小于 0 的整数", heading, v)
+				continue
+			}
+			if n > MaxBatch {
+				rp.add(row, "%s %d 超过一批的上限 %d", heading, n, MaxBatch)
+				continue
+			}
+			if prev, ok := cur.expected[cat]; ok && prev != n {
+				rp.add(row, "%s %d 与第%d行的 %d 不一致（同一单位只填一次即可）", heading, n, cur.expRow[cat], prev)
+				continue
+			}
+			cur.expected[cat], cur.expRow[cat] = n, row
+		}
+
+		mid, mname, post, pr := get(ColMemberID), get(ColName), get(ColPost), get(ColPrincipal)
+		if mname == "" {
+			if mid != "" || post != "" || pr != "" {
+				rp.add(row, "缺少%s", ColName)
+			}
+			continue
+		}
+		principal, ok := principalValue(pr)
+		if !ok {
+			rp.add(row, "%s “%s” 应填 是 或 否（也可留空，表示否）", ColPrincipal, pr)
+		}
+		if mid == "" {
+			// UNIT-1, UNIT-2 …, skipping numbers already taken.
+			for n := len(cur.unit.Members) + 1; ; n++ {
+				mid = fmt.Sprintf("%s-%d", cur.unit.ID, n)
+				if _, taken := members[mid]; !taken {
+					break
+				}
+			}
+		} else if msg := idProblem(mid); msg != "" {
+			rp.add(row, "%s “%s” %s", ColMemberID, mid, msg)
+		}
+		if mid == TeamSubject {
+			rp.add(row, "%s 不能是 “%s”（它代表领导班子）", ColMemberID, TeamSubject)
+		} else if first, dup := members[mid]; dup {
+			rp.add(row, "%s %s 已在第%d行使用", ColMemberID, mid, first)
+		}
+		members[mid] = row
+		cur.unit.Members = append(cur.unit.Members, Member{ID: mid, Name: mname, Post: post, Principal: principal})
+		rp.roster.MemberRows[len(units)-1] = append(rp.roster.MemberRows[len(units)-1], row)
+	}
+	if len(units) == 0 && len(rp.problems) == 0 {
+		rp.add(0, "表头下面没有单位：请从第%d行起每行填写一名班子成员", head+2)
+	}
+	for _, u := range units {
+		rp.roster.Units = append(rp.roster.Units, *u.unit)
+		rp.roster.UnitRows = append(rp.roster.UnitRows, u.row)
+		if len(u.expected) > 0 {
+			rp.roster.Expected[u.unit.ID] = u.expected
+		}
+	}
+}
+
+// readHeadings maps the heading row's columns, reporting missing and
+// unknown ones.
+func (rp *rosterParser) readHeadings(row int, cells []string) {
+	rp.col = map[string]int{}
+	for k, c := range cells {
+		h := heading(c)
+		switch h {
+		case "":
+			continue
+		case ColUnitID, ColUnitName, ColUnitType, ColMemberID, ColName, ColPost, ColPrincipal:
+			if _, dup := rp.col[h]; dup {
+				rp.add(row, "列 “%s” 出现了两次", h)
+			}
+			rp.col[h] = k
+			continue
+		}
+		if !strings.Contains(h, "应到") {
+			continue // other columns (序号, 备注 …) are ignored
+		}
+		cat, msg := rp.categoryOf(h)
+		if msg != "" {
+			rp.add(row, "列 “%s”：%s", strings.TrimSpace(c), msg)
+			continue
+		}
+		for _, prev := range rp.expected {
+			if prev.category == cat {
+				rp.add(row, "列 “%s”：这个测评人类别的应到人数已有一列", strings.TrimSpace(c))
+			}
+		}
+		rp.expected = append(rp.expected, expectedCol{k, cat})
+	}
+	for _, h := range []string{ColUnitID, ColUnitName, ColUnitType} {
+		if _, ok := rp.col[h]; !ok {
+			rp.add(row, "缺少 “%s” 列", h)
+		}
+	}
+}
+
+// categoryOf finds the voter category an 应到人数 heading names, by name or
+// id: 应到人数(一般干部职工), 一般干部职工应到人数, 应到人数-staff.
+func (rp *rosterParser) categoryOf(h string) (string, string) {
+	rest := strings.NewReplacer("应到人数", "", "应到", "", "(", "", ")", "", "·", "", "-", "", "_", "", ":", "", "：", "", "/", "").Replace(h)
+	if rest == "" {
+		return "", "没有写明测评人类别，应写成 “应到人数（类别名称）”"
+	}
+	for _, c := range rp.categories {
+		if rest == c.Name || rest == c.ID {
+			return c.ID, ""
+		}
+	}
+	names := make([]string, len(rp.categories))
+	for i, c := range rp.categories {
+		names[i] = c.Name
+	}
+	return "", fmt.Sprintf("本次测评没有名为 “%s” 的测评人类别（现有：%s）", rest, strings.Join(names, "、"))
+}
+
+func blank(cells []string) bool {
+	for _, c := range cells {
+		if strings.TrimSpace(c) != "" {
+			return false
+		}
+	}
+	return true
+}
+
+// idProblem says what is wrong with an id written in a roster, or "".
+func idProblem(id string) string {
+	if strings.ContainsAny(id, " /\\?#%\t\n\u3000") {
+		return "不能包含空格或 / \\ ? # % 等字符"
+	}
+	return ""
+}
+
+func principalValue(s string) (bool, bool) {
+	switch strings.ToLower(s) {
+	case "", "否", "n", "no", "0", "×", "false", "不是":
+		return false, true
+	case "是", "y", "yes", "1", "√", "✓", "✔", "true", "正职":
+		return true, true
+	}
+	return false, false
+}
+
+// RosterTemplate returns a roster workbook to fill in: the sheet 名册 with
+// its headings (one 应到人数 column per category) and two example units, and
+// a sheet 说明 explaining each column.
+func RosterTemplate(categories []Category) ([]byte, error) {
+	f := excelize.NewFile()
+	defer f.Close()
+	if err := f.SetSheetName("Sheet1", RosterSheet); err != nil {
+		return nil, fmt.Errorf("roster template: %w", err)
+	}
+	head := []any{ColUnitID, ColUnitName, ColUnitType, ColMemberID, ColName, ColPost, ColPrincipal}
+	for _, c := range categories {
+		head = append(head, ColExpected+"（"+c.Name+"）")
+	}
+	example := [][]any{
+		{"czj", "区财政局", "经济管理部门", "czj-1", "张建国", "党组书记、局长", "是"},
+		{"czj", "区财政局", "经济管理部门", "czj-2", "李秀英", "党组成员、副局长", "否"},
+		{"cgjd", "城关街道", "镇街道", "", "高志远", "党工委书记", "是"},
+		{"cgjd", "城关街道", "镇街道", "", "林芳", "党工委副书记、办事处主任", "是"},
+	}
+	for i := range example {
+		if i == 0 || i == 2 {
+			for k := range categories {
+				example[i] = append(example[i], 10*(k+1))
+			}
+		}
+	}
+	bold, err := f.NewStyle(&excelize.Style{
+		Font:      &excelize.Font{Bold: true},
+		Fill:      excelize.Fill{Type: "pattern", Pattern: 1, Color: []string{"E8E6E0"}},
+		Alignment: &excelize.Alignment{WrapText: true, Vertical: "center"},
+	})
+	if err != nil {
+		return nil, fmt.Errorf("roster template: %w", err)
+	}
+	if err := f.SetSheetRow(RosterSheet, "A1", &head); err != nil {
+		return nil, fmt.Errorf("roster template: %w", err)
+	}
+	last, _ := excelize.CoordinatesToCellName(len(head), 1)
+	f.SetCellStyle(RosterSheet, "A1", last, bold)
+	for i, r := range example {
+		cell, _ := excelize.CoordinatesToCellName(1, i+2)
+		if err := f.SetSheetRow(RosterSheet, cell, &r); err != nil {
+			return nil, fmt.Errorf("roster template: %w", err)
+		}
+	}
+	lastCol, _ := excelize.ColumnNumberToName(len(head))
+	f.SetColWidth(RosterSheet, "A", "A", 10)
+	f.SetColWidth(RosterSheet, "B", "C", 16)
+	f.SetColWidth(RosterSheet, "D", "E", 10)
+	f.SetColWidth(RosterSheet, "F", "F", 26)
+	f.SetColWidth(RosterSheet, "G", lastCol, 12)
+	f.SetPanes(RosterSheet, &excelize.Panes{Freeze: true, YSplit: 1, TopLeftCell: "A2", ActivePane: "bottomLeft"})
+
+	const help = "说明"
+	f.NewSheet(help)
+	notes := [][]any{
+		{"列", "必填", "说明"},
+		{ColUnitID, "是", "每个单位一个编号，只用字母、数字和短横线，例如 czj；发放测评票和结果都按编号对应。"},
+		{ColUnitName, "是", "例如 区财政局。"},
+		{ColUnitType, "是", "例如 经济管理部门、区直党群部门、镇街道；同类单位一起排名，可按类型设置不同权重。"},
+		{ColMemberID, "否", "留空时自动编为 单位编号-1、-2 ……"},
+		{ColName, "是", "每行一名班子成员；单位只有班子测评、没有成员时可留空。"},
+		{ColPost, "否", "例如 党组书记、局长。"},
+		{ColPrincipal, "否", "填 是 或 否；留空表示否。"},
+		{ColExpected + "（类别）", "否", "该单位这一类测评人的应到人数，用于批量发放测评票；每个单位填一次即可。"},
+		{"", "", "同一单位的成员写在相邻的行；单位编号、名称、类型可以只写在第一行，也可以合并单元格或每行重复。"},
+		{"", "", "也可以导入 CSV 文件（UTF-8 或 GBK 编码），列名相同。"},
+	}
+	for i, r := range notes {
+		cell, _ := excelize.CoordinatesToCellName(1, i+1)
+		f.SetSheetRow(help, cell, &r)
+	}
+	f.SetCellStyle(help, "A1", "C1", bold)
+	f.SetColWidth(help, "A", "A", 22)
+	f.SetColWidth(help, "C", "C", 80)
+	var buf bytes.Buffer
+	if err := f.Write(&buf); err != nil {
+		return nil, fmt.Errorf("roster template: %w", err)
+	}
+	return buf.Bytes(), nil
+}
+
+type expectedRow struct {
+	RoundID  string `gorm:"primaryKey"`
+	Unit     string `gorm:"primaryKey"`
+	Category string `gorm:"primaryKey"`
+	Expected int
+}
+
+func (expectedRow) TableName() string { return "roster_expected" }
+
+// SetExpected replaces a round's expected attendance with e.
+func (s *Store) SetExpected(ctx context.Context, roundID string, e Expected) error {
+	var rows []expectedRow
+	for _, u := range sortedKeys(e) {
+		for _, c := range sortedKeys(e[u]) {
+			rows = append(rows, expectedRow{RoundID: roundID, Unit: u, Category: c, Expected: e[u][c]})
+		}
+	}
+	err := s.w.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		if err := tx.Where("round_id = ?", roundID).Delete(&expectedRow{}).Error; err != nil {
+			return err
+		}
+		if len(rows) == 0 {
+			return nil
+		}
+		return tx.CreateInBatches(rows, 500).Error
+	})
+	if err != nil {
+		return fmt.Errorf("set expected attendance: %w", err)
+	}
+	return nil
+}
+
+// Expected returns a round's expected attendance, empty if no roster gave
+// one.
+func (s *Store) Expected(ctx context.Context, roundID string) (Expected, error) {
+	var rows []expectedRow
+	if err := s.r.WithContext(ctx).Where("round_id = ?", roundID).Find(&rows).Error; err != nil {
+		return nil, fmt.Errorf("expected attendance: %w", err)
+	}
+	e := Expected{}
+	for _, r := range rows {
+		if e[r.Unit] == nil {
+			e[r.Unit] = map[string]int{}
+		}
+		e[r.Unit][r.Category] = r.Expected
+	}
+	return e, nil
+}

@@ -1,0 +1,232 @@
+package survey
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/xuri/excelize/v2"
+	"golang.org/x/text/encoding/simplifiedchinese"
+)
+
+var rosterCategories = []Category{
+	{ID: "leaders", Name: "区领导"},
+	{ID: "staff", Name: "一般干部职工"},
+}
+
+// workbook builds an .xlsx with one sheet of rows (row 1 first); merge lists
+// cell ranges to merge, e.g. "A2:A3".
+func workbook(t *testing.T, sheet string, rows [][]any, merge ...string) []byte {
+	t.Helper()
+	f := excelize.NewFile()
+	defer f.Close()
+	if sheet != "Sheet1" {
+		if err := f.SetSheetName("Sheet1", sheet); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i, r := range rows {
+		cell, _ := excelize.CoordinatesToCellName(1, i+1)
+		if err := f.SetSheetRow(sheet, cell, &r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, m := range merge {
+		a, b, _ := strings.Cut(m, ":")
+		if err := f.MergeCell(sheet, a, b); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var buf bytes.Buffer
+	if err := f.Write(&buf); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+var rosterHead = []any{"单位编号", "单位名称", "单位类型", "成员编号", "姓名", "职务", "党政正职", "应到人数（一般干部职工）", "应到人数-leaders", "备注"}
+
+func TestParseRosterWorkbook(t *testing.T) {
+	rows := [][]any{
+		{"2026年度名册"}, // a title row above the headings
+		rosterHead,
+		{"czj", "区财政局", "经济管理部门", "czj-1", "张建国", "党组书记、局长", "是", 40, 3},
+		{"", "", "", "czj-2", "李秀英", "副局长", "否"}, // merged unit cells read as blank
+		{"", "", "", "", "王海涛", "副局长", ""},
+		{},
+		{"cgjd", "城关街道", "镇街道", "", "高志远", "党工委书记", "√", 60, "", "备注不读"},
+		{"cgjd", "城关街道", "镇街道", "", "林芳", "主任", "1", 60}, // repeated on every row
+		{"zzb", "区委组织部", "区直党群部门"},                       // a unit with no members listed
+	}
+	b := workbook(t, "名册", rows, "A3:A5", "B3:B5", "C3:C5")
+	r, ps := ParseRoster(b, rosterCategories)
+	if len(ps) > 0 {
+		t.Fatalf("got problems %v, want none", ps)
+	}
+	want := []Unit{
+		{ID: "czj", Name: "区财政局", Type: "经济管理部门", Members: []Member{
+			{ID: "czj-1", Name: "张建国", Post: "党组书记、局长", Principal: true},
+			{ID: "czj-2", Name: "李秀英", Post: "副局长"},
+			{ID: "czj-3", Name: "王海涛", Post: "副局长"},
+		}},
+		{ID: "cgjd", Name: "城关街道", Type: "镇街道", Members: []Member{
+			{ID: "cgjd-1", Name: "高志远", Post: "党工委书记", Principal: true},
+			{ID: "cgjd-2", Name: "林芳", Post: "主任", Principal: true},
+		}},
+		{ID: "zzb", Name: "区委组织部", Type: "区直党群部门"},
+	}
+	if d := cmp.Diff(want, r.Units); d != "" {
+		t.Errorf("units (-want +got):\n%s", d)
+	}
+	wantExp := Expected{"czj": {"staff": 40, "leaders": 3}, "cgjd": {"staff": 60}}
+	if d := cmp.Diff(wantExp, r.Expected); d != "" {
+		t.Errorf("expected attendance (-want +got):\n%s", d)
+	}
+	if d := cmp.Diff([]int{3, 7, 9}, r.UnitRows); d != "" {
+		t.Errorf("unit rows (-want +got):\n%s", d)
+	}
+	for path, want := range map[string]string{
+		"units[1].members[1].id": "名册 第8行",
+		"units[0].name":          "名册 第3行",
+		"units[0].members[2]":    "名册 第5行",
+		"units[9].name":          "units[9].name",
+		"categories[0].weight":   "categories[0].weight",
+	} {
+		if got := r.Locate(path); got != want {
+			t.Errorf("Locate(%q) = %q, want %q", path, got, want)
+		}
+	}
+}
+
+// TestParseRosterProblems checks that every problem is reported, each at
+// its sheet row, and that no roster is returned with them.
+func TestParseRosterProblems(t *testing.T) {
+	rows := [][]any{
+		rosterHead,
+		{"czj", "区财政局", "经济管理部门", "czj-1", "张建国", "局长", "是的", "四十"},
+		{"czj", "区财政局X", "经济管理部门", "czj-1", "李秀英", "副局长", "", 41},
+		{"fgj", "", "", "", "", "副局长"},
+		{"czj", "区财政局", "经济管理部门", "", "王五", ""},
+		{"", "区民政局", "社会管理服务部门", "", "徐卫东", ""},
+		{"mzj", "区民政局", "社会管理服务部门", "team", "孙丽", "", "", 20000},
+		{"rs j", "区人社局", "社会管理服务部门", "rsj 1", "朱红梅"},
+	}
+	_, ps := ParseRoster(workbook(t, "名册", rows), rosterCategories)
+	want := []Problem{
+		{"名册 第2行", "应到人数（一般干部职工） “四十” 应是不小于 0 的整数"},
+		{"名册 第2行", "党政正职 “是的” 应填 是 或 否（也可留空，表示否）"},
+		{"名册 第3行", "单位名称 “区财政局X” 与第2行的 “区财政局” 不一致（单位编号 czj）"},
+		{"名册 第3行", "成员编号 czj-1 已在第2行使用"},
+		{"名册 第4行", "缺少单位名称"},
+		{"名册 第4行", "缺少单位类型（它决定权重和排名分组，例如 经济管理部门、镇街道）"},
+		{"名册 第4行", "缺少姓名"},
+		{"名册 第5行", "单位编号 czj 已在第2行出现：同一单位的成员应写在相邻的行"},
+		{"名册 第6行", "缺少单位编号"},
+		{"名册 第7行", "应到人数（一般干部职工） 20000 超过一批的上限 10000"},
+		{"名册 第7行", "成员编号 不能是 “team”（它代表领导班子）"},
+		{"名册 第8行", "单位编号 “rs j” 不能包含空格或 / \\ ? # % 等字符"},
+		{"名册 第8行", "成员编号 “rsj 1” 不能包含空格或 / \\ ? # % 等字符"},
+	}
+	if d := cmp.Diff(want, ps); d != "" {
+		t.Errorf("problems (-want +got):\n%s", d)
+	}
+	if r, _ := ParseRoster(workbook(t, "名册", rows), rosterCategories); r != nil {
+		t.Errorf("got a roster with problems, want nil")
+	}
+}
+
+func TestParseRosterHeadings(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		head []any
+		want []Problem
+	}{
+		{"missing required columns", []any{"单位名称", "姓名"}, []Problem{
+			{"名册 第1行", "缺少 “单位编号” 列"}, {"名册 第1行", "缺少 “单位类型” 列"}}},
+		{"unknown category", []any{"单位编号", "单位名称", "单位类型", "姓名", "应到人数（服务对象）"}, []Problem{
+			{"名册 第1行", "列 “应到人数（服务对象）”：本次测评没有名为 “服务对象” 的测评人类别（现有：区领导、一般干部职工）"}}},
+		{"expected without category", []any{"单位编号", "单位名称", "单位类型", "应到人数"}, []Problem{
+			{"名册 第1行", "列 “应到人数”：没有写明测评人类别，应写成 “应到人数（类别名称）”"}}},
+		{"column twice", []any{"单位编号", "单位名称", "单位类型", "姓名", "成员姓名"}, []Problem{
+			{"名册 第1行", "列 “姓名” 出现了两次"}}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			rows := [][]any{tc.head, {"czj", "区财政局", "经济管理部门", "张三", "1"}}
+			_, ps := ParseRoster(workbook(t, "名册", rows), rosterCategories)
+			if d := cmp.Diff(tc.want, ps); d != "" {
+				t.Errorf("problems (-want +got):\n%s", d)
+			}
+		})
+	}
+}
+
+func TestParseRosterFiles(t *testing.T) {
+	csvText := "单位编号,单位名称,单位类型,姓名,职务,党政正职\nczj,区财政局,经济管理部门,张建国,局长,是\n,,,李秀英,副局长,\n"
+	gbk, err := simplifiedchinese.GBK.NewEncoder().String(csvText)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name string
+		data []byte
+	}{
+		{"utf-8 csv", []byte(csvText)},
+		{"utf-8 csv with BOM", append([]byte("\xEF\xBB\xBF"), csvText...)},
+		{"gbk csv", []byte(gbk)},
+		{"first sheet when none is named 名册", workbook(t, "Sheet1", [][]any{
+			{"单位编号", "单位名称", "单位类型", "姓名", "职务", "党政正职"},
+			{"czj", "区财政局", "经济管理部门", "张建国", "局长", "是"},
+			{"", "", "", "李秀英", "副局长"}})},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r, ps := ParseRoster(tc.data, nil)
+			if len(ps) > 0 {
+				t.Fatalf("got problems %v", ps)
+			}
+			want := []Unit{{ID: "czj", Name: "区财政局", Type: "经济管理部门", Members: []Member{
+				{ID: "czj-1", Name: "张建国", Post: "局长", Principal: true}, {ID: "czj-2", Name: "李秀英", Post: "副局长"}}}}
+			if d := cmp.Diff(want, r.Units); d != "" {
+				t.Errorf("units (-want +got):\n%s", d)
+			}
+		})
+	}
+	for _, tc := range []struct {
+		name string
+		data []byte
+		want string
+	}{
+		{"empty", nil, "文件是空的"},
+		{"old xls", []byte("\xD0\xCF\x11\xE0\xA1\xB1\x1A\xE1rest"), "这是旧版 Excel（.xls）文件"},
+		{"no headings", []byte("a,b,c\n1,2,3\n"), "没有找到表头行"},
+		{"headings only", []byte("单位编号,单位名称,单位类型\n"), "表头下面没有单位"},
+		{"broken zip", []byte("PK\x03\x04broken"), "无法读取这个 Excel 文件"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r, ps := ParseRoster(tc.data, nil)
+			if r != nil || len(ps) != 1 || !strings.Contains(ps[0].Message, tc.want) {
+				t.Errorf("got %v, %v; want one problem containing %q", r, ps, tc.want)
+			}
+		})
+	}
+}
+
+// TestRosterTemplate checks that the offered template reads back as the
+// roster it shows.
+func TestRosterTemplate(t *testing.T) {
+	b, err := RosterTemplate(rosterCategories)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, ps := ParseRoster(b, rosterCategories)
+	if len(ps) > 0 {
+		t.Fatalf("the template has problems: %v", ps)
+	}
+	if len(r.Units) != 2 || len(r.Units[0].Members) != 2 || r.Units[1].Members[1].ID != "cgjd-2" {
+		t.Errorf("got units %+v, want czj and cgjd with 2 members each", r.Units)
+	}
+	want := Expected{"czj": {"leaders": 10, "staff": 20}, "cgjd": {"leaders": 10, "staff": 20}}
+	if d := cmp.Diff(want, r.Expected); d != "" {
+		t.Errorf("expected attendance (-want +got):\n%s", d)
+	}
+}
