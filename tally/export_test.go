@@ -3,8 +3,6 @@ package tally
 import (
 	"bytes"
 	"math/big"
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -72,20 +70,7 @@ func TestFraction(t *testing.T) {
 func TestSummaryCSV(t *testing.T) {
 	def := loadExample(t)
 	docs := exampleDocuments(t, false)
-	got := SummaryCSV(def, docs.Result, nil)
-	path := filepath.Join("testdata", "quzhi-2026", "summary.csv")
-	if *update {
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if diff := cmp.Diff(string(want), string(got)); diff != "" {
-		t.Errorf("summary.csv differs from the golden file (-want +got):\n%s", diff)
-	}
+	golden(t, "summary.csv", SummaryCSV(def, docs.Result, nil))
 	only := SummaryCSV(def, docs.Result, func(id string) bool { return id == "fgj" })
 	if lines := strings.Split(strings.TrimSpace(string(only)), "\n"); len(lines) != 2 || !strings.Contains(lines[1], "区发展和改革局") {
 		t.Errorf("filtered CSV: got %q, want the header and 区发展和改革局", lines)
