@@ -195,14 +195,14 @@ func (c *Counter) unitResult(ui int, turnout map[string]Count) *UnitResult {
 	res.Subjects = []SubjectResult{}
 	var team *SubjectResult
 	if len(teamForms) > 0 {
-		s := ut.subject(teamForms, 0, survey.Subject{ID: survey.TeamSubject, Name: "领导班子"})
-		res.Subjects = append(res.Subjects, s)
+		for si, s := range def.Subjects(&def.Forms[teamForms[0]], unit) {
+			res.Subjects = append(res.Subjects, ut.subject(teamForms, si, s))
+		}
 		team = &res.Subjects[0]
 	}
 	if len(memberForms) > 0 {
-		for mi, m := range unit.Members {
-			s := ut.subject(memberForms, mi, survey.Subject{ID: m.ID, Name: m.Name, Post: m.Post})
-			res.Subjects = append(res.Subjects, s)
+		for si, s := range def.Subjects(&def.Forms[memberForms[0]], unit) {
+			res.Subjects = append(res.Subjects, ut.subject(memberForms, si, s))
 		}
 	}
 
