@@ -66,7 +66,7 @@ func TestLogsNeverHoldACode(t *testing.T) {
 			t.Fatalf("confirm on /b/%s: got %d, want 303", sp, r.status)
 		}
 		postBallotForm(t, m.base, sp, ballotFormValues(czjStaffSlots, "1", "confirm")) // 409
-		get("/b/" + sp)                                                              // 409 page
+		get("/b/" + sp)                                                                // 409 page
 	}
 	// The JSON API in every spelling: a 422, a 201, a 409.
 	for i, c := range append(staff[4:], clients...) {
