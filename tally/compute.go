@@ -193,12 +193,10 @@ func (c *Counter) unitResult(ui int, turnout map[string]Count) *UnitResult {
 		}
 	}
 	res.Subjects = []SubjectResult{}
-	var team *SubjectResult
 	if len(teamForms) > 0 {
 		for si, s := range def.Subjects(&def.Forms[teamForms[0]], unit) {
 			res.Subjects = append(res.Subjects, ut.subject(teamForms, si, s))
 		}
-		team = &res.Subjects[0]
 	}
 	if len(memberForms) > 0 {
 		for si, s := range def.Subjects(&def.Forms[memberForms[0]], unit) {
@@ -230,7 +228,8 @@ func (c *Counter) unitResult(ui int, turnout map[string]Count) *UnitResult {
 		new(big.Rat).SetFrac64(int64(res.Voted), int64(res.Issued)).Cmp(def.Rules.Quorum.Rat()) >= 0
 
 	var flags []string
-	if team != nil {
+	if len(teamForms) > 0 {
+		team := &res.Subjects[0]
 		res.Score, res.Component = team.Score, team.Component
 		flags = append(flags, team.Flags...)
 	}
