@@ -233,34 +233,44 @@ func (b *bufferedHash) sum() string {
 }
 
 // sortHashes returns the hashes in ascending byte order: a counting sort on
-// the first two bytes (hashes are uniform, so buckets hold a handful), then a
-// comparison sort within each bucket.
+// their leading bits (hashes are uniform, so with about one bucket per
+// ballot the buckets hold a few each), then an insertion sort within each
+// bucket.
 func sortHashes(chunks [][]ballotHash, n int) []ballotHash {
-	var start [1<<16 + 1]int
+	bits := 8
+	for bits < 20 && 1<<bits < n {
+		bits++
+	}
+	shift := 32 - bits
+	start := make([]int32, 1<<bits+1)
 	for _, in := range chunks {
 		for i := range in {
-			start[int(binary.BigEndian.Uint16(in[i].h[:]))+1]++
+			start[binary.BigEndian.Uint32(in[i].h[:])>>shift+1]++
 		}
 	}
 	for i := 1; i < len(start); i++ {
 		start[i] += start[i-1]
 	}
 	out := make([]ballotHash, n)
-	next := start
+	next := slices.Clone(start)
 	for _, in := range chunks {
 		for i := range in {
-			k := binary.BigEndian.Uint16(in[i].h[:])
+			k := binary.BigEndian.Uint32(in[i].h[:]) >> shift
 			out[next[k]] = in[i]
 			next[k]++
 		}
 	}
 	// The buckets are independent: sort the two halves side by side.
 	var wg sync.WaitGroup
-	for half := range 2 {
+	half := len(start) / 2
+	for _, r := range [][2]int{{0, half}, {half, len(start) - 1}} {
 		wg.Go(func() {
-			for k := half << 15; k < (half+1)<<15; k++ {
-				if b := out[start[k]:start[k+1]]; len(b) > 1 {
-					slices.SortFunc(b, compareHash)
+			for k := r[0]; k < r[1]; k++ {
+				b := out[start[k]:start[k+1]]
+				for i := 1; i < len(b); i++ {
+					for j := i; j > 0 && compareHash(b[j], b[j-1]) < 0; j-- {
+						b[j], b[j-1] = b[j-1], b[j]
+					}
 				}
 			}
 		})
@@ -270,6 +280,7 @@ func sortHashes(chunks [][]ballotHash, n int) []ballotHash {
 }
 
 func compareHash(a, b ballotHash) int {
+	// by value: small enough to copy, and it keeps the callers simple
 	for i := 0; i < sha256.Size; i += 8 {
 		x, y := binary.BigEndian.Uint64(a.h[i:]), binary.BigEndian.Uint64(b.h[i:])
 		if x != y {
