@@ -19,8 +19,13 @@ var ErrInvalidBallot = errors.New("invalid ballot")
 
 // Counter accumulates stored ballots one at a time. Its memory is bounded by
 // the definition (a count per unit × category × slot × option) plus one
-// 36-byte entry per ballot for the digest; adding a ballot allocates nothing
-// beyond the amortised growth of that digest list.
+// 36-byte entry per ballot for the digest and a few batches of answers
+// waiting to be hashed; adding a ballot allocates nothing.
+//
+// Ballots are hashed for the digest in batches on another goroutine, so that
+// the caller's goroutine (typically reading the store) only counts. Such a
+// goroutine ends once its batch is hashed; an abandoned Counter leaves none
+// behind.
 //
 // A Counter is not safe for concurrent use.
 type Counter struct {
@@ -28,17 +33,38 @@ type Counter struct {
 	units map[string]int // unit id -> index in def.Units
 	cats  []string       // category ids, in definition order
 	// groups[u*len(cats)+c] is the layout of a ballot of category c in unit u.
-	groups []group
-	counts []uint32
-	// hashes holds one entry per ballot, in chunks so that growing never
-	// copies what is already there.
-	hashes  [][]ballotHash
+	groups  []group
+	counts  []uint32
 	ballots int
-	buf     []byte
+
+	cur     *batch      // ballots not yet handed over for hashing
+	free    chan *batch // hashed batches, ready for reuse
+	batches int         // batches made, at most maxBatches
+	hashing sync.WaitGroup
+	// hashes holds one chunk of entries per batch handed over; an entry is
+	// written by the hashing goroutine and read after hashing.Wait.
+	hashes []*[]ballotHash
 
 	lastUnit string // the unit of the previous Add: stores stream in runs
 	lastU    int
 }
+
+// batch is up to hashChunk ballots waiting to be hashed.
+type batch struct {
+	ballots []pending
+	answers []byte
+}
+
+// pending is one ballot of a batch: its unit and category, and its answers'
+// length within batch.answers.
+type pending struct {
+	unit, category uint32
+	n              int
+}
+
+// maxBatches bounds the batches in flight; Add waits for one to be hashed
+// when all are.
+const maxBatches = 4
 
 // group is one unit × category: where its ballots are counted.
 type group struct {
@@ -55,7 +81,7 @@ type slot struct {
 	abstain bool // the scale has an abstain label
 }
 
-// hashChunk is the number of ballot hashes kept in one chunk.
+// hashChunk is the number of ballots hashed in one batch.
 const hashChunk = 1 << 14
 
 // ballotHash is the SHA-256 of one ballot and the unit it belongs to.
@@ -68,7 +94,8 @@ type ballotHash struct {
 // definition must be valid (as returned by survey.ParseDefinition) and must
 // not change while the counter is in use.
 func NewCounter(def *survey.Definition) *Counter {
-	c := &Counter{def: def, units: make(map[string]int, len(def.Units)), lastU: -1}
+	c := &Counter{def: def, units: make(map[string]int, len(def.Units)), lastU: -1,
+		free: make(chan *batch, maxBatches)}
 	for _, cat := range def.Categories {
 		c.cats = append(c.cats, cat.ID)
 	}
@@ -141,20 +168,78 @@ func (c *Counter) Add(unit, category string, answers []byte) error {
 		}
 	}
 	g.ballots++
-
-	b := append(c.buf[:0], unit...)
-	b = append(b, 0)
-	b = append(b, category...)
-	b = append(b, 0)
-	b = append(b, answers...)
-	c.buf = b
-	if n := len(c.hashes); n == 0 || len(c.hashes[n-1]) == hashChunk {
-		c.hashes = append(c.hashes, make([]ballotHash, 0, hashChunk))
-	}
-	last := &c.hashes[len(c.hashes)-1]
-	*last = append(*last, ballotHash{h: sha256.Sum256(b), unit: uint32(ui)})
 	c.ballots++
+
+	if c.cur == nil {
+		c.cur = c.newBatch()
+	}
+	b := c.cur
+	b.ballots = append(b.ballots, pending{uint32(ui), uint32(ci), len(answers)})
+	b.answers = append(b.answers, answers...)
+	if len(b.ballots) == hashChunk {
+		c.handOver()
+	}
 	return nil
+}
+
+// newBatch returns an empty batch: a new one while fewer than maxBatches
+// exist, else the next one hashed.
+func (c *Counter) newBatch() *batch {
+	select {
+	case b := <-c.free:
+		return b
+	default:
+	}
+	if c.batches < maxBatches {
+		c.batches++
+		return &batch{ballots: make([]pending, 0, hashChunk)}
+	}
+	return <-c.free
+}
+
+// handOver hashes the current batch on another goroutine.
+func (c *Counter) handOver() {
+	b := c.cur
+	c.cur = nil
+	out := new([]ballotHash)
+	c.hashes = append(c.hashes, out)
+	c.hashing.Go(func() {
+		*out = c.hashBatch(b)
+		b.ballots, b.answers = b.ballots[:0], b.answers[:0]
+		c.free <- b // never blocks: at most maxBatches exist
+	})
+}
+
+// hashBatch returns the hashes of a batch's ballots, each the SHA-256 of
+// unit id ‖ 0x00 ‖ category id ‖ 0x00 ‖ answers.
+func (c *Counter) hashBatch(b *batch) []ballotHash {
+	out := make([]ballotHash, len(b.ballots))
+	var buf []byte
+	answers := b.answers
+	for i, p := range b.ballots {
+		buf = append(buf[:0], c.def.Units[p.unit].ID...)
+		buf = append(buf, 0)
+		buf = append(buf, c.cats[p.category]...)
+		buf = append(buf, 0)
+		buf = append(buf, answers[:p.n]...)
+		answers = answers[p.n:]
+		out[i] = ballotHash{h: sha256.Sum256(buf), unit: p.unit}
+	}
+	return out
+}
+
+// hashed waits for every ballot added so far to be hashed and returns the
+// hashes, in chunks.
+func (c *Counter) hashed() [][]ballotHash {
+	if c.cur != nil && len(c.cur.ballots) > 0 {
+		c.handOver()
+	}
+	c.hashing.Wait()
+	out := make([][]ballotHash, len(c.hashes))
+	for i, h := range c.hashes {
+		out[i] = *h
+	}
+	return out
 }
 
 // undo takes back the counts of a ballot found invalid part way.
@@ -182,7 +267,7 @@ func (c *Counter) Ballots() int { return c.ballots }
 // ballots, the round digest all ballots; an empty set digests to SHA-256 of
 // nothing.
 func (c *Counter) digests() (units []string, round string) {
-	sorted := sortHashes(c.hashes, c.ballots)
+	sorted := sortHashes(c.hashed(), c.ballots)
 	units = make([]string, len(c.def.Units))
 	var wg sync.WaitGroup
 	wg.Go(func() {

@@ -198,3 +198,58 @@ func TestSignVerify(t *testing.T) {
 		})
 	}
 }
+
+// Enough ballots to fill every batch in flight several times over: the
+// digests must not depend on how ballots were batched for hashing, and a
+// count may go on after documents were written.
+func TestDigestAcrossBatches(t *testing.T) {
+	def := parseDef(t, basicDef+"  - {id: u2, name: 单位二, type: T}\n")
+	n := (maxBatches+2)*hashChunk + 17
+	var vs []vote
+	for i := range n {
+		unit, cat := []string{"u1", "u2"}[i%2], []string{"a", "b"}[i/2%2]
+		vs = append(vs, vote{unit, cat, string([]byte{'A' + byte(i%4), 'A' + byte(i/4%4)})})
+	}
+	want := func(vs []vote) string {
+		var hs [][]byte
+		for _, v := range vs {
+			h := sha256.Sum256([]byte(v.unit + "\x00" + v.cat + "\x00" + string(v.bytes())))
+			hs = append(hs, h[:])
+		}
+		slices.SortFunc(hs, bytes.Compare)
+		sum := sha256.Sum256(bytes.Join(hs, nil))
+		return hex.EncodeToString(sum[:])
+	}
+	c := NewCounter(def)
+	turnout := Turnout{"u1": {}, "u2": {}}
+	add := func(vs []vote) {
+		for _, v := range vs {
+			if err := c.Add(v.unit, v.cat, v.bytes()); err != nil {
+				t.Fatal(err)
+			}
+			k := turnout[v.unit][v.cat]
+			k.Issued++
+			k.Voted++
+			turnout[v.unit][v.cat] = k
+		}
+	}
+	add(vs[:n-5])
+	first, err := c.Documents(turnout, Meta{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := first.Result.BallotsSHA256, want(vs[:n-5]); got != want {
+		t.Errorf("digest of %d ballots: got %s, want %s", n-5, got, want)
+	}
+	add(vs[n-5:])
+	docs, err := c.Documents(turnout, Meta{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := docs.Result.BallotsSHA256, want(vs); got != want {
+		t.Errorf("digest of %d ballots: got %s, want %s", n, got, want)
+	}
+	if got := docs.Result.Ballots; got != n {
+		t.Errorf("ballots: got %d, want %d", got, n)
+	}
+}
