@@ -6,6 +6,12 @@
 // grades) as canonical bytes, Sign and Verify seal them, and Workbook and
 // SummaryCSV export them. Nothing here reads a clock, a file or a network.
 //
+// ballots_sha256 lets anyone holding the ballots check the seal: each
+// ballot's hash is SHA-256(unit id ‖ 0x00 ‖ category id ‖ 0x00 ‖ stored
+// answer bytes); a set of ballots (a unit's, or the round's) digests to the
+// SHA-256 of its ballots' hashes concatenated in ascending byte order,
+// duplicates kept, so storage order does not matter.
+//
 // Arithmetic is exact (math/big.Rat); numbers are rounded half up only when
 // written: scores and components to 2 decimals, shares and turnouts to 4.
 // Where CONTRACT §3 leaves room, this package decides:
