@@ -55,5 +55,6 @@ func (s *server) routes() http.Handler {
 		read.GET("/rounds/:id/tally.xlsx", s.export(false))
 		read.GET("/rounds/:id/tally.csv", s.export(true))
 	}
+	s.consoleRoutes(r)
 	return r
 }

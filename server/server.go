@@ -22,6 +22,8 @@ type server struct {
 
 	pagesMu sync.Mutex
 	pages   map[pageKey]*renderedPage
+
+	console *console // the console's sign-in throttle, static files and turnout cache
 }
 
 func newServer(store *survey.Store, key ed25519.PrivateKey, cfg config, log *slog.Logger) (*server, error) {
@@ -31,7 +33,7 @@ func newServer(store *survey.Store, key ed25519.PrivateKey, cfg config, log *slo
 	}
 	return &server{
 		store: store, sealKey: key, cfg: cfg, log: log, tmpl: tmpl,
-		pages: map[pageKey]*renderedPage{},
+		pages: map[pageKey]*renderedPage{}, console: newConsole(),
 	}, nil
 }
 

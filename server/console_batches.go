@@ -1,0 +1,318 @@
+package main
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"minping/survey"
+)
+
+// maxBulk bounds the slips of one bulk issue, so that its print sheet stays
+// a page a browser can print.
+const maxBulk = 5000
+
+type batchesView struct {
+	consolePage
+	Round      *survey.Round
+	Open       bool // batches may be issued and voided
+	Categories []survey.Category
+	Units      []batchUnitRow
+	Batches    []conBatch
+	Bulk       []conBulk
+	Nonce      string
+	Issued     int
+}
+
+type batchUnitRow struct {
+	ID, Name string
+	Cells    []batchCell
+}
+
+type batchCell struct {
+	Issued   int
+	Expected string
+}
+
+type conBatch struct {
+	ID, Unit, Category, Created string
+	Count                       int
+	Voided                      bool
+}
+
+type conBulk struct {
+	ID, Name      string
+	Units, Slips  int
+	Missing       int // units with no 应到人数 for it
+	Already       int // units that already have slips of it
+	AlreadySlips  int
+	NewUnitsSlips int
+}
+
+func (s *server) batchesPage(c *gin.Context) {
+	ctx := c.Request.Context()
+	r, ok := s.round(c)
+	if !ok {
+		return
+	}
+	def := r.Definition
+	turnout, err := s.store.Turnout(ctx, r.ID)
+	if err != nil {
+		s.consoleFail(c, err)
+		return
+	}
+	exp, err := s.store.Expected(ctx, r.ID)
+	if err != nil {
+		s.consoleFail(c, err)
+		return
+	}
+	batches, err := s.store.Batches(ctx, r.ID)
+	if err != nil {
+		s.consoleFail(c, err)
+		return
+	}
+	v := batchesView{consolePage: s.newPage(c, "发放测评票 · "+r.Name, "rounds"), Round: r,
+		Open:       r.Status == survey.StatusDraft || r.Status == survey.StatusOpen,
+		Categories: def.Categories, Nonce: survey.NewToken()}
+	// Only issued counts are shown here: how many have voted is the turnout
+	// page's, in coarse steps.
+	issued := map[[2]string]int{}
+	for _, ut := range turnout {
+		for _, ct := range ut.Categories {
+			issued[[2]string{ut.Unit, ct.Category}] = ct.Count.Issued
+			v.Issued += ct.Count.Issued
+		}
+	}
+	for _, u := range def.Units {
+		row := batchUnitRow{ID: u.ID, Name: u.Name}
+		for _, ct := range def.Categories {
+			cell := batchCell{Issued: issued[[2]string{u.ID, ct.ID}]}
+			if n, ok := exp[u.ID][ct.ID]; ok {
+				cell.Expected = strconv.Itoa(n)
+			}
+			row.Cells = append(row.Cells, cell)
+		}
+		v.Units = append(v.Units, row)
+	}
+	for _, ct := range def.Categories {
+		b := conBulk{ID: ct.ID, Name: ct.Name}
+		for _, u := range def.Units {
+			n, ok := exp[u.ID][ct.ID]
+			switch {
+			case !ok || n == 0:
+				b.Missing++
+			case issued[[2]string{u.ID, ct.ID}] > 0:
+				b.Already++
+			default:
+				b.Units++
+				b.Slips += n
+			}
+		}
+		if b.Units+b.Already > 0 {
+			v.Bulk = append(v.Bulk, b)
+		}
+	}
+	for _, b := range batches {
+		row := conBatch{ID: b.ID, Count: b.Count, Voided: b.Voided, Created: consoleTime(b.CreatedAt),
+			Unit: b.Unit, Category: b.Category}
+		if u := def.Unit(b.Unit); u != nil {
+			row.Unit = u.Name
+		}
+		if ct := def.Category(b.Category); ct != nil {
+			row.Category = ct.Name
+		}
+		v.Batches = append(v.Batches, row)
+	}
+	s.html(c, http.StatusOK, "console-batches", v)
+}
+
+// useNonce reports whether an issue form's nonce is fresh, and spends it:
+// reloading a print tab re-posts its form, and must not issue a second
+// batch behind the organiser's back.
+func (s *server) useNonce(form, nonce string) bool {
+	if len(nonce) < 16 {
+		return false
+	}
+	nonce = form + ":" + nonce
+	con := s.console
+	con.issuedMu.Lock()
+	defer con.issuedMu.Unlock()
+	now := time.Now()
+	if _, used := con.issued[nonce]; used {
+		return false
+	}
+	if len(con.issued) > 10000 {
+		for k, t := range con.issued {
+			if now.Sub(t) > survey.SessionMax {
+				delete(con.issued, k)
+			}
+		}
+	}
+	con.issued[nonce] = now
+	return true
+}
+
+func (s *server) spentForm(c *gin.Context, id string) {
+	v := consoleMessage{consolePage: s.newPage(c, "这张发放表单已经提交过", "rounds"), Back: "/console/rounds/" + id + "/batches",
+		Text: "为防止重复发放，同一张发放表单只能提交一次（刷新打印页也会重新提交表单）。测评码只显示一次，无法再次打开：如果上一次的打印页已关闭而没有打印，请回到发放页面，作废那个批次后重新发放。"}
+	s.html(c, http.StatusConflict, "console-message", v)
+}
+
+// consoleIssue issues one batch and answers with its print sheet, which the
+// form opens in a new tab: the only time its codes are shown.
+func (s *server) consoleIssue(c *gin.Context) {
+	ctx := c.Request.Context()
+	id := c.Param("id")
+	if !s.useNonce("one", c.PostForm("nonce")) {
+		s.spentForm(c, id)
+		return
+	}
+	count, err := strconv.Atoi(strings.TrimSpace(c.PostForm("count")))
+	if err != nil {
+		s.consoleFail(c, &survey.ValidationError{Problems: []survey.Problem{{Path: "张数", Message: "请填写要发放的张数（1 至 10000 的整数）"}}})
+		return
+	}
+	b, codes, err := s.store.IssueBatch(ctx, id, c.PostForm("unit"), c.PostForm("category"), count)
+	if err != nil {
+		s.consoleFail(c, err)
+		return
+	}
+	r, err := s.store.Round(ctx, id)
+	if err != nil {
+		s.consoleFail(c, err)
+		return
+	}
+	s.log.Info("batch issued", "round", id, "batch", b.ID, "unit", b.Unit, "category", b.Category, "count", b.Count, "by", account(c).Name)
+	s.printSheet(c, http.StatusCreated, r, b, codes, s.baseURL(c))
+}
+
+type bulkPrintView struct {
+	Round   string
+	Entry   string
+	Count   int
+	Batches int
+	Pages   []bulkPage
+}
+
+type bulkPage struct {
+	Unit, Category string
+	Slips          []slipView
+}
+
+// consoleIssueBulk issues, for each chosen category, one batch per unit of
+// its 应到人数 from the roster, skipping units that already have slips of
+// that category, and answers with one print sheet of them all, each
+// batch starting on a new page.
+func (s *server) consoleIssueBulk(c *gin.Context) {
+	ctx := c.Request.Context()
+	id := c.Param("id")
+	if !s.useNonce("bulk", c.PostForm("nonce")) {
+		s.spentForm(c, id)
+		return
+	}
+	r, ok := s.round(c)
+	if !ok {
+		return
+	}
+	def := r.Definition
+	exp, err := s.store.Expected(ctx, id)
+	if err != nil {
+		s.consoleFail(c, err)
+		return
+	}
+	turnout, err := s.store.Turnout(ctx, id)
+	if err != nil {
+		s.consoleFail(c, err)
+		return
+	}
+	has := map[[2]string]bool{}
+	for _, ut := range turnout {
+		for _, ct := range ut.Categories {
+			has[[2]string{ut.Unit, ct.Category}] = ct.Count.Issued > 0
+		}
+	}
+	type job struct {
+		unit, category string
+		count          int
+	}
+	var jobs []job
+	total := 0
+	for _, cat := range c.PostFormArray("category") {
+		if def.Category(cat) == nil {
+			continue
+		}
+		for _, u := range def.Units {
+			if n := exp[u.ID][cat]; n > 0 && !has[[2]string{u.ID, cat}] {
+				jobs = append(jobs, job{u.ID, cat, n})
+				total += n
+			}
+		}
+	}
+	if len(jobs) == 0 {
+		s.consoleFail(c, &survey.ValidationError{Problems: []survey.Problem{{Message: "没有需要发放的测评票：请勾选至少一个测评人类别；已有测评票的单位和类别不会重复发放。"}}})
+		return
+	}
+	if total > maxBulk {
+		s.consoleFail(c, &survey.ValidationError{Problems: []survey.Problem{{Message: fmt.Sprintf("一次批量发放共 %d 张，超过 %d 张：请分几次、每次勾选较少的类别发放。", total, maxBulk)}}})
+		return
+	}
+	v := bulkPrintView{Round: r.Name, Entry: s.baseURL(c) + "/b", Count: total, Batches: len(jobs)}
+	var done []string
+	var all []*slipView
+	for _, j := range jobs {
+		b, codes, err := s.store.IssueBatch(ctx, id, j.unit, j.category, j.count)
+		if err != nil {
+			// Take back what this request issued: its codes were never shown.
+			for _, bid := range done {
+				if verr := s.store.VoidBatch(ctx, id, bid); verr != nil {
+					s.log.Error("void after failed bulk issue", "batch", bid, "err", verr)
+				}
+			}
+			s.consoleFail(c, err)
+			return
+		}
+		done = append(done, b.ID)
+		rand.Shuffle(len(codes), func(i, k int) { codes[i], codes[k] = codes[k], codes[i] })
+		for len(codes) > 0 {
+			n := min(slipsPerPage, len(codes))
+			p := bulkPage{Unit: def.Unit(j.unit).Name, Category: def.Category(j.category).Name}
+			for _, code := range codes[:n] {
+				p.Slips = append(p.Slips, slipView{Code: code})
+			}
+			v.Pages = append(v.Pages, p)
+			codes = codes[n:]
+		}
+	}
+	for i := range v.Pages {
+		for k := range v.Pages[i].Slips {
+			all = append(all, &v.Pages[i].Slips[k])
+		}
+	}
+	base := s.baseURL(c)
+	err = parallel(len(all), func(i int) error {
+		svg, err := qrSVG(base + "/b/" + all[i].Code)
+		all[i].QR = svg
+		return err
+	})
+	if err != nil {
+		s.consoleFail(c, err)
+		return
+	}
+	s.log.Info("batches issued in bulk", "round", id, "batches", len(jobs), "slips", total, "by", account(c).Name)
+	s.html(c, http.StatusCreated, "console-print", v)
+}
+
+func (s *server) consoleVoid(c *gin.Context) {
+	id := c.Param("id")
+	if err := s.store.VoidBatch(c.Request.Context(), id, c.Param("batch")); err != nil {
+		s.consoleFail(c, err)
+		return
+	}
+	s.log.Info("batch voided", "round", id, "batch", c.Param("batch"), "by", account(c).Name)
+	consoleRedirect(c, "/console/rounds/"+id+"/batches", "voided")
+}

@@ -1,0 +1,605 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"minping/survey"
+)
+
+// maxUpload bounds an uploaded roster or definition file.
+const maxUpload = 8 << 20
+
+type roundsView struct {
+	consolePage
+	Rounds []conRound
+}
+
+type conRound struct {
+	ID, Name, Status, StatusName string
+	Units, Members               int
+	Created                      string
+}
+
+func consoleTime(t time.Time) string { return t.Local().Format("2006-01-02 15:04") }
+
+func (s *server) consoleRounds(c *gin.Context) {
+	rounds, err := s.store.Rounds(c.Request.Context())
+	if err != nil {
+		s.consoleFail(c, err)
+		return
+	}
+	v := roundsView{consolePage: s.newPage(c, "测评活动", "rounds")}
+	for _, r := range rounds {
+		row := conRound{ID: r.ID, Name: r.Name, Status: r.Status, StatusName: statusNames[r.Status],
+			Units: len(r.Definition.Units), Created: consoleTime(r.CreatedAt)}
+		for _, u := range r.Definition.Units {
+			row.Members += len(u.Members)
+		}
+		v.Rounds = append(v.Rounds, row)
+	}
+	s.html(c, http.StatusOK, "console-rounds", v)
+}
+
+type newRoundView struct {
+	consolePage
+	Mode         string // "template" or "upload": the form the problems belong to
+	Name, Points string
+	Satisfaction bool
+	Problems     []survey.Problem
+}
+
+func (s *server) newRoundPage(c *gin.Context) {
+	v := newRoundView{consolePage: s.newPage(c, "新建测评活动", "rounds"),
+		Name: fmt.Sprintf("%d年度领导班子和领导干部民主测评", time.Now().Year()), Points: "20", Satisfaction: true}
+	s.html(c, http.StatusOK, "console-new", v)
+}
+
+// readUpload reads an uploaded file of the form, or nil if none was chosen.
+func readUpload(c *gin.Context, field string) ([]byte, error) {
+	fh, err := c.FormFile(field)
+	if errors.Is(err, http.ErrMissingFile) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, &survey.ValidationError{Problems: []survey.Problem{{Message: "无法读取上传的文件：" + err.Error()}}}
+	}
+	if fh.Size > maxUpload {
+		return nil, &survey.ValidationError{Problems: []survey.Problem{{Message: fmt.Sprintf("文件 %s 超过 8 MB", fh.Filename)}}}
+	}
+	f, err := fh.Open()
+	if err != nil {
+		return nil, fmt.Errorf("upload: %w", err)
+	}
+	defer f.Close()
+	return io.ReadAll(io.LimitReader(f, maxUpload))
+}
+
+// limitUpload bounds a multipart form before it is parsed.
+func limitUpload(c *gin.Context) {
+	c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, 2*maxUpload+1<<20)
+}
+
+// createRoundForm creates a draft round from the standard template or an
+// uploaded definition, with the units of a roster. Nothing is saved unless
+// the whole is valid; every problem is listed, roster problems by row.
+func (s *server) createRoundForm(c *gin.Context) {
+	limitUpload(c)
+	ctx := c.Request.Context()
+	v := newRoundView{consolePage: s.newPage(c, "新建测评活动", "rounds"), Mode: c.PostForm("mode"),
+		Name: strings.TrimSpace(c.PostForm("name")), Points: strings.TrimSpace(c.PostForm("points")),
+		Satisfaction: c.PostForm("satisfaction") != ""}
+	fail := func(ps ...survey.Problem) {
+		v.Problems = ps
+		s.html(c, http.StatusUnprocessableEntity, "console-new", v)
+	}
+	var src []byte
+	switch v.Mode {
+	case "template":
+		if v.Name == "" {
+			fail(survey.Problem{Path: "名称", Message: "请填写测评活动的名称"})
+			return
+		}
+		if v.Points == "" {
+			v.Points = "20"
+		}
+		src = templateSource(templateOptions{Name: v.Name, Points: v.Points, Satisfaction: v.Satisfaction})
+	case "upload":
+		b, err := readUpload(c, "definition")
+		if err != nil {
+			s.formProblems(c, err, fail)
+			return
+		}
+		if b == nil {
+			fail(survey.Problem{Path: "定义文件", Message: "请选择 YAML 或 JSON 定义文件"})
+			return
+		}
+		src = b
+	default:
+		s.consoleError(c, http.StatusBadRequest, "表单有误", "请从“新建测评活动”页面提交。")
+		return
+	}
+	rosterFile, err := readUpload(c, "roster")
+	if err != nil {
+		s.formProblems(c, err, fail)
+		return
+	}
+	if rosterFile == nil && v.Mode == "template" {
+		fail(survey.Problem{Path: "名册", Message: "请选择单位和班子成员名册（.xlsx 或 CSV）；可先下载名册模板填写"})
+		return
+	}
+	def, src, roster, ps := mergeRoster(src, rosterFile)
+	if len(ps) > 0 {
+		fail(ps...)
+		return
+	}
+	r, err := s.store.CreateRound(ctx, def, src)
+	if err != nil {
+		s.consoleFail(c, err)
+		return
+	}
+	if roster != nil {
+		if err := s.store.SetExpected(ctx, r.ID, roster.Expected); err != nil {
+			s.consoleFail(c, err)
+			return
+		}
+	}
+	s.log.Info("round created", "round", r.ID, "by", account(c).Name, "mode", v.Mode)
+	consoleRedirect(c, "/console/rounds/"+r.ID, "created")
+}
+
+// formProblems shows a validation error as the form's problems, and any
+// other error as an error page.
+func (s *server) formProblems(c *gin.Context, err error, show func(...survey.Problem)) {
+	var ve *survey.ValidationError
+	if errors.As(err, &ve) {
+		show(ve.Problems...)
+		return
+	}
+	s.consoleFail(c, err)
+}
+
+// mergeRoster puts a roster's units into a definition source and parses the
+// whole. With no roster the source is parsed as it is. Problems are the
+// roster's (by row) or the definition's (by path, units by row).
+func mergeRoster(src, rosterFile []byte) (*survey.Definition, []byte, *survey.Roster, []survey.Problem) {
+	if rosterFile == nil {
+		def, err := survey.ParseDefinition(src)
+		if err != nil {
+			return nil, nil, nil, problemList(err)
+		}
+		return def, src, nil, nil
+	}
+	cats, ps := sourceCategories(src)
+	if len(ps) > 0 {
+		return nil, nil, nil, ps
+	}
+	roster, ps := survey.ParseRoster(rosterFile, cats)
+	if len(ps) > 0 {
+		return nil, nil, nil, ps
+	}
+	merged, err := sourceWithUnits(src, roster.Units)
+	if err != nil {
+		return nil, nil, nil, problemList(err)
+	}
+	def, err := survey.ParseDefinition(merged)
+	if err != nil {
+		ps := problemList(err)
+		for i := range ps {
+			ps[i].Path = roster.Locate(ps[i].Path)
+		}
+		return nil, nil, nil, ps
+	}
+	return def, merged, roster, nil
+}
+
+func problemList(err error) []survey.Problem {
+	var ve *survey.ValidationError
+	if errors.As(err, &ve) {
+		return ve.Problems
+	}
+	return []survey.Problem{{Message: err.Error()}}
+}
+
+type roundView struct {
+	consolePage
+	Round      *survey.Round
+	StatusName string
+	Def        *survey.Definition
+	Units      []conUnit
+	Categories []conCategory
+	Forms      []conForm
+	Members    int
+	HasExp     bool
+	Quorum     string
+}
+
+type conUnit struct {
+	ID, Name, Type string
+	Members        []survey.Member
+	Expected       []string // per category, "" if not given
+}
+
+type conCategory struct {
+	ID, Name, Weight string
+	Forms            []string
+}
+
+type conForm struct {
+	Title, Rates, Scale string
+	Items               []string
+	Overall             string
+	TopLimit            int
+	Voters              []string
+}
+
+func (s *server) roundPage(c *gin.Context) {
+	r, ok := s.round(c)
+	if !ok {
+		return
+	}
+	exp, err := s.store.Expected(c.Request.Context(), r.ID)
+	if err != nil {
+		s.consoleFail(c, err)
+		return
+	}
+	v := s.newRoundView(c, r, exp)
+	s.html(c, http.StatusOK, "console-round", v)
+}
+
+func (s *server) newRoundView(c *gin.Context, r *survey.Round, exp survey.Expected) roundView {
+	def := r.Definition
+	v := roundView{consolePage: s.newPage(c, r.Name, "rounds"), Round: r, StatusName: statusNames[r.Status], Def: def,
+		Quorum: def.Rules.Quorum.String()}
+	catName := map[string]string{}
+	for _, ct := range def.Categories {
+		catName[ct.ID] = ct.Name
+	}
+	for _, u := range def.Units {
+		row := conUnit{ID: u.ID, Name: u.Name, Type: u.Type, Members: u.Members}
+		for _, ct := range def.Categories {
+			if n, ok := exp[u.ID][ct.ID]; ok {
+				row.Expected = append(row.Expected, fmt.Sprint(n))
+				v.HasExp = true
+			} else {
+				row.Expected = append(row.Expected, "")
+			}
+		}
+		v.Members += len(u.Members)
+		v.Units = append(v.Units, row)
+	}
+	for _, ct := range def.Categories {
+		row := conCategory{ID: ct.ID, Name: ct.Name, Weight: ct.Weight.String()}
+		for _, fi := range def.FormsFor(ct.ID) {
+			row.Forms = append(row.Forms, def.Forms[fi].Title)
+		}
+		v.Categories = append(v.Categories, row)
+	}
+	for _, f := range def.Forms {
+		row := conForm{Title: f.Title, Rates: map[string]string{survey.RatesTeam: "领导班子", survey.RatesMembers: "每名班子成员"}[f.Rates],
+			Overall: f.Overall, TopLimit: f.TopLimit}
+		if sc := def.Scale(f.Scale); sc != nil {
+			var labels []string
+			for _, o := range sc.Options {
+				labels = append(labels, fmt.Sprintf("%s %s", o.Label, o.Points))
+			}
+			if sc.Abstain != "" {
+				labels = append(labels, sc.Abstain+"（不计票）")
+			}
+			row.Scale = strings.Join(labels, " / ")
+		}
+		for _, it := range f.Items {
+			if it.Weight.String() == "1" {
+				row.Items = append(row.Items, it.Name)
+			} else {
+				row.Items = append(row.Items, fmt.Sprintf("%s ×%s", it.Name, it.Weight))
+			}
+		}
+		for _, id := range f.Voters {
+			row.Voters = append(row.Voters, catName[id])
+		}
+		v.Forms = append(v.Forms, row)
+	}
+	return v
+}
+
+type rosterView struct {
+	consolePage
+	Round    *survey.Round
+	Problems []survey.Problem
+	Columns  []string
+}
+
+func (s *server) rosterPage(c *gin.Context) {
+	r, ok := s.round(c)
+	if !ok {
+		return
+	}
+	s.html(c, http.StatusOK, "console-roster", s.newRosterView(c, r, nil))
+}
+
+func (s *server) newRosterView(c *gin.Context, r *survey.Round, ps []survey.Problem) rosterView {
+	v := rosterView{consolePage: s.newPage(c, "导入名册 · "+r.Name, "rounds"), Round: r, Problems: ps,
+		Columns: []string{survey.ColUnitID, survey.ColUnitName, survey.ColUnitType, survey.ColMemberID, survey.ColName, survey.ColPost, survey.ColPrincipal}}
+	for _, ct := range r.Definition.Categories {
+		v.Columns = append(v.Columns, survey.ColExpected+"（"+ct.Name+"）")
+	}
+	return v
+}
+
+// importRoster replaces the units and members of a draft round with a
+// roster's, after checking all of it: any problem, and nothing is saved.
+func (s *server) importRoster(c *gin.Context) {
+	limitUpload(c)
+	ctx := c.Request.Context()
+	r, ok := s.round(c)
+	if !ok {
+		return
+	}
+	if r.Status != survey.StatusDraft {
+		s.consoleFail(c, survey.ErrWrongState)
+		return
+	}
+	fail := func(ps ...survey.Problem) {
+		s.html(c, http.StatusUnprocessableEntity, "console-roster", s.newRosterView(c, r, ps))
+	}
+	file, err := readUpload(c, "roster")
+	if err != nil {
+		s.formProblems(c, err, fail)
+		return
+	}
+	if file == nil {
+		fail(survey.Problem{Path: "名册", Message: "请选择名册文件（.xlsx 或 CSV）"})
+		return
+	}
+	src, err := s.store.RoundSource(ctx, r.ID)
+	if err != nil {
+		s.consoleFail(c, err)
+		return
+	}
+	if len(src) == 0 {
+		src = r.Definition.Canonical()
+	}
+	def, merged, roster, ps := mergeRoster(src, file)
+	if len(ps) > 0 {
+		fail(ps...)
+		return
+	}
+	if err := s.store.UpdateDefinition(ctx, r.ID, def, merged); err != nil {
+		s.formProblems(c, err, fail)
+		return
+	}
+	if err := s.store.SetExpected(ctx, r.ID, roster.Expected); err != nil {
+		s.consoleFail(c, err)
+		return
+	}
+	consoleRedirect(c, "/console/rounds/"+r.ID, "roster")
+}
+
+// rosterTemplate downloads a roster workbook to fill in, with an 应到人数
+// column for each category of the round (or of the standard template).
+func (s *server) rosterTemplate(c *gin.Context) {
+	var cats []survey.Category
+	if id := c.Param("id"); id != "" {
+		r, ok := s.round(c)
+		if !ok {
+			return
+		}
+		cats = r.Definition.Categories
+	} else {
+		cats, _ = sourceCategories(templateSource(templateOptions{Name: "x", Points: "20", Satisfaction: true}))
+	}
+	b, err := survey.RosterTemplate(cats)
+	if err != nil {
+		s.consoleFail(c, err)
+		return
+	}
+	c.Header("Content-Disposition", `attachment; filename="roster.xlsx"; filename*=UTF-8''%E5%90%8D%E5%86%8C%E6%A8%A1%E6%9D%BF.xlsx`)
+	c.Data(http.StatusOK, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", b)
+}
+
+type settingsView struct {
+	consolePage
+	Round      *survey.Round
+	Draft      bool
+	Name       string
+	Points     string
+	Categories []conCategory
+	Quorum     string
+	MinGroup   string
+	Lowest     string
+	TopTwo     string
+	Source     string
+	Problems   []survey.Problem
+	Which      string // the form the problems belong to: "settings" or "definition"
+}
+
+func (s *server) settingsPage(c *gin.Context) {
+	r, ok := s.round(c)
+	if !ok {
+		return
+	}
+	src, err := s.store.RoundSource(c.Request.Context(), r.ID)
+	if err != nil {
+		s.consoleFail(c, err)
+		return
+	}
+	s.html(c, http.StatusOK, "console-settings", s.newSettingsView(c, r, src))
+}
+
+func (s *server) newSettingsView(c *gin.Context, r *survey.Round, src []byte) settingsView {
+	def := r.Definition
+	if len(src) == 0 {
+		src = def.Canonical()
+	}
+	v := settingsView{consolePage: s.newPage(c, "设置 · "+r.Name, "rounds"), Round: r, Draft: r.Status == survey.StatusDraft,
+		Name: def.Name, Points: def.Component.Points.String(),
+		Quorum: def.Rules.Quorum.String(), MinGroup: fmt.Sprint(def.Rules.MinGroup),
+		Lowest: def.Rules.FlagLowestOver.String(), TopTwo: def.Rules.FlagTopTwoUnder.String(),
+		Source: string(src)}
+	for _, ct := range def.Categories {
+		v.Categories = append(v.Categories, conCategory{ID: ct.ID, Name: ct.Name, Weight: ct.Weight.String()})
+	}
+	return v
+}
+
+// saveSettings changes the plain fields of a draft round's definition.
+func (s *server) saveSettings(c *gin.Context) {
+	ctx := c.Request.Context()
+	r, ok := s.round(c)
+	if !ok {
+		return
+	}
+	src, err := s.store.RoundSource(ctx, r.ID)
+	if err != nil {
+		s.consoleFail(c, err)
+		return
+	}
+	if len(src) == 0 {
+		src = r.Definition.Canonical()
+	}
+	set := roundSettings{
+		Name: strings.TrimSpace(c.PostForm("name")), Points: strings.TrimSpace(c.PostForm("points")),
+		Weights: map[string]string{}, Quorum: strings.TrimSpace(c.PostForm("quorum")),
+		MinGroup: strings.TrimSpace(c.PostForm("min_group")),
+		Lowest:   strings.TrimSpace(c.PostForm("flag_lowest_over")), TopTwo: strings.TrimSpace(c.PostForm("flag_top_two_under")),
+	}
+	for _, ct := range r.Definition.Categories {
+		set.Weights[ct.ID] = strings.TrimSpace(c.PostForm("weight_" + ct.ID))
+	}
+	next, err := sourceWithSettings(src, set)
+	if err == nil {
+		err = s.updateDefinition(ctx, r, next)
+	}
+	if err != nil {
+		v := s.newSettingsView(c, r, src)
+		v.Which = "settings"
+		v.Name, v.Points, v.Quorum, v.MinGroup, v.Lowest, v.TopTwo = set.Name, set.Points, set.Quorum, set.MinGroup, set.Lowest, set.TopTwo
+		for i := range v.Categories {
+			v.Categories[i].Weight = set.Weights[v.Categories[i].ID]
+		}
+		s.settingsProblems(c, v, err)
+		return
+	}
+	consoleRedirect(c, "/console/rounds/"+r.ID, "settings")
+}
+
+// saveDefinition replaces a draft round's whole definition with the
+// textarea's.
+func (s *server) saveDefinition(c *gin.Context) {
+	ctx := c.Request.Context()
+	r, ok := s.round(c)
+	if !ok {
+		return
+	}
+	src := []byte(strings.ReplaceAll(c.PostForm("source"), "\r\n", "\n"))
+	if err := s.updateDefinition(ctx, r, src); err != nil {
+		v := s.newSettingsView(c, r, src)
+		v.Which = "definition"
+		s.settingsProblems(c, v, err)
+		return
+	}
+	consoleRedirect(c, "/console/rounds/"+r.ID, "settings")
+}
+
+func (s *server) settingsProblems(c *gin.Context, v settingsView, err error) {
+	var ve *survey.ValidationError
+	if !errors.As(err, &ve) {
+		s.consoleFail(c, err)
+		return
+	}
+	v.Problems = ve.Problems
+	s.html(c, http.StatusUnprocessableEntity, "console-settings", v)
+}
+
+func (s *server) updateDefinition(ctx context.Context, r *survey.Round, src []byte) error {
+	if r.Status != survey.StatusDraft {
+		return survey.ErrWrongState
+	}
+	def, err := survey.ParseDefinition(src)
+	if err != nil {
+		return err
+	}
+	return s.store.UpdateDefinition(ctx, r.ID, def, src)
+}
+
+func (s *server) downloadDefinition(c *gin.Context) {
+	r, ok := s.round(c)
+	if !ok {
+		return
+	}
+	src, err := s.store.RoundSource(c.Request.Context(), r.ID)
+	if err != nil {
+		s.consoleFail(c, err)
+		return
+	}
+	if len(src) == 0 {
+		src = r.Definition.Canonical()
+	}
+	c.Header("Content-Disposition", `attachment; filename="round-`+r.ID+`.yaml"`)
+	c.Data(http.StatusOK, "application/yaml; charset=utf-8", src)
+}
+
+// consoleOpen opens voting once the organiser has ticked that the settings
+// are final: the definition is frozen and its fingerprint fixed.
+func (s *server) consoleOpen(c *gin.Context) {
+	if c.PostForm("confirm") != "yes" {
+		s.consoleError(c, http.StatusUnprocessableEntity, "尚未确认", "请勾选“已核对单位、成员、权重和规则”后再开放测评。")
+		return
+	}
+	if err := s.store.OpenRound(c.Request.Context(), c.Param("id")); err != nil {
+		s.consoleFail(c, err)
+		return
+	}
+	s.log.Info("round opened", "round", c.Param("id"), "by", account(c).Name)
+	consoleRedirect(c, "/console/rounds/"+c.Param("id"), "opened")
+}
+
+type closeView struct {
+	consolePage
+	Round   *survey.Round
+	Issued  int
+	Voted   int
+	Quorum  string
+	CanSeal bool
+}
+
+// closePage asks for confirmation and says what closing cannot undo.
+func (s *server) closePage(c *gin.Context) {
+	r, ok := s.round(c)
+	if !ok {
+		return
+	}
+	if r.Status != survey.StatusOpen {
+		s.consoleFail(c, survey.ErrWrongState)
+		return
+	}
+	t, err := s.turnoutSnapshot(c.Request.Context(), r)
+	if err != nil {
+		s.consoleFail(c, err)
+		return
+	}
+	v := closeView{consolePage: s.newPage(c, "结束测评 · "+r.Name, "rounds"), Round: r,
+		Issued: t.Issued, Voted: t.Voted, Quorum: r.Definition.Rules.Quorum.String()}
+	s.html(c, http.StatusOK, "console-close", v)
+}
+
+func (s *server) consoleClose(c *gin.Context) {
+	if c.PostForm("confirm") != "yes" {
+		s.consoleError(c, http.StatusUnprocessableEntity, "尚未确认", "请勾选确认框后再结束测评。")
+		return
+	}
+	if err := s.store.CloseRound(c.Request.Context(), c.Param("id")); err != nil {
+		s.consoleFail(c, err)
+		return
+	}
+	s.log.Info("round closed", "round", c.Param("id"), "by", account(c).Name)
+	consoleRedirect(c, "/console/rounds/"+c.Param("id"), "closed")
+}

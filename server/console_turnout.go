@@ -1,0 +1,216 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"html/template"
+	"math/big"
+	"net/http"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"minping/survey"
+)
+
+// Live turnout. While voting is open the console never shows exact returns:
+// each voted count (per unit and category, per unit, and overall, each
+// rounded on its own) is rounded down to a multiple of turnoutStep, and a
+// round's figures are recomputed at most every turnoutEvery. Someone
+// watching the screen as a colleague walks out therefore cannot tell
+// whether that colleague's slip was the one that came in. Once voting has
+// ended the counts are exact.
+
+// turnoutView is a round's turnout as the console shows it.
+type turnoutView struct {
+	Round      string    `json:"round"`
+	Status     string    `json:"status"`
+	StatusName string    `json:"status_name"`
+	Coarse     bool      `json:"coarse"`
+	Step       int       `json:"step"`
+	Updated    string    `json:"updated"`
+	Issued     int       `json:"issued"`
+	Voted      int       `json:"voted"`
+	Percent    string    `json:"percent"`
+	Width      float64   `json:"width"`
+	Met        bool      `json:"met"`
+	Quorum     string    `json:"quorum"`
+	QuorumPct  float64   `json:"quorum_pct"`
+	Units      []unitFig `json:"units"`
+
+	categories []string
+}
+
+type unitFig struct {
+	ID      string    `json:"id"`
+	Name    string    `json:"name"`
+	Issued  int       `json:"issued"`
+	Voted   int       `json:"voted"`
+	Percent string    `json:"percent"`
+	Width   float64   `json:"width"`
+	Met     bool      `json:"met"`
+	Cells   []cellFig `json:"cells"`
+}
+
+type cellFig struct {
+	Issued int `json:"issued"`
+	Voted  int `json:"voted"`
+}
+
+// votedSnapshot is the exact voted counts of a round at one moment, from
+// which the console's coarse figures are drawn until it is turnoutEvery old.
+type votedSnapshot struct {
+	status string
+	at     time.Time
+	voted  map[[2]string]int // unit, category → voted
+}
+
+// turnoutSnapshot returns the round's turnout as the console may show it:
+// issued counts as they are now, voted counts from a snapshot at most
+// turnoutEvery old (taken anew when the round's status changes), rounded
+// down while voting is open.
+func (s *server) turnoutSnapshot(ctx context.Context, r *survey.Round) (*turnoutView, error) {
+	con := s.console
+	now := s.now()
+	ts, err := s.store.Turnout(ctx, r.ID)
+	if err != nil {
+		return nil, err
+	}
+	con.turnoutMu.Lock()
+	snap, ok := con.turnout[r.ID]
+	if !ok || snap.status != r.Status || now.Sub(snap.at) >= con.turnoutEvery || now.Before(snap.at) {
+		snap = &votedSnapshot{status: r.Status, at: now, voted: map[[2]string]int{}}
+		for _, ut := range ts {
+			for _, ct := range ut.Categories {
+				snap.voted[[2]string{ut.Unit, ct.Category}] = ct.Count.Voted
+			}
+		}
+		con.turnout[r.ID] = snap
+	}
+	con.turnoutMu.Unlock()
+
+	def := r.Definition
+	coarse := r.Status == survey.StatusOpen
+	step := 1
+	if coarse {
+		step = max(con.turnoutStep, 1)
+	}
+	round := func(n int) int { return n / step * step }
+	q := def.Rules.Quorum.Rat()
+	qf, _ := q.Float64()
+	t := &turnoutView{Round: r.Name, Status: r.Status, StatusName: statusNames[r.Status], Coarse: coarse, Step: step,
+		Updated: snap.at.Local().Format("15:04:05"), Quorum: def.Rules.Quorum.String(), QuorumPct: qf * 100}
+	for _, ct := range def.Categories {
+		t.categories = append(t.categories, ct.Name)
+	}
+	exactVoted := 0
+	for i, ut := range ts {
+		u := unitFig{ID: ut.Unit, Name: def.Units[i].Name, Issued: ut.Count.Issued}
+		unitVoted := 0
+		for _, ct := range ut.Categories {
+			v := snap.voted[[2]string{ut.Unit, ct.Category}]
+			unitVoted += v
+			u.Cells = append(u.Cells, cellFig{Issued: ct.Count.Issued, Voted: round(v)})
+		}
+		u.Voted = round(unitVoted)
+		u.Percent, u.Width, u.Met = turnoutShare(u.Voted, u.Issued, q)
+		t.Issued += ut.Count.Issued
+		exactVoted += unitVoted
+		t.Units = append(t.Units, u)
+	}
+	t.Voted = round(exactVoted)
+	t.Percent, t.Width, t.Met = turnoutShare(t.Voted, t.Issued, q)
+	return t, nil
+}
+
+// share is voted ÷ issued as a percentage to show, a bar width, and whether
+// it reaches the quorum (exactly, as the tally decides it).
+func turnoutShare(voted, issued int, quorum *big.Rat) (string, float64, bool) {
+	if issued == 0 {
+		return "—", 0, false
+	}
+	f := float64(voted) / float64(issued) * 100
+	met := new(big.Rat).SetFrac64(int64(voted), int64(issued)).Cmp(quorum) >= 0
+	return fmt.Sprintf("%.1f%%", f), min(f, 100), met
+}
+
+func (s *server) now() time.Time {
+	if s.cfg.now != nil {
+		return s.cfg.now()
+	}
+	return time.Now()
+}
+
+type turnoutPageView struct {
+	consolePage
+	Round      *survey.Round
+	T          *turnoutView
+	Categories []string
+	Every      int
+}
+
+func (s *server) turnoutPage(c *gin.Context) {
+	r, ok := s.round(c)
+	if !ok {
+		return
+	}
+	t, err := s.turnoutSnapshot(c.Request.Context(), r)
+	if err != nil {
+		s.consoleFail(c, err)
+		return
+	}
+	v := turnoutPageView{consolePage: s.newPage(c, "投票进度 · "+r.Name, "rounds"), Round: r, T: t, Categories: t.categories,
+		Every: int(s.console.turnoutEvery / time.Second)}
+	if r.Status == survey.StatusOpen {
+		v.Refresh = max(v.Every, 5)
+	}
+	s.html(c, http.StatusOK, "console-turnout", v)
+}
+
+// turnoutJSON is what the turnout and big-screen pages poll.
+func (s *server) turnoutJSON(c *gin.Context) {
+	r, err := s.store.Round(c.Request.Context(), c.Param("id"))
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	t, err := s.turnoutSnapshot(c.Request.Context(), r)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, t)
+}
+
+type screenView struct {
+	consolePage
+	Round *survey.Round
+	T     *turnoutView
+	QR    template.HTML
+	Entry string
+}
+
+// screenPage is the big-screen view for the meeting hall: the round, a QR
+// code to the page where a code is typed, and the coarse count.
+func (s *server) screenPage(c *gin.Context) {
+	r, ok := s.round(c)
+	if !ok {
+		return
+	}
+	t, err := s.turnoutSnapshot(c.Request.Context(), r)
+	if err != nil {
+		s.consoleFail(c, err)
+		return
+	}
+	entry := s.baseURL(c) + "/b"
+	qr, err := qrSVG(entry)
+	if err != nil {
+		s.consoleFail(c, err)
+		return
+	}
+	v := screenView{consolePage: s.newPage(c, r.Name, ""), Round: r, T: t, QR: qr, Entry: entry}
+	if r.Status == survey.StatusOpen {
+		v.Refresh = max(int(s.console.turnoutEvery/time.Second), 5)
+	}
+	s.html(c, http.StatusOK, "console-screen", v)
+}

@@ -1,0 +1,213 @@
+package main
+
+import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"minping/survey"
+)
+
+// Console sign-in: a session cookie holding a random secret (the store keeps
+// only its hash), HttpOnly, SameSite=Strict, Secure when the console is
+// reached over TLS; a per-session form token against cross-site forgery;
+// and a growing delay after repeated failed sign-ins.
+
+const (
+	sessionCookie = "minping_session"
+	loginCookie   = "minping_login" // the sign-in form's own anti-forgery token
+	csrfField     = "csrf"
+	csrfKey       = "csrf"
+)
+
+// secure reports whether cookies should be marked Secure: the request came
+// over TLS, or through the TLS front (--base-url https://HOST) for that host.
+func (s *server) secure(c *gin.Context) bool {
+	if c.Request.TLS != nil {
+		return true
+	}
+	u, err := url.Parse(s.cfg.BaseURL)
+	return err == nil && u.Scheme == "https" && strings.EqualFold(u.Host, c.Request.Host)
+}
+
+func (s *server) setCookie(c *gin.Context, name, value, path string, maxAge int) {
+	http.SetCookie(c.Writer, &http.Cookie{
+		Name: name, Value: value, Path: path, MaxAge: maxAge,
+		HttpOnly: true, Secure: s.secure(c), SameSite: http.SameSiteStrictMode,
+	})
+}
+
+// session resolves the session cookie to its account. Without one, a page
+// request is sent to sign in and comes back after; anything else gets 401.
+func (s *server) session(c *gin.Context) {
+	token, _ := c.Cookie(sessionCookie)
+	a, err := s.store.SessionAccount(c.Request.Context(), token)
+	if err == nil {
+		c.Set(accountKey, a)
+		c.Set(csrfKey, formToken(token))
+		return
+	}
+	if !errors.Is(err, survey.ErrUnauthorized) {
+		s.consoleFail(c, err)
+		return
+	}
+	if token != "" {
+		s.setCookie(c, sessionCookie, "", "/console", -1)
+	}
+	if c.Request.Method == http.MethodGet && !strings.HasSuffix(c.Request.URL.Path, ".json") {
+		c.Redirect(http.StatusSeeOther, "/console/login?next="+url.QueryEscape(c.Request.URL.RequestURI()))
+		c.Abort()
+		return
+	}
+	if strings.HasSuffix(c.Request.URL.Path, ".json") {
+		c.AbortWithStatusJSON(http.StatusUnauthorized, apiError{Error: "登录已过期，请重新登录"})
+		return
+	}
+	s.consoleError(c, http.StatusUnauthorized, "登录已过期", "您的登录已过期或已退出，请重新登录后再操作。")
+}
+
+// formToken is the anti-forgery token of a session: derived from its secret,
+// so nothing more is stored, and useless without the cookie beside it.
+func formToken(sessionSecret string) string {
+	m := hmac.New(sha256.New, []byte(sessionSecret))
+	m.Write([]byte("minping console form token"))
+	return base64.RawURLEncoding.EncodeToString(m.Sum(nil))
+}
+
+func csrfToken(c *gin.Context) string {
+	return c.GetString(csrfKey)
+}
+
+// checkToken refuses a state-changing request whose form does not carry the
+// session's token.
+func (s *server) checkToken(c *gin.Context) {
+	if c.Request.Method == http.MethodGet || c.Request.Method == http.MethodHead {
+		return
+	}
+	want := csrfToken(c)
+	got := c.PostForm(csrfField)
+	if want == "" || subtle.ConstantTimeCompare([]byte(got), []byte(want)) != 1 {
+		s.consoleError(c, http.StatusForbidden, "表单已失效", "这个表单已过期或不是从管理台页面提交的。请返回上一页，刷新后重试。")
+	}
+}
+
+type loginView struct {
+	consolePage
+	Name, Next, Token, Error string
+}
+
+func safeNext(next string) string {
+	if strings.HasPrefix(next, "/console") && !strings.HasPrefix(next, "//") && !strings.Contains(next, "\\") {
+		return next
+	}
+	return "/console"
+}
+
+// loginPage shows the sign-in form with a fresh anti-forgery token, which is
+// also set as a cookie: a forged sign-in from another site has neither.
+func (s *server) loginPage(c *gin.Context) {
+	token, _ := c.Cookie(sessionCookie)
+	if _, err := s.store.SessionAccount(c.Request.Context(), token); err == nil {
+		c.Redirect(http.StatusSeeOther, safeNext(c.Query("next")))
+		return
+	}
+	s.renderLogin(c, http.StatusOK, "", c.Query("next"), "")
+}
+
+func (s *server) renderLogin(c *gin.Context, status int, name, next, msg string) {
+	t := survey.NewToken()
+	s.setCookie(c, loginCookie, t, "/console/login", 3600)
+	v := loginView{consolePage: s.newPage(c, "登录", ""), Name: name, Next: safeNext(next), Token: t, Error: msg}
+	s.html(c, status, "console-login", v)
+}
+
+// login checks the name and password. After repeated failures for a name or
+// from an address, it refuses for a while, growing with every failure,
+// without checking the password at all.
+func (s *server) login(c *gin.Context) {
+	name := strings.TrimSpace(c.PostForm("name"))
+	password := c.PostForm("password")
+	next := c.PostForm("next")
+	want, _ := c.Cookie(loginCookie)
+	got := c.PostForm(csrfField)
+	if want == "" || subtle.ConstantTimeCompare([]byte(got), []byte(want)) != 1 {
+		s.renderLogin(c, http.StatusForbidden, name, next, "登录表单已过期，请重新输入用户名和密码。")
+		return
+	}
+	keys := []string{"name:" + strings.ToLower(name), "ip:" + clientIP(c)}
+	if wait := s.console.throttle.wait(keys...); wait > 0 {
+		s.renderLogin(c, http.StatusTooManyRequests, name, next,
+			fmt.Sprintf("登录失败次数过多，请 %s后再试。", waitText(wait)))
+		return
+	}
+	if name == "" || password == "" {
+		s.renderLogin(c, http.StatusUnprocessableEntity, name, next, "请输入用户名和密码。")
+		return
+	}
+	ctx := c.Request.Context()
+	select {
+	case s.console.argon <- struct{}{}:
+	case <-ctx.Done():
+		return
+	}
+	a, err := s.store.Authenticate(ctx, name, password)
+	<-s.console.argon
+	if errors.Is(err, survey.ErrUnauthorized) {
+		s.console.throttle.fail(keys...)
+		s.log.Info("console sign-in failed", "name", name, "client", clientIP(c))
+		s.renderLogin(c, http.StatusUnauthorized, name, next, "用户名或密码不正确。")
+		return
+	}
+	if err != nil {
+		s.consoleFail(c, err)
+		return
+	}
+	token, err := s.store.CreateSession(ctx, a.ID)
+	if err != nil {
+		s.consoleFail(c, err)
+		return
+	}
+	s.console.throttle.reset(keys[0])
+	s.setCookie(c, loginCookie, "", "/console/login", -1)
+	s.setCookie(c, sessionCookie, token, "/console", int(survey.SessionMax/time.Second))
+	s.log.Info("console sign-in", "account", a.Name, "role", a.Role, "client", clientIP(c))
+	c.Redirect(http.StatusSeeOther, safeNext(next))
+}
+
+func (s *server) logout(c *gin.Context) {
+	token, _ := c.Cookie(sessionCookie)
+	if err := s.store.EndSession(c.Request.Context(), token); err != nil {
+		s.consoleFail(c, err)
+		return
+	}
+	s.setCookie(c, sessionCookie, "", "/console", -1)
+	c.Redirect(http.StatusSeeOther, "/console/login")
+}
+
+// clientIP is the peer address (no proxy is trusted for it, see routes).
+func clientIP(c *gin.Context) string {
+	host, _, err := net.SplitHostPort(c.Request.RemoteAddr)
+	if err != nil {
+		return c.Request.RemoteAddr
+	}
+	return host
+}
+
+func waitText(d time.Duration) string {
+	d = d.Round(time.Second)
+	if d < time.Minute {
+		return fmt.Sprintf("%d 秒", int(d/time.Second))
+	}
+	m := int((d + time.Minute - 1) / time.Minute)
+	return fmt.Sprintf("%d 分钟", m)
+}
