@@ -75,6 +75,12 @@ func TestWorkedExample(t *testing.T) {
 	if diff := cmp.Diff(wantForm, viewForm(u.Subjects[0].Forms[0])); diff != "" {
 		t.Errorf("team form (-want +got):\n%s", diff)
 	}
+	if got := u.Subjects[0].Forms[0].Shares.Of("称职").String(); got != "0.4545" {
+		t.Errorf("share of 称职: got %s, want 0.4545", got)
+	}
+	if got := u.Subjects[0].Forms[0].Shares.Of("没有"); got.Valid() {
+		t.Errorf("share of an unknown label: got %s, want null", got)
+	}
 	item := u.Subjects[0].Forms[0].Items[0]
 	if diff := cmp.Diff(Counts{{"优秀", 2}, {"称职", 2}, {"基本称职", 1}, {"不称职", 0}}, item.Counts); diff != "" {
 		t.Errorf("item 甲 counts (-want +got):\n%s", diff)
