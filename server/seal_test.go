@@ -1,0 +1,148 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// TestSealEndToEnd walks a round through define, open, issue, vote, close and
+// seal, then fetches the documents, verifies their signatures with the public
+// key, recounts them byte for byte and checks what an appraiser may read.
+func TestSealEndToEnd(t *testing.T) {
+	s := startMinping(t, nil)
+	admin := s.admin(t)
+	id := admin.createRound()
+	rp := "/api/v1/rounds/" + id
+	_, staff := admin.issue(id, "czj", "staff", 4)
+	_, leaders := admin.issue(id, "czj", "leaders", 3)
+	_, other := admin.issue(id, "fgj", "staff", 3)
+	admin.state(id, "open")
+	admin.must(409, "POST", rp+"/seal", nil) // open: not yet
+
+	// The team form: best option (好) or the default second (较好); members
+	// keep the default (称职) so no top limit is in play.
+	vote := func(code string, best bool) {
+		t.Helper()
+		answers := answerAll(admin.ballot(code), func(form, subject, row string) string {
+			if best && form == "team" {
+				return "好"
+			}
+			return ""
+		})
+		if r := submitBallot(t, s.base, code, answers); r.status != 201 {
+			t.Fatalf("vote: got %s, want 201", r)
+		}
+	}
+	for i, c := range staff[:3] {
+		vote(c, i != 1) // 好, 较好, 好
+	}
+	for _, c := range leaders {
+		vote(c, true)
+	}
+	for _, c := range other {
+		vote(c, false)
+	}
+	admin.must(409, "GET", rp+"/units/czj/tally", nil) // no result before the seal
+	admin.state(id, "close")
+	admin.state(id, "seal")
+	admin.must(409, "POST", rp+"/seal", nil) // once
+
+	var pk struct{ Ed25519 string }
+	admin.must(200, "GET", "/api/v1/pubkey", nil).decode(t, &pk)
+
+	// Every document verifies offline with `minping verify`.
+	dir := t.TempDir()
+	for _, p := range []string{"/tally", "/units/czj/tally", "/units/fgj/tally"} {
+		doc := admin.must(200, "GET", rp+p, nil).body
+		sig := admin.must(200, "GET", rp+p+".sig", nil).body
+		docPath, sigPath := filepath.Join(dir, "doc.json"), filepath.Join(dir, "doc.sig")
+		os.WriteFile(docPath, doc, 0o600)
+		os.WriteFile(sigPath, sig, 0o600)
+		var out bytes.Buffer
+		if err := run(context.Background(), []string{"verify", "--pubkey", pk.Ed25519, docPath, sigPath}, func(string) string { return "" }, &out, io.Discard); err != nil {
+			t.Errorf("verify %s: %v", p, err)
+		}
+		tampered := bytes.Replace(doc, []byte(`"voted":`), []byte(`"voted": `), 1)
+		os.WriteFile(docPath, tampered, 0o600)
+		err := run(context.Background(), []string{"verify", "--pubkey", pk.Ed25519, docPath, sigPath}, func(string) string { return "" }, &out, io.Discard)
+		if err == nil || exitCode(err) != 1 {
+			t.Errorf("verify of a tampered %s: got %v, want an invalid-signature error", p, err)
+		}
+	}
+
+	// The unit document says what was voted: czj has 3 of 4 staff and 3 of
+	// 3 leaders; all ballots rated the team "好" (option 0) or "较好" (1).
+	var czj struct {
+		Issued, Voted int
+		Score         json.Number
+		Flags         []string
+		Categories    []struct {
+			ID            string
+			Issued, Voted int
+			Withheld      bool
+		}
+	}
+	admin.must(200, "GET", rp+"/units/czj/tally", nil).decode(t, &czj)
+	if czj.Issued != 7 || czj.Voted != 6 {
+		t.Errorf("czj issued/voted: got %d/%d, want 7/6", czj.Issued, czj.Voted)
+	}
+	// Team form (weight 2): leaders all 好 (100); staff 好,较好,好 → 93.33…;
+	// cadres did not vote. Item score = (20·100 + 30·93.33…) ÷ 50 = 96.
+	// The service form has no votes (no clients issued), so the team score
+	// is the team form's: 96.00.
+	if czj.Score.String() != "96.00" {
+		t.Errorf("czj score: got %s, want 96.00", czj.Score)
+	}
+	if !contains(czj.Flags, "reweighted") {
+		t.Errorf("czj flags %v: want reweighted (cadres had no ballots)", czj.Flags)
+	}
+
+	// Recount from the stored ballots reproduces every document exactly.
+	var out bytes.Buffer
+	if err := run(context.Background(), []string{"recount", "--data", s.data, id}, func(string) string { return "" }, &out, io.Discard); err != nil {
+		t.Fatalf("recount: %v\n%s", err, out.String())
+	}
+	if !strings.Contains(out.String(), "all 7 documents identical") {
+		t.Errorf("recount output:\n%s", out.String())
+	}
+
+	// An appraiser of czj reads czj and nothing else.
+	var acc struct{ Token string }
+	admin.must(201, "POST", "/api/v1/accounts", map[string]any{"name": "考核一组", "role": "appraiser", "round": id, "units": []string{"czj"}}).decode(t, &acc)
+	appraiser := apiClient{t: t, base: s.base, token: acc.Token}
+	for _, tc := range []struct {
+		path string
+		want int
+	}{
+		{"/units/czj/tally", 200}, {"/units/czj/tally.sig", 200}, {"/report", 200}, {"/tally.xlsx", 200}, {"/tally.csv", 200},
+		{"/units/fgj/tally", 404}, {"/units/fgj/tally.sig", 404}, {"/units/nosuch/tally", 404},
+		{"/tally", 403}, {"/tally.sig", 403}, {"/turnout", 403}, {"/batches", 403},
+	} {
+		if r := appraiser.do("GET", rp+tc.path, nil); r.status != tc.want {
+			t.Errorf("appraiser GET %s: got %d, want %d: %.200s", tc.path, r.status, tc.want, r.body)
+		}
+	}
+	csv := string(appraiser.must(200, "GET", rp+"/tally.csv", nil).body)
+	report := string(appraiser.must(200, "GET", rp+"/report", nil).body)
+	for name, text := range map[string]string{"csv": csv, "report": report} {
+		if !strings.Contains(text, "区财政局") || strings.Contains(text, "区发展和改革局") {
+			t.Errorf("appraiser %s should name 区财政局 only:\n%.400s", name, text)
+		}
+	}
+	appraiser.must(404, "GET", "/api/v1/rounds/other-round/units/czj/tally", nil)
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
