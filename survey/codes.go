@@ -5,7 +5,9 @@ import (
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
+	"database/sql"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -232,18 +234,45 @@ func (s *Store) Slip(ctx context.Context, code string) (*Slip, error) {
 	if n == "" {
 		return nil, ErrNotFound
 	}
-	var c codeRow
-	if err := s.r.WithContext(ctx).Where("hash = ?", s.hashCode(n)).Take(&c).Error; err != nil {
-		return nil, notFound(err, "slip")
+	// Every ballot request looks its code up, twice for a page and its
+	// submission: one query, straight through database/sql, fetches the
+	// code with its round's row (not the definition), and the parsed
+	// definition comes from the cache under the fingerprint frozen at open.
+	rdb, err := s.r.DB()
+	if err != nil {
+		return nil, fmt.Errorf("slip: %w", err)
+	}
+	var (
+		c                  codeRow
+		r                  Round
+		opened, closed, at sql.NullTime
+	)
+	err = rdb.QueryRowContext(ctx, `SELECT c.hash, c.state, c.unit, c.category,
+		r.id, r.name, r.status, r.config_sha256, r.created_at, r.opened_at, r.closed_at, r.sealed_at
+		FROM codes c JOIN rounds r ON r.id = c.round_id WHERE c.hash = ?`, s.hashCode(n)).Scan(
+		&c.Hash, &c.State, &c.Unit, &c.Category,
+		&r.ID, &r.Name, &r.Status, &r.ConfigSHA256, &r.CreatedAt, &opened, &closed, &at)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, ErrNotFound
+	}
+	if err != nil {
+		return nil, fmt.Errorf("slip: %w", err)
 	}
 	if c.State == codeVoid {
 		return nil, ErrNotFound
 	}
-	r, err := s.Round(ctx, c.RoundID)
-	if err != nil {
-		return nil, err
+	r.OpenedAt, r.ClosedAt, r.SealedAt = nullTime(opened), nullTime(closed), nullTime(at)
+	r.Definition = s.frozenDefinition(r.ID, r.ConfigSHA256)
+	if r.Definition == nil {
+		// A draft (its definition may still change) or a definition not yet
+		// cached: read the round in full.
+		full, err := s.Round(ctx, r.ID)
+		if err != nil {
+			return nil, err
+		}
+		r = *full
 	}
-	slip := &Slip{Round: r, Unit: r.Definition.Unit(c.Unit), Category: r.Definition.Category(c.Category), hash: c.Hash}
+	slip := &Slip{Round: &r, Unit: r.Definition.Unit(c.Unit), Category: r.Definition.Category(c.Category), hash: c.Hash}
 	if slip.Unit == nil || slip.Category == nil {
 		return nil, ErrNotFound
 	}
@@ -256,6 +285,24 @@ func (s *Store) Slip(ctx context.Context, code string) (*Slip, error) {
 		return slip, ErrVotingOver
 	}
 	return slip, nil
+}
+
+// frozenDefinition returns the cached definition of a round that has opened
+// (its fingerprint, fixed at open, is the cache key's), or nil.
+func (s *Store) frozenDefinition(id, config string) *Definition {
+	if config == "" {
+		return nil
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.defs[id+":"+config]
+}
+
+func nullTime(t sql.NullTime) *time.Time {
+	if !t.Valid {
+		return nil
+	}
+	return &t.Time
 }
 
 // Count is issued and voted slips.
