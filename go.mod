@@ -51,4 +51,5 @@ require (
 	google.golang.org/protobuf v1.36.10 // indirect
 	gorm.io/driver/sqlite v1.6.0 // indirect
 	gorm.io/gorm v1.31.2 // indirect
+	rsc.io/qr v0.2.0 // indirect
 )
