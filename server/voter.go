@@ -204,6 +204,18 @@ func (s *server) page(slip *survey.Slip) (*renderedPage, error) {
 	if ok {
 		return p, nil
 	}
+	p, err := s.renderPage(slip)
+	if err != nil {
+		return nil, err
+	}
+	s.pagesMu.Lock()
+	s.pages[k] = p
+	s.pagesMu.Unlock()
+	return p, nil
+}
+
+// renderPage renders a slip's blank ballot, plain and gzipped.
+func (s *server) renderPage(slip *survey.Slip) (*renderedPage, error) {
 	var buf bytes.Buffer
 	if err := s.tmpl.ExecuteTemplate(&buf, "ballot", newBallotView(slip, nil, nil)); err != nil {
 		return nil, fmt.Errorf("render ballot: %w", err)
@@ -212,11 +224,7 @@ func (s *server) page(slip *survey.Slip) (*renderedPage, error) {
 	zw, _ := gzip.NewWriterLevel(&gz, gzip.BestCompression)
 	zw.Write(buf.Bytes())
 	zw.Close()
-	p = &renderedPage{html: buf.Bytes(), gzip: gz.Bytes()}
-	s.pagesMu.Lock()
-	s.pages[k] = p
-	s.pagesMu.Unlock()
-	return p, nil
+	return &renderedPage{html: buf.Bytes(), gzip: gz.Bytes()}, nil
 }
 
 // ballotPost takes the ballot form: step "review" (the default) checks it and

@@ -1,0 +1,79 @@
+package survey
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"sync/atomic"
+	"testing"
+)
+
+// BenchmarkSubmit submits ballots through the store as the voter path does
+// (look the code up, then spend it and store the ballot durably), from many
+// goroutines at once so that the single writer commits in groups. Each op is
+// one ballot, answered only after its group's commit.
+func BenchmarkSubmit(b *testing.B) {
+	ctx := context.Background()
+	src, err := os.ReadFile("../assets/examples/quzhi-2026.yaml")
+	if err != nil {
+		b.Fatal(err)
+	}
+	def, err := ParseDefinition(src)
+	if err != nil {
+		b.Fatal(err)
+	}
+	s, err := Open(ctx, filepath.Join(b.TempDir(), "minping.db"), Options{CodeKey: bytes.Repeat([]byte{7}, 32)})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	r, err := s.CreateRound(ctx, def, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	// Codes over every unit and category, as many as the run may need.
+	var codes []string
+	for len(codes) < b.N {
+		for _, u := range def.Units {
+			for _, c := range def.Categories {
+				_, cs, err := s.IssueBatch(ctx, r.ID, u.ID, c.ID, min(MaxBatch, b.N/(len(def.Units)*len(def.Categories))+1))
+				if err != nil {
+					b.Fatal(err)
+				}
+				codes = append(codes, cs...)
+			}
+		}
+	}
+	if err := s.OpenRound(ctx, r.ID); err != nil {
+		b.Fatal(err)
+	}
+	var next atomic.Int64
+	b.SetParallelism(128) // 128 × GOMAXPROCS voters waiting at once
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			slip, err := s.Slip(ctx, codes[next.Add(1)-1])
+			if err != nil {
+				b.Error(err)
+				return
+			}
+			answers := make([]byte, len(def.Layout(slip.Unit, slip.Category.ID)))
+			for i := range answers {
+				answers[i] = 1
+			}
+			if err := s.Submit(ctx, slip, answers); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+	b.StopTimer()
+	var n int
+	if err := s.EachBallot(ctx, r.ID, func(string, string, []byte) error { n++; return nil }); err != nil {
+		b.Fatal(err)
+	}
+	if int64(n) != next.Load() {
+		b.Fatalf("stored %d ballots, submitted %d", n, next.Load())
+	}
+}
