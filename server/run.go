@@ -47,6 +47,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return serve(ctx, cfg, stdout, stderr)
 	case "verify":
 		return verifyCommand(args, stdout, stderr)
+	case "bench":
+		return benchCommand(ctx, args, stdout, stderr)
 	case "recount":
 		return recountCommand(ctx, args, getenv, stdout, stderr)
 	case "help", "-h", "--help":
@@ -60,6 +62,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 const usage = `usage:
   minping serve  [--addr :8080] [--data DIR] [--base-url URL] [--db DSN]
   minping verify --pubkey B64 DOCUMENT SIGNATURE
+  minping bench  [-clients 64,256] [-duration 10s] [-codes 100000]   load test on loopback
   minping recount [--data DIR] ROUND
 `
 
