@@ -221,10 +221,7 @@ type consoleMessage struct {
 
 // consoleError renders an error page and stops the request.
 func (s *server) consoleError(c *gin.Context, status int, title, text string) {
-	v := consoleMessage{consolePage: s.newPage(c, title, ""), Text: text, Back: "/console"}
-	if c.Request.Method == http.MethodGet && status != http.StatusForbidden {
-		v.Back = ""
-	}
+	v := consoleMessage{consolePage: s.newPage(c, title, ""), Text: text}
 	var buf strings.Builder
 	if err := s.tmpl.ExecuteTemplate(&buf, "console-message", v); err != nil {
 		s.log.Error("render", "template", "console-message", "err", err)
