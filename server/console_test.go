@@ -19,6 +19,7 @@ import (
 
 	"github.com/xuri/excelize/v2"
 
+	"minping/assets"
 	"minping/survey"
 )
 
@@ -703,5 +704,52 @@ func TestConsoleBatchesTurnoutClose(t *testing.T) {
 	}
 	if r := cc.post(rid+"/seal", url.Values{"confirm": {"yes"}}); r.status != http.StatusConflict {
 		t.Errorf("seal twice: got %d, want 409", r.status)
+	}
+}
+
+func TestConsoleUploadDefinition(t *testing.T) {
+	e := newConsoleEnv(t)
+	cc := signIn(t, e.ts.URL, "考核办", organiserPassword)
+	cc.get("/console/rounds/new")
+	upload := func(def string, roster []byte) testResponse {
+		files := map[string][2]string{"definition": {"round.yaml", def}}
+		if roster != nil {
+			files["roster"] = [2]string{"名册.xlsx", string(roster)}
+		}
+		return cc.upload("/console/rounds/new", url.Values{"mode": {"upload"}}, files)
+	}
+	// A definition with its own units needs no roster.
+	cc.must(http.StatusSeeOther, upload(string(assets.Example()), nil), "upload the example")
+
+	// Every problem of a definition is listed with its path.
+	bad := `{"name": "", "component": {"name": "干部群众评价", "points": 20},
+	  "scales": [{"id": "g", "options": [{"label": "好", "points": 100}, {"label": "差", "points": 140}]}],
+	  "forms": [{"id": "team", "title": "班子", "rates": "team", "scale": "g", "items": ["团结协作"]}],
+	  "categories": [{"id": "staff", "name": "干部职工", "weight": 90}],
+	  "units": [{"id": "czj", "name": "区财政局", "type": "经济管理部门", "members": []}]}`
+	r := upload(bad, nil)
+	if r.status != http.StatusUnprocessableEntity {
+		t.Fatalf("a definition with problems: got %d, want 422", r.status)
+	}
+	for _, path := range []string{"name", "scales[0].options[1].points", "categories"} {
+		if !bytes.Contains(r.body, []byte("<b>"+path+"</b>")) {
+			t.Errorf("the problems do not name %s", path)
+		}
+	}
+	// With a roster, the roster's units replace the definition's, and the
+	// whole is checked: the example's weights for 镇街道 now name no unit.
+	r = upload(string(assets.Example()), rosterXLSX(t, goodRoster...))
+	if r.status != http.StatusUnprocessableEntity || !bytes.Contains(r.body, []byte("weights_by_type.镇街道")) {
+		t.Errorf("the example with a roster lacking its 镇街道: got %d, want 422 naming weights_by_type.镇街道", r.status)
+	}
+	withoutTown := regexp.MustCompile(`(?m)^weights_by_type:\n.*\n`).ReplaceAllString(string(assets.Example()), "")
+	r = cc.must(http.StatusSeeOther, upload(withoutTown, rosterXLSX(t, goodRoster...)), "the example's settings with a roster")
+	id := strings.TrimPrefix(strings.Split(r.header.Get("Location"), "?")[0], "/console/rounds/")
+	round, err := e.store.Round(context.Background(), id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(round.Definition.Units) != 2 || round.Definition.Units[1].ID != "mzj" {
+		t.Errorf("units %+v, want the roster's czj and mzj", round.Definition.Units)
 	}
 }
