@@ -253,8 +253,12 @@ func (s *server) createAccount(c *gin.Context) {
 }
 
 func (s *server) pubkey(c *gin.Context) {
-	pub := s.sealKey.Public().(ed25519.PublicKey)
-	c.JSON(http.StatusOK, gin.H{"ed25519": base64.StdEncoding.EncodeToString(pub)})
+	c.JSON(http.StatusOK, gin.H{"ed25519": s.pubKeyB64()})
+}
+
+// pubKeyB64 is the standard base64 of the 32-byte public signing key.
+func (s *server) pubKeyB64() string {
+	return base64.StdEncoding.EncodeToString(s.sealKey.Public().(ed25519.PublicKey))
 }
 
 // bindJSON decodes a JSON body strictly into a request type local to server.

@@ -130,6 +130,12 @@ func (s *server) consoleRoutes(r *gin.Engine) {
 
 	read := in.Group("", s.consoleRole(survey.RoleAdmin, survey.RoleAppraiser))
 	read.GET("/sealed", s.sealedPage)
+	// The sealed figures, as the API serves them, for a signed-in reader.
+	read.GET("/rounds/:id/report", s.report)
+	read.GET("/rounds/:id/tally.xlsx", s.export(false))
+	read.GET("/rounds/:id/tally.csv", s.export(true))
+	read.GET("/rounds/:id/units/:unit/tally", s.document(":unit", false))
+	read.GET("/rounds/:id/units/:unit/tally.sig", s.document(":unit", true))
 }
 
 // staticFile serves an embedded static file under its content hash, cached

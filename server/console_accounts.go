@@ -162,7 +162,8 @@ func newPassword() string {
 
 type sealedView struct {
 	consolePage
-	Units []sealedUnit
+	Units  []sealedUnit
+	PubKey string
 }
 
 type sealedUnit struct {
@@ -180,7 +181,7 @@ func (s *server) sealedPage(c *gin.Context) {
 		s.consoleFail(c, err)
 		return
 	}
-	v := sealedView{consolePage: s.newPage(c, "封存结果", "sealed")}
+	v := sealedView{consolePage: s.newPage(c, "封存结果", "sealed"), PubKey: s.pubKeyB64()}
 	for _, r := range rounds {
 		for _, u := range r.Definition.Units {
 			if !a.CanRead(r.ID, u.ID) {

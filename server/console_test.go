@@ -705,6 +705,31 @@ func TestConsoleBatchesTurnoutClose(t *testing.T) {
 	if r := cc.post(rid+"/seal", url.Values{"confirm": {"yes"}}); r.status != http.StatusConflict {
 		t.Errorf("seal twice: got %d, want 409", r.status)
 	}
+	// An organiser reads no result, even sealed.
+	if r := cc.get(rid + "/report"); r.status != http.StatusForbidden {
+		t.Errorf("organiser opens the report: got %d, want 403", r.status)
+	}
+
+	// The appraisal group of czj finds its unit's report, workbook, document
+	// and signature linked, and nothing of other units.
+	ap := signIn(t, e.ts.URL, "第一考核组", appraiserPassword)
+	sealed := ap.must(http.StatusOK, ap.get("/console/sealed"), "sealed page")
+	for _, link := range []string{rid + "/report", rid + "/tally.xlsx", rid + "/units/czj/tally", rid + "/units/czj/tally.sig"} {
+		if !bytes.Contains(sealed.body, []byte(link)) {
+			t.Errorf("the sealed page does not link %s", link)
+		}
+		ap.must(http.StatusOK, ap.get(link), link)
+	}
+	if !bytes.Contains(sealed.body, []byte("minping verify --pubkey "+e.srv.pubKeyB64())) {
+		t.Errorf("the sealed page does not say how to verify with the public key")
+	}
+	report := ap.must(http.StatusOK, ap.get(rid+"/report"), "report")
+	if !bytes.Contains(report.body, []byte("区财政局")) || bytes.Contains(report.body, []byte("区发展和改革局")) {
+		t.Errorf("the appraiser's report should show 区财政局 only")
+	}
+	if r := ap.get(rid + "/units/fgj/tally"); r.status != http.StatusNotFound {
+		t.Errorf("appraiser reads another unit: got %d, want 404", r.status)
+	}
 }
 
 func TestConsoleUploadDefinition(t *testing.T) {

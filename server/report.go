@@ -1,15 +1,12 @@
 package main
 
 import (
-	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"html/template"
 	"math/big"
 	"net/http"
 	"strings"
-
-	"crypto/ed25519"
 
 	"github.com/gin-gonic/gin"
 
@@ -83,7 +80,7 @@ func (s *server) report(c *gin.Context) {
 	}
 	def := r.Definition
 	v := reportView{Round: r.Name, RoundID: r.ID, ConfigSHA256: r.ConfigSHA256,
-		PubKey:    base64.StdEncoding.EncodeToString(s.sealKey.Public().(ed25519.PublicKey)),
+		PubKey:    s.pubKeyB64(),
 		Component: def.Component.Name + "（满分" + def.Component.Points.String() + "）"}
 	for _, u := range def.Units {
 		if !a.CanRead(r.ID, u.ID) {

@@ -42,34 +42,39 @@ func computeDocuments(ctx context.Context, store *survey.Store, r *survey.Round,
 	})
 }
 
-// sealRound computes, signs and stores every document of a closed round.
-func (s *server) sealRound(c *gin.Context) {
-	ctx := c.Request.Context()
-	r, err := s.store.Round(ctx, c.Param("id"))
+// seal computes, signs and stores every document of a closed round and
+// returns the round document's result. The API and the console both call it.
+func (s *server) seal(ctx context.Context, roundID string) (*tally.RoundResult, error) {
+	r, err := s.store.Round(ctx, roundID)
 	if err != nil {
-		s.fail(c, err)
-		return
+		return nil, err
 	}
 	if r.Status != survey.StatusClosed {
-		s.fail(c, fmt.Errorf("seal: %w", survey.ErrWrongState))
-		return
+		return nil, fmt.Errorf("seal: %w", survey.ErrWrongState)
 	}
 	sealedAt := survey.SealTime(s.cfg.now())
 	docs, err := computeDocuments(ctx, s.store, r, sealedAt)
 	if err != nil {
-		s.fail(c, err)
-		return
+		return nil, err
 	}
 	signed := []survey.SealedDocument{{Unit: "", Body: docs.Round, Signature: tally.Sign(s.sealKey, docs.Round)}}
 	for _, u := range docs.Units {
 		signed = append(signed, survey.SealedDocument{Unit: u.ID, Body: u.Bytes, Signature: tally.Sign(s.sealKey, u.Bytes)})
 	}
 	if err := s.store.Seal(ctx, r.ID, sealedAt, signed); err != nil {
+		return nil, err
+	}
+	s.log.Info("round sealed", "round", r.ID, "units", len(docs.Units), "ballots", docs.Result.Ballots)
+	return docs.Result, nil
+}
+
+func (s *server) sealRound(c *gin.Context) {
+	res, err := s.seal(c.Request.Context(), c.Param("id"))
+	if err != nil {
 		s.fail(c, err)
 		return
 	}
-	s.log.Info("round sealed", "round", r.ID, "units", len(docs.Units), "ballots", docs.Result.Ballots)
-	c.JSON(http.StatusOK, gin.H{"status": survey.StatusSealed, "config_sha256": docs.Result.ConfigSHA256, "ballots_sha256": docs.Result.BallotsSHA256})
+	c.JSON(http.StatusOK, gin.H{"status": survey.StatusSealed, "config_sha256": res.ConfigSHA256, "ballots_sha256": res.BallotsSHA256})
 }
 
 // sealedRound returns the round if it is sealed and the account may read
