@@ -74,6 +74,7 @@ func benchmarkCounter(b *testing.B, def *survey.Definition, categories []string)
 	b.ReportAllocs()
 	var docs time.Duration
 	b.ResetTimer()
+	cpu := cpuTime()
 	for b.Loop() {
 		c := NewCounter(def)
 		for _, bl := range ballots {
@@ -88,6 +89,7 @@ func benchmarkCounter(b *testing.B, def *survey.Definition, categories []string)
 		}
 		docs += time.Since(start)
 	}
+	b.ReportMetric(float64((cpuTime()-cpu).Nanoseconds())/float64(b.N), "cpu-ns/op")
 	b.ReportMetric(float64(docs.Nanoseconds())/float64(b.N), "documents-ns/op")
 	b.ReportMetric(float64(len(all))/n, "answers/ballot")
 }
