@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"html/template"
 	"math/big"
@@ -91,13 +90,13 @@ func (s *server) report(c *gin.Context) {
 			s.fail(c, err)
 			return
 		}
-		var res tally.UnitResult
-		if err := json.Unmarshal(d.Body, &res); err != nil {
-			s.fail(c, fmt.Errorf("report: read sealed document of %s: %w", u.ID, err))
+		res, err := tally.DecodeUnit(d.Body)
+		if err != nil {
+			s.fail(c, fmt.Errorf("report of %s: %w", u.ID, err))
 			return
 		}
 		v.SealedAt = res.SealedAt
-		v.Units = append(v.Units, newReportUnit(def, &res))
+		v.Units = append(v.Units, newReportUnit(def, res))
 	}
 	c.Header("Cache-Control", "private, no-store")
 	s.html(c, http.StatusOK, "report", v)

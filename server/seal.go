@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -221,19 +220,19 @@ func (s *server) export(csv bool) func(*gin.Context) {
 			s.fail(c, err)
 			return
 		}
-		var res tally.RoundResult
-		if err := json.Unmarshal(d.Body, &res); err != nil {
-			s.fail(c, fmt.Errorf("export: read sealed round document: %w", err))
+		res, err := tally.DecodeRound(d.Body)
+		if err != nil {
+			s.fail(c, fmt.Errorf("export: %w", err))
 			return
 		}
 		keep := func(unit string) bool { return a.CanRead(r.ID, unit) }
 		c.Header("Cache-Control", "private, no-store")
 		if csv {
 			c.Header("Content-Disposition", `attachment; filename="minping-summary.csv"`)
-			c.Data(http.StatusOK, "text/csv; charset=utf-8", tally.SummaryCSV(r.Definition, &res, keep))
+			c.Data(http.StatusOK, "text/csv; charset=utf-8", tally.SummaryCSV(r.Definition, res, keep))
 			return
 		}
-		b, err := tally.Workbook(r.Definition, &res, keep)
+		b, err := tally.Workbook(r.Definition, res, keep)
 		if err != nil {
 			s.fail(c, err)
 			return
