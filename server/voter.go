@@ -5,9 +5,11 @@ import (
 	"compress/gzip"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/gin-gonic/gin"
 
@@ -34,9 +36,9 @@ type ballotFormDoc struct {
 	ID       string           `json:"id"`
 	Title    string           `json:"title"`
 	Items    []string         `json:"items"`
-	Overall  string           `json:"overall,omitempty"`
+	Overall  string           `json:"overall"`
 	Options  []string         `json:"options"`
-	Abstain  string           `json:"abstain,omitempty"`
+	Abstain  string           `json:"abstain"`
 	TopLimit int              `json:"top_limit,omitempty"`
 	Subjects []survey.Subject `json:"subjects"`
 }
@@ -82,8 +84,8 @@ func (s *server) ballotSubmit(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
-	var req submitRequest
-	if err := bindJSON(c, &req); err != nil {
+	req, err := readSubmit(c)
+	if err != nil {
 		s.fail(c, err)
 		return
 	}
@@ -96,7 +98,116 @@ func (s *server) ballotSubmit(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
-	c.JSON(http.StatusCreated, gin.H{"status": "accepted", "message": "提交成功，感谢您的参与"})
+	c.Data(http.StatusCreated, "application/json; charset=utf-8", acceptedBody)
+}
+
+// acceptedBody is the answer to a stored ballot.
+var acceptedBody = []byte(`{"message":"提交成功，感谢您的参与","status":"accepted"}`)
+
+// readSubmit reads a ballot's JSON body. Decoding it with encoding/json
+// cost more than anything else on the server for a large ballot, so the
+// shape every client sends — {"answers":[{"form":"…","subject":"…",
+// "item":"…","option":"…"},…]} with plain strings — is read directly, and
+// anything else goes to bindJSON, which decides what is valid and words
+// the error. Both read the same bytes, at most the same 1 MB.
+func readSubmit(c *gin.Context) (submitRequest, error) {
+	body, err := io.ReadAll(io.LimitReader(c.Request.Body, 1<<20))
+	if err == nil {
+		if answers, ok := parseAnswers(body); ok {
+			return submitRequest{Answers: answers}, nil
+		}
+	}
+	var req submitRequest
+	c.Request.Body = io.NopCloser(io.MultiReader(bytes.NewReader(body), c.Request.Body))
+	return req, bindJSON(c, &req)
+}
+
+// parseAnswers reads {"answers":[{…},…]} where each object has only the
+// keys form, subject, item and option, each a string without escapes, in
+// valid UTF-8 and free of control characters; ok is false for anything
+// else. What follows the object is ignored, as json.Decoder ignores it.
+func parseAnswers(body []byte) (answers []survey.Answer, ok bool) {
+	text := string(body) // one copy; every answer's strings share it
+	i := 0
+	ws := func() {
+		for i < len(text) && (text[i] == ' ' || text[i] == '\t' || text[i] == '\n' || text[i] == '\r') {
+			i++
+		}
+	}
+	lit := func(c byte) bool {
+		ws()
+		if i < len(text) && text[i] == c {
+			i++
+			return true
+		}
+		return false
+	}
+	str := func() (string, bool) {
+		if !lit('"') {
+			return "", false
+		}
+		start := i
+		for i < len(text) && text[i] != '"' {
+			if c := text[i]; c == '\\' || c < 0x20 {
+				return "", false
+			}
+			i++
+		}
+		if i == len(text) {
+			return "", false
+		}
+		v := text[start:i]
+		i++
+		return v, utf8.ValidString(v)
+	}
+	if !lit('{') {
+		return nil, false
+	}
+	if k, ok := str(); !ok || k != "answers" || !lit(':') || !lit('[') {
+		return nil, false
+	}
+	answers = make([]survey.Answer, 0, strings.Count(text, "{")-1)
+	if !lit(']') {
+		for {
+			if !lit('{') {
+				return nil, false
+			}
+			var a survey.Answer
+			for first := true; !lit('}'); first = false {
+				if !first && !lit(',') {
+					return nil, false
+				}
+				k, ok := str()
+				if !ok || !lit(':') {
+					return nil, false
+				}
+				v, ok := str()
+				if !ok {
+					return nil, false
+				}
+				switch k {
+				case "form":
+					a.Form = v
+				case "subject":
+					a.Subject = v
+				case "item":
+					a.Item = v
+				case "option":
+					a.Option = v
+				default:
+					return nil, false
+				}
+			}
+			answers = append(answers, a)
+			if lit(']') {
+				break
+			}
+			if !lit(',') {
+				return nil, false
+			}
+		}
+	}
+	return answers, lit('}')
 }
 
 // enterCode is the page to type a code; with ?code= it sends the voter on
@@ -135,7 +246,7 @@ func (s *server) slipError(c *gin.Context, slip *survey.Slip, err error) {
 	switch {
 	case errors.Is(err, survey.ErrNotFound):
 		p.Title = "测评码无效"
-		p.Text = "没有找到这个测评码，或它所在的批次已作废。请核对测评票上的测评码后重新输入。"
+		p.Text = "没有找到这个测评码：可能输入有误、所在批次已作废，或测评已结束并封存。请核对测评票上的测评码后重新输入。"
 	case errors.Is(err, survey.ErrCodeUsed):
 		p.Title = "此测评码已使用"
 		p.Text = "每个测评码只能提交一次，这个测评码已经提交过评价。如有疑问，请联系测评组织人员。"

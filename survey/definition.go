@@ -140,6 +140,15 @@ func (it *Item) UnmarshalYAML(n *yaml.Node) error {
 		*it = Item{Name: n.Value}
 		return nil
 	}
+	if n.Kind == yaml.MappingNode {
+		// Node.Decode does not apply the decoder's KnownFields, so check
+		// the keys here: a misspelt "weight" must not silently become 1.
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			if k := n.Content[i].Value; k != "name" && k != "weight" {
+				return fmt.Errorf("line %d: field %s not found in type survey.Item", n.Content[i].Line, k)
+			}
+		}
+	}
 	type plain Item
 	var p plain
 	if err := n.Decode(&p); err != nil {
@@ -237,16 +246,16 @@ func (d *Definition) fillDefaults() {
 			}
 		}
 	}
-	if d.Rules.Quorum.r.Sign() == 0 {
+	if !d.Rules.Quorum.set {
 		d.Rules.Quorum = mustRatio("2/3")
 	}
 	if d.Rules.MinGroup == 0 {
 		d.Rules.MinGroup = 3
 	}
-	if d.Rules.FlagLowestOver.r.Sign() == 0 {
+	if !d.Rules.FlagLowestOver.set {
 		d.Rules.FlagLowestOver = mustRatio("1/3")
 	}
-	if d.Rules.FlagTopTwoUnder.r.Sign() == 0 {
+	if !d.Rules.FlagTopTwoUnder.set {
 		d.Rules.FlagTopTwoUnder = mustRatio("2/3")
 	}
 }

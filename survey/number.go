@@ -19,7 +19,10 @@ type Decimal struct {
 }
 
 // Ratio is an exact proportion written as 2/3, 0.8 or 80%. Rules use it.
-type Ratio struct{ r big.Rat }
+type Ratio struct {
+	r   big.Rat
+	set bool // written in the definition, as opposed to left to its default
+}
 
 // NewDecimal returns the decimal with the value n.
 func NewDecimal(n int64) Decimal {
@@ -141,7 +144,7 @@ func (q *Ratio) UnmarshalJSON(b []byte) error {
 		s = n.String()
 	}
 	r, err := parseRatio(s)
-	q.r = r
+	q.r, q.set = r, true
 	return err
 }
 
@@ -152,7 +155,7 @@ func (q *Ratio) UnmarshalYAML(n *yaml.Node) error {
 		return fmt.Errorf("not a proportion (write 2/3, 0.8 or 80%%)")
 	}
 	r, err := parseRatio(n.Value)
-	q.r = r
+	q.r, q.set = r, true
 	return err
 }
 
@@ -161,7 +164,7 @@ func mustRatio(s string) Ratio {
 	if err != nil {
 		panic(err)
 	}
-	return Ratio{r: r}
+	return Ratio{r: r, set: true}
 }
 
 var (
