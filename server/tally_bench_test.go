@@ -1,0 +1,162 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/ed25519"
+	"crypto/rand"
+	"database/sql"
+	"fmt"
+	mrand "math/rand/v2"
+	"path/filepath"
+	"runtime"
+	"testing"
+	"time"
+
+	"minping/assets"
+	"minping/survey"
+	"minping/tally"
+)
+
+// BenchmarkSealMillion tallies 1,000,000 stored ballots of a realistic round
+// (the example round with 8 members per unit: 54 answers per staff ballot)
+// from the SQLite store to signed documents: every stored ballot streamed
+// and counted, the turnout read, every document written and signed. The
+// ballots and their spent codes are written straight into the database file
+// in the setup, which is not timed.
+//
+//	go test ./server -run - -bench SealMillion -benchtime 3x
+func BenchmarkSealMillion(b *testing.B) {
+	const ballots = 1_000_000
+	ctx := context.Background()
+	def := eightMemberRound(b)
+	path := filepath.Join(b.TempDir(), "minping.db")
+	store, err := survey.Open(ctx, path, survey.Options{CodeKey: bytes.Repeat([]byte{3}, 32)})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer store.Close()
+	r, err := store.CreateRound(ctx, def, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	fillClosedRound(b, path, r.ID, def, ballots)
+	r, err = store.Round(ctx, r.ID)
+	if err != nil {
+		b.Fatal(err)
+	}
+	_, key, _ := ed25519.GenerateKey(nil)
+
+	var heap runtime.MemStats
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		docs, err := computeDocuments(ctx, store, r, time.Unix(1_800_000_000, 0))
+		if err != nil {
+			b.Fatal(err)
+		}
+		for _, u := range docs.Units {
+			tally.Sign(key, u.Bytes)
+		}
+		tally.Sign(key, docs.Round)
+		if docs.Result.Ballots != ballots {
+			b.Fatalf("counted %d ballots, want %d", docs.Result.Ballots, ballots)
+		}
+	}
+	b.StopTimer()
+	runtime.ReadMemStats(&heap)
+	b.ReportMetric(float64(heap.HeapSys)/(1<<20), "heap-MB")
+}
+
+// eightMemberRound is the example round with every unit's team at eight
+// members.
+func eightMemberRound(b *testing.B) *survey.Definition {
+	def, err := survey.ParseDefinition(assets.Example())
+	if err != nil {
+		b.Fatal(err)
+	}
+	for i := range def.Units {
+		u := &def.Units[i]
+		for n := len(u.Members); n < 8; n++ {
+			u.Members = append(u.Members, survey.Member{ID: fmt.Sprintf("%s-x%d", u.ID, n), Name: fmt.Sprintf("成员%d", n), Post: "副职"})
+		}
+	}
+	def, err = survey.ParseDefinition(def.Canonical())
+	if err != nil {
+		b.Fatal(err)
+	}
+	if n := len(def.Layout(&def.Units[0], "staff")); n < 50 {
+		b.Fatalf("a staff ballot has %d answers, want 50 or more", n)
+	}
+	return def
+}
+
+// fillClosedRound writes n ballots, spread over units and categories, each
+// with a spent code, and marks the round closed, in the database file.
+func fillClosedRound(b *testing.B, path, roundID string, def *survey.Definition, n int) {
+	db, err := sql.Open("sqlite3", "file:"+path+"?_journal_mode=WAL&_synchronous=OFF&_busy_timeout=10000")
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer db.Close()
+	tx, err := db.Begin()
+	if err != nil {
+		b.Fatal(err)
+	}
+	batch, _ := tx.Prepare(`INSERT INTO batches (id, round_id, unit, category, count, created_at) VALUES (?, ?, ?, ?, ?, ?)`)
+	code, _ := tx.Prepare(`INSERT INTO codes (hash, round_id, batch_id, unit, category, state) VALUES (?, ?, ?, ?, ?, 1)`)
+	ballot, _ := tx.Prepare(`INSERT INTO ballots (id, round_id, unit, category, answers) VALUES (?, ?, ?, ?, ?)`)
+	type pair struct {
+		unit     *survey.Unit
+		category string
+		slots    []survey.Slot
+	}
+	var pairs []pair
+	for i := range def.Units {
+		for _, c := range def.Categories {
+			pairs = append(pairs, pair{&def.Units[i], c.ID, def.Layout(&def.Units[i], c.ID)})
+		}
+	}
+	per := n / len(pairs)
+	rng := mrand.New(mrand.NewPCG(1, 2))
+	written := 0
+	for pi, p := range pairs {
+		count := per
+		if pi == len(pairs)-1 {
+			count = n - written
+		}
+		batchID := fmt.Sprintf("bench-%d", pi)
+		if _, err := batch.Exec(batchID, roundID, p.unit.ID, p.category, count, time.Now().UTC()); err != nil {
+			b.Fatal(err)
+		}
+		answers := make([]byte, len(p.slots))
+		for k := 0; k < count; k++ {
+			var id [16]byte
+			rand.Read(id[:])
+			if _, err := code.Exec(id[:], roundID, batchID, p.unit.ID, p.category); err != nil {
+				b.Fatal(err)
+			}
+			for j, sl := range p.slots {
+				opts := len(def.Scale(def.Forms[sl.Form].Scale).Options)
+				answers[j] = byte(rng.IntN(opts))
+				if rng.IntN(20) == 0 && def.Scale(def.Forms[sl.Form].Scale).Abstain != "" {
+					answers[j] = survey.AbstainAnswer
+				}
+			}
+			rand.Read(id[:])
+			if _, err := ballot.Exec(id[:], roundID, p.unit.ID, p.category, answers); err != nil {
+				b.Fatal(err)
+			}
+		}
+		written += count
+	}
+	if _, err := tx.Exec(`UPDATE rounds SET status = 'closed', config_sha256 = ? WHERE id = ?`, def.Fingerprint(), roundID); err != nil {
+		b.Fatal(err)
+	}
+	if err := tx.Commit(); err != nil {
+		b.Fatal(err)
+	}
+	if _, err := db.Exec(`PRAGMA wal_checkpoint(TRUNCATE)`); err != nil {
+		b.Fatal(err)
+	}
+}
