@@ -4,11 +4,13 @@ import (
 	"bytes"
 	"context"
 	"crypto/ed25519"
+	"encoding/json"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
+	"sync/atomic"
 	"testing"
 
 	"github.com/gin-gonic/gin"
@@ -142,6 +144,57 @@ func BenchmarkBallotPage(b *testing.B) {
 		b.ReportMetric(float64(wire), "gzip-bytes")
 		if wire > 10<<10 {
 			b.Errorf("ballot page of a 12-member unit is %d bytes gzip, want ≤ 10 KB", wire)
+		}
+	})
+}
+
+// BenchmarkBallotPost submits ballots through the router — lookup, JSON,
+// validation, durable group commit — from many goroutines at once, without
+// a network: the server's own cost per ballot.
+func BenchmarkBallotPost(b *testing.B) {
+	srv, r := benchServer(b)
+	ctx := context.Background()
+	var codes []string
+	for len(codes) < b.N {
+		_, cs, err := srv.store.IssueBatch(ctx, r.ID, "zfj", "staff", min(survey.MaxBatch, b.N))
+		if err != nil {
+			b.Fatal(err)
+		}
+		codes = append(codes, cs...)
+	}
+	slip, err := srv.store.Slip(ctx, codes[0])
+	if err != nil {
+		b.Fatal(err)
+	}
+	def := r.Definition
+	var req submitRequest
+	for _, sl := range def.Layout(slip.Unit, "staff") {
+		f := &def.Forms[sl.Form]
+		req.Answers = append(req.Answers, survey.Answer{
+			Form: f.ID, Subject: def.Subjects(f, slip.Unit)[sl.Subject].ID,
+			Item: f.Rows()[sl.Row], Option: def.Scale(f.Scale).Options[1].Label,
+		})
+	}
+	body, err := json.Marshal(req)
+	if err != nil {
+		b.Fatal(err)
+	}
+	h := srv.routes()
+	var next atomic.Int64
+	b.ReportMetric(float64(len(req.Answers)), "answers/ballot")
+	b.SetParallelism(128)
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			code := codes[next.Add(1)-1]
+			req := httptest.NewRequest(http.MethodPost, "/api/v1/ballots/"+code, bytes.NewReader(body))
+			req.Header.Set("Content-Type", "application/json")
+			w := httptest.NewRecorder()
+			h.ServeHTTP(w, req)
+			if w.Code != http.StatusCreated {
+				b.Errorf("POST: status %d: %s", w.Code, w.Body)
+				return
+			}
 		}
 	})
 }
