@@ -64,17 +64,9 @@ var barColours = []string{"#1f5f8b", "#5d9cc4", "#c9a44a", "#b33a3a", "#7a1f1f",
 func (s *server) report(c *gin.Context) {
 	ctx := c.Request.Context()
 	a := account(c)
-	r, err := s.store.Round(ctx, c.Param("id"))
+	r, err := s.readableRound(c)
 	if err != nil {
 		s.fail(c, err)
-		return
-	}
-	if a.Role != survey.RoleAdmin && a.RoundID != r.ID {
-		s.fail(c, survey.ErrNotFound)
-		return
-	}
-	if r.Status != survey.StatusSealed {
-		s.fail(c, errNotSealed)
 		return
 	}
 	def := r.Definition

@@ -100,6 +100,24 @@ func (s *server) sealedRound(c *gin.Context, unit string) (*survey.Round, error)
 	return r, nil
 }
 
+// readableRound returns the request's round if it is sealed and the account
+// may read some of its units: an administrator, or an appraisal group of
+// that round. Others get 404, as for a round that does not exist.
+func (s *server) readableRound(c *gin.Context) (*survey.Round, error) {
+	a := account(c)
+	r, err := s.store.Round(c.Request.Context(), c.Param("id"))
+	if err != nil {
+		return nil, err
+	}
+	if a.Role != survey.RoleAdmin && a.RoundID != r.ID {
+		return nil, survey.ErrNotFound
+	}
+	if r.Status != survey.StatusSealed {
+		return nil, errNotSealed
+	}
+	return r, nil
+}
+
 var errNotSealed = fmt.Errorf("the round is not sealed yet: %w", survey.ErrWrongState)
 
 // document serves a sealed document as the exact signed bytes, or with
@@ -202,17 +220,9 @@ func (s *server) export(csv bool) func(*gin.Context) {
 	return func(c *gin.Context) {
 		ctx := c.Request.Context()
 		a := account(c)
-		r, err := s.store.Round(ctx, c.Param("id"))
+		r, err := s.readableRound(c)
 		if err != nil {
 			s.fail(c, err)
-			return
-		}
-		if a.Role != survey.RoleAdmin && a.RoundID != r.ID {
-			s.fail(c, survey.ErrNotFound)
-			return
-		}
-		if r.Status != survey.StatusSealed {
-			s.fail(c, errNotSealed)
 			return
 		}
 		d, err := s.store.Document(ctx, r.ID, "")

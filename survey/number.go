@@ -44,7 +44,7 @@ func (d Decimal) String() string { return ratDecimal(&d.r) }
 // String writes the ratio as a reduced fraction ("2/3"), or as a decimal when
 // it has a finite one ("0.8").
 func (q Ratio) String() string {
-	if s, ok := finiteDecimal(&q.r); ok {
+	if s, ok := FiniteDecimal(&q.r); ok {
 		return s
 	}
 	return q.r.Num().String() + "/" + q.r.Denom().String()
@@ -81,7 +81,9 @@ func parseRatio(s string) (big.Rat, error) {
 	return r, nil
 }
 
-func finiteDecimal(r *big.Rat) (string, bool) {
+// FiniteDecimal writes r in its shortest decimal form (0.8, 33.5, 20) if it
+// has a finite one.
+func FiniteDecimal(r *big.Rat) (string, bool) {
 	d := new(big.Int).Set(r.Denom())
 	places := 0
 	for _, p := range []int64{2, 5} {
@@ -107,7 +109,7 @@ func finiteDecimal(r *big.Rat) (string, bool) {
 }
 
 func ratDecimal(r *big.Rat) string {
-	if s, ok := finiteDecimal(r); ok {
+	if s, ok := FiniteDecimal(r); ok {
 		return s
 	}
 	return r.FloatString(10)

@@ -96,38 +96,13 @@ func formByID(def *survey.Definition, id string) *survey.Form {
 // denominator is at most ten (2/3 → 三分之二), else a rounded percentage.
 func fraction(r *big.Rat) string {
 	pct := new(big.Rat).Mul(r, big.NewRat(100, 1))
-	if s, ok := finite(pct); ok {
+	if s, ok := survey.FiniteDecimal(pct); ok {
 		return s + "%"
 	}
 	if r.Denom().IsInt64() && r.Denom().Int64() <= 10 && r.Num().Cmp(r.Denom()) < 0 && r.Sign() > 0 {
 		return chineseDigit(r.Denom().Int64()) + "分之" + chineseDigit(r.Num().Int64())
 	}
 	return strings.TrimRight(strings.TrimRight(fixed(pct, 2), "0"), ".") + "%"
-}
-
-// finite writes r in its shortest decimal form if it has a finite one.
-func finite(r *big.Rat) (string, bool) {
-	d := new(big.Int).Set(r.Denom())
-	places := 0
-	for _, p := range []int64{2, 5} {
-		bp := big.NewInt(p)
-		for {
-			q, m := new(big.Int).QuoRem(d, bp, new(big.Int))
-			if m.Sign() != 0 {
-				break
-			}
-			d = q
-			places++
-		}
-	}
-	if d.Cmp(big.NewInt(1)) != 0 {
-		return "", false
-	}
-	s := r.FloatString(places)
-	if strings.Contains(s, ".") {
-		s = strings.TrimRight(strings.TrimRight(s, "0"), ".")
-	}
-	return s, true
 }
 
 func chineseDigit(n int64) string {
