@@ -217,7 +217,8 @@ func benchCommand(ctx context.Context, args []string, stdout, stderr io.Writer) 
 
 		br := ratio(ballots.rate(), rawr.rate())
 		pr := ratio(page.rate(), minimal.rate())
-		fmt.Fprintf(stdout, "%-8d ballots ÷ raw group commit %.2f · page ÷ minimal %.2f\n", c, br, pr)
+		fmt.Fprintf(stdout, "%-8d ballots ÷ raw group commit %.2f · page ÷ minimal %.2f · ballots ÷ minimal %.2f · minimal ÷ raw group commit %.2f (what a handler costing nothing would reach)\n",
+			c, br, pr, ratio(ballots.rate(), minimal.rate()), ratio(minimal.rate(), rawr.rate()))
 		if c == slices.Max(cfg.clients) {
 			check(fmt.Sprintf("ballots ÷ raw group commit at %d clients = %.2f (target ≥ %.2f)", c, br, targetBallotRatio), br >= targetBallotRatio)
 		}
