@@ -54,10 +54,14 @@ func (d *Definition) EncodeAnswers(u *Unit, category string, answers []Answer) (
 	// index: form id -> subject id -> row name -> slot index
 	type key struct{ form, subject, row string }
 	index := make(map[key]int, len(slots))
+	var subjects []Subject
+	var rows []string
 	for i, s := range slots {
 		f := &d.Forms[s.Form]
-		subj := d.Subjects(f, u)[s.Subject]
-		index[key{f.ID, subj.ID, f.Rows()[s.Row]}] = i
+		if i == 0 || s.Form != slots[i-1].Form {
+			subjects, rows = d.Subjects(f, u), f.Rows()
+		}
+		index[key{f.ID, subjects[s.Subject].ID, rows[s.Row]}] = i
 	}
 	var ps []Problem
 	add := func(path, format string, args ...any) {

@@ -83,6 +83,9 @@ func Open(ctx context.Context, path string, o Options) (*Store, error) {
 	q.Set("_foreign_keys", "on")
 	q.Set("_secure_delete", "on")
 	q.Set("_txlock", "immediate")
+	// Keep prepared statements per connection: the code lookup and the
+	// ballot writer's statements run thousands of times a second.
+	q.Set("_stmt_cache_size", "32")
 	dsn := "file:" + abs + "?" + q.Encode()
 	cfg := &gorm.Config{Logger: logger.Discard, TranslateError: true, SkipDefaultTransaction: true}
 	w, err := gorm.Open(sqlite.Open(dsn), cfg)
