@@ -12,7 +12,6 @@ import (
 	"io"
 	mrand "math/rand/v2"
 	"net/http"
-	"net/url"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -605,15 +604,7 @@ func openRawBaseline(minpingDB, path, round string) (*rawBaseline, error) {
 	if err != nil {
 		return nil, fmt.Errorf("bench: ballots table: %w", err)
 	}
-	// The pragmas of survey.Open.
-	q := url.Values{}
-	q.Set("_journal_mode", "WAL")
-	q.Set("_synchronous", "FULL")
-	q.Set("_busy_timeout", "10000")
-	q.Set("_foreign_keys", "on")
-	q.Set("_secure_delete", "on")
-	q.Set("_txlock", "immediate")
-	db, err := sql.Open("sqlite3", "file:"+path+"?"+q.Encode())
+	db, err := sql.Open("sqlite3", survey.DSN(path)) // the pragmas of survey.Open
 	if err != nil {
 		return nil, fmt.Errorf("bench: raw database: %w", err)
 	}

@@ -73,20 +73,7 @@ func Open(ctx context.Context, path string, o Options) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open store: %w", err)
 	}
-	// Every connection gets the same pragmas through the DSN: WAL with full
-	// fsync on commit (a 201 is durable), freed pages zeroed (secure_delete),
-	// and IMMEDIATE transactions so the writer never upgrades a read lock.
-	q := url.Values{}
-	q.Set("_journal_mode", "WAL")
-	q.Set("_synchronous", "FULL")
-	q.Set("_busy_timeout", "10000")
-	q.Set("_foreign_keys", "on")
-	q.Set("_secure_delete", "on")
-	q.Set("_txlock", "immediate")
-	// Keep prepared statements per connection: the code lookup and the
-	// ballot writer's statements run thousands of times a second.
-	q.Set("_stmt_cache_size", "32")
-	dsn := "file:" + abs + "?" + q.Encode()
+	dsn := DSN(abs)
 	cfg := &gorm.Config{Logger: logger.Discard, TranslateError: true, SkipDefaultTransaction: true}
 	w, err := gorm.Open(sqlite.Open(dsn), cfg)
 	if err != nil {
@@ -103,8 +90,7 @@ func Open(ctx context.Context, path string, o Options) (*Store, error) {
 		wdb.Close()
 		return nil, err
 	}
-	q.Set("_query_only", "1")
-	r, err := gorm.Open(sqlite.Open("file:"+abs+"?"+q.Encode()), cfg)
+	r, err := gorm.Open(sqlite.Open(dsn+"&_query_only=1"), cfg)
 	if err != nil {
 		wdb.Close()
 		return nil, fmt.Errorf("open store readers: %w", err)
@@ -121,6 +107,23 @@ func Open(ctx context.Context, path string, o Options) (*Store, error) {
 	s.wg.Add(1)
 	go s.writeBallots()
 	return s, nil
+}
+
+// DSN is the data source name under which minping opens the SQLite file at
+// path. Every connection gets the same pragmas through it: WAL with full
+// fsync on commit (a 201 is durable), freed pages zeroed (secure_delete),
+// IMMEDIATE transactions so the writer never upgrades a read lock, and
+// prepared statements kept per connection.
+func DSN(path string) string {
+	q := url.Values{}
+	q.Set("_journal_mode", "WAL")
+	q.Set("_synchronous", "FULL")
+	q.Set("_busy_timeout", "10000")
+	q.Set("_foreign_keys", "on")
+	q.Set("_secure_delete", "on")
+	q.Set("_txlock", "immediate")
+	q.Set("_stmt_cache_size", "32")
+	return "file:" + path + "?" + q.Encode()
 }
 
 // Close stops the ballot writer, after it has committed what it holds, and
