@@ -107,7 +107,9 @@ func (s *server) openRound(c *gin.Context) {
 }
 
 func (s *server) closeRound(c *gin.Context) {
-	s.transition(c, s.store.CloseRound)
+	s.transition(c, func(ctx context.Context, id string) error {
+		return s.afterChange("close round", s.store.CloseRound(ctx, id))
+	})
 }
 
 func (s *server) transition(c *gin.Context, change func(ctx context.Context, id string) error) {

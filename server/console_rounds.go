@@ -596,7 +596,7 @@ func (s *server) consoleClose(c *gin.Context) {
 		s.consoleError(c, http.StatusUnprocessableEntity, "尚未确认", "请勾选确认框后再结束测评。")
 		return
 	}
-	if err := s.store.CloseRound(c.Request.Context(), c.Param("id")); err != nil {
+	if err := s.afterChange("close round", s.store.CloseRound(c.Request.Context(), c.Param("id"))); err != nil {
 		s.consoleFail(c, err)
 		return
 	}

@@ -78,3 +78,14 @@ func (s *server) fail(c *gin.Context, err error) {
 	}
 	c.AbortWithStatusJSON(status, body)
 }
+
+// afterChange lets a close or a seal stand when only the compaction behind
+// it was incomplete: the change is committed, so it is answered as done, and
+// the log says to run minping compact.
+func (s *server) afterChange(what string, err error) error {
+	if errors.Is(err, survey.ErrCompactIncomplete) {
+		s.log.Warn(what+": done, but the write-ahead log still holds the voting's commit history; run `minping compact` when no backup or export is reading the database", "err", err)
+		return nil
+	}
+	return err
+}

@@ -60,7 +60,7 @@ func (s *server) seal(ctx context.Context, roundID string) (*tally.RoundResult, 
 	for _, u := range docs.Units {
 		signed = append(signed, survey.SealedDocument{Unit: u.ID, Body: u.Bytes, Signature: tally.Sign(s.sealKey, u.Bytes)})
 	}
-	if err := s.store.Seal(ctx, r.ID, sealedAt, signed); err != nil {
+	if err := s.afterChange("seal", s.store.Seal(ctx, r.ID, sealedAt, signed)); err != nil {
 		return nil, err
 	}
 	s.log.Info("round sealed", "round", r.ID, "units", len(docs.Units), "ballots", docs.Result.Ballots)

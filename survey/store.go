@@ -48,6 +48,8 @@ type Store struct {
 	done    chan struct{}
 	wg      sync.WaitGroup
 
+	compactWait time.Duration // how long Compact waits for readers
+
 	mu   sync.Mutex
 	defs map[string]*Definition // parsed definitions by round id and fingerprint
 }
@@ -100,9 +102,10 @@ func Open(ctx context.Context, path string, o Options) (*Store, error) {
 	rdb.SetMaxIdleConns(8)
 	s := &Store{
 		w: w, r: r, wdb: wdb, codeKey: o.CodeKey, now: o.Now,
-		ballots: make(chan *submission, 4096),
-		done:    make(chan struct{}),
-		defs:    map[string]*Definition{},
+		ballots:     make(chan *submission, 4096),
+		done:        make(chan struct{}),
+		compactWait: 30 * time.Second,
+		defs:        map[string]*Definition{},
 	}
 	s.wg.Add(1)
 	go s.writeBallots()
@@ -317,19 +320,48 @@ func (s *Store) CloseRound(ctx context.Context, id string) error {
 	return s.Compact(ctx)
 }
 
+// ErrCompactIncomplete is returned, wrapped, by CloseRound and Seal when the
+// change was made but the write-ahead log could not be emptied (a reader
+// held an old snapshot throughout): the change stands, and Compact should be
+// run again.
+var ErrCompactIncomplete = errors.New("the write-ahead log could not be emptied")
+
 // Compact checkpoints and truncates the write-ahead log and rebuilds the
-// database file. It runs when a round closes and can be run at any time.
+// database file, so that neither the log nor page order keeps a history of
+// which rows were written together or when. It runs when a round closes or
+// is sealed and can be run at any time. A checkpoint that readers keep from
+// finishing is retried for up to 30 s; then ErrCompactIncomplete. It is not
+// cut short by ctx's cancellation (a client that goes away must not leave
+// the history behind), only by its deadline.
 func (s *Store) Compact(ctx context.Context) error {
-	for _, stmt := range []string{
-		"PRAGMA wal_checkpoint(TRUNCATE)",
-		"VACUUM",
-		"PRAGMA wal_checkpoint(TRUNCATE)",
-	} {
-		if err := s.w.WithContext(ctx).Exec(stmt).Error; err != nil {
-			return fmt.Errorf("compact: %s: %w", stmt, err)
-		}
+	ctx = context.WithoutCancel(ctx)
+	if err := s.checkpoint(ctx); err != nil {
+		return err
 	}
-	return nil
+	if err := s.w.WithContext(ctx).Exec("VACUUM").Error; err != nil {
+		return fmt.Errorf("compact: vacuum: %w", err)
+	}
+	return s.checkpoint(ctx)
+}
+
+// checkpoint copies the whole log into the database and truncates it,
+// retrying while readers hold it back.
+func (s *Store) checkpoint(ctx context.Context) error {
+	deadline := time.Now().Add(s.compactWait)
+	for {
+		var busy, logFrames, done int
+		err := s.wdb.QueryRowContext(ctx, "PRAGMA wal_checkpoint(TRUNCATE)").Scan(&busy, &logFrames, &done)
+		if err != nil {
+			return fmt.Errorf("compact: checkpoint: %w", err)
+		}
+		if busy == 0 && logFrames == done {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("compact: %d of %d log frames copied, readers busy: %w", done, logFrames, ErrCompactIncomplete)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
 }
 
 func notFound(err error, what string) error {

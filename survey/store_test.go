@@ -3,6 +3,7 @@ package survey
 import (
 	"bytes"
 	"context"
+	"database/sql"
 	"errors"
 	"os"
 	"path/filepath"
@@ -10,7 +11,9 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
+	_ "github.com/mattn/go-sqlite3"
 	"gorm.io/gorm"
 )
 
@@ -291,5 +294,53 @@ func TestCloseLeavesNoCommitHistory(t *testing.T) {
 	fi, err := os.Stat(path + "-wal")
 	if err == nil && fi.Size() != 0 {
 		t.Fatalf("after close the WAL holds %d bytes, want 0", fi.Size())
+	}
+}
+
+// TestCompactWaitsForReaders checks that a reader holding an old snapshot
+// (a backup tool, a long export) cannot make a close look complete while
+// the log still holds the voting's commit groups: the close stands but says
+// the log is not empty, and a later Compact empties it.
+func TestCompactWaitsForReaders(t *testing.T) {
+	s, path := openStore(t)
+	s.compactWait = 300 * time.Millisecond
+	ctx := context.Background()
+	r, codes := openRound(t, s, 2)
+
+	reader, err := sql.Open("sqlite3", "file:"+path+"?_journal_mode=WAL")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer reader.Close()
+	tx, err := reader.Begin()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var n int
+	if err := tx.QueryRow(`SELECT COUNT(*) FROM ballots`).Scan(&n); err != nil { // the snapshot starts here
+		t.Fatal(err)
+	}
+	for _, c := range codes {
+		slip, err := s.Slip(ctx, c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Submit(ctx, slip, fullAnswers(r.Definition, slip.Unit, "staff")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	err = s.CloseRound(ctx, r.ID)
+	if !errors.Is(err, ErrCompactIncomplete) {
+		t.Fatalf("close while a reader holds a snapshot: got %v, want ErrCompactIncomplete", err)
+	}
+	if got, _ := s.Round(ctx, r.ID); got.Status != StatusClosed {
+		t.Fatalf("the round is %s after the close, want closed", got.Status)
+	}
+	tx.Rollback()
+	if err := s.Compact(ctx); err != nil {
+		t.Fatalf("compact once the reader is gone: %v", err)
+	}
+	if fi, err := os.Stat(path + "-wal"); err == nil && fi.Size() != 0 {
+		t.Fatalf("after compact the WAL holds %d bytes, want 0", fi.Size())
 	}
 }
