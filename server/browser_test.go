@@ -200,6 +200,15 @@ func TestBrowserBallot(t *testing.T) {
 	}
 	pics.save("missing.png", browserRun(t, ctx, "screenshot", chromedp.CaptureScreenshot()))
 
+	// A closed or reloaded tab loses nothing: the answers come back from the
+	// phone's draft, which is tagged, not keyed, by the code.
+	browserDo(t, ctx, "reload", chromedp.Reload(), chromedp.WaitVisible(chromedp.CSS(`button[value="review"]`)))
+	if got := browserRun(t, ctx, "restored", chromedp.Evaluate[int](`document.querySelectorAll("input:checked").length`)); got != rows-1 {
+		t.Errorf("after a reload %d answers are back, want %d", got, rows-1)
+	}
+	if keys := browserRun(t, ctx, "storage keys", chromedp.Evaluate[string](`Object.keys(localStorage).join(" ")`)); strings.Contains(keys, codes[0]) || keys != "mp-draft" {
+		t.Errorf("local storage keys %q: want only mp-draft, never the code", keys)
+	}
 	clickRadio(t, ctx, left, 5)
 	if marked := browserRun(t, ctx, "row unmarked", chromedp.Evaluate[bool](fmt.Sprintf(`/\bm\b/.test(document.getElementById("r%d").className)`, left))); marked {
 		t.Errorf("row %d is still marked after it was answered", left)
@@ -219,6 +228,9 @@ func TestBrowserBallot(t *testing.T) {
 	}
 	if got := browserRun(t, ctx, "thanks", chromedp.Text(chromedp.CSS(".box h2"))); !strings.Contains(got, "提交成功") {
 		t.Errorf("the thank-you page says %q, want 提交成功", got)
+	}
+	if left := browserRun(t, ctx, "draft after voting", chromedp.Evaluate[string](`String(localStorage.getItem("mp-draft"))`)); left != "null" {
+		t.Errorf("the phone keeps a draft after the ballot was stored: %.80s", left)
 	}
 	pics.save("thanks.png", browserRun(t, ctx, "screenshot", chromedp.CaptureScreenshot()))
 	if u := turnoutOf(t, admin, round, "czj"); u.Voted != 1 {

@@ -230,11 +230,13 @@ func (s *server) thanks(c *gin.Context) {
 	s.html(c, http.StatusOK, "message", messagePage{
 		Title: "提交成功，感谢您的参与！",
 		Text:  "您的评价已匿名保存，任何人都无法将它与您或您的测评码对应。现在可以关闭本页。",
+		Done:  true,
 	})
 }
 
 type messagePage struct {
 	Round, Title, Text, Link, LinkText string
+	Done                               bool // the ballot is stored: drop the phone's draft
 }
 
 // slipError renders a voter-facing page for a code that cannot vote.
