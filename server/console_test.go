@@ -779,3 +779,36 @@ func TestConsoleUploadDefinition(t *testing.T) {
 		t.Errorf("units %+v, want the roster's czj and mzj", round.Definition.Units)
 	}
 }
+
+// TestConsoleLockoutParallel fires many wrong passwords for one name at
+// once: no more than the free attempts may reach the password check before
+// the lock-out applies, however the requests interleave.
+func TestConsoleLockoutParallel(t *testing.T) {
+	e := newConsoleEnv(t)
+	cc := newConsoleClient(t, e.ts.URL)
+	cc.get("/console/login")
+	const tries = 30
+	statuses := make([]int, tries)
+	var wg sync.WaitGroup
+	for i := range statuses {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			statuses[i] = cc.post("/console/login", url.Values{"name": {"admin"}, "password": {"guess"}}).status
+		}(i)
+	}
+	wg.Wait()
+	checked := 0
+	for _, st := range statuses {
+		switch st {
+		case http.StatusUnauthorized:
+			checked++
+		case http.StatusTooManyRequests:
+		default:
+			t.Errorf("a parallel guess got %d, want 401 or 429", st)
+		}
+	}
+	if checked > freeNameFailures+1 {
+		t.Errorf("%d of %d parallel guesses had their password checked, want at most %d", checked, tries, freeNameFailures+1)
+	}
+}

@@ -144,12 +144,19 @@ func (s *server) login(c *gin.Context) {
 		s.renderLogin(c, http.StatusForbidden, name, next, "登录表单已过期，请重新输入用户名和密码。")
 		return
 	}
-	keys := []string{"name:" + strings.ToLower(name), "ip:" + clientIP(c)}
-	if wait := s.console.throttle.wait(keys...); wait > 0 {
+	keys := []string{"name:" + strings.ToLower(name)}
+	if ip := net.ParseIP(clientIP(c)); ip == nil || !ip.IsLoopback() {
+		// Behind the reverse proxy every request comes from loopback: an
+		// address key there would lock everyone out at once.
+		keys = append(keys, "ip:"+clientIP(c))
+	}
+	if wait := s.console.throttle.begin(keys...); wait > 0 {
 		s.renderLogin(c, http.StatusTooManyRequests, name, next,
 			fmt.Sprintf("登录失败次数过多，请 %s后再试。", waitText(wait)))
 		return
 	}
+	failed := false
+	defer func() { s.console.throttle.end(failed, keys...) }()
 	if name == "" || password == "" {
 		s.renderLogin(c, http.StatusUnprocessableEntity, name, next, "请输入用户名和密码。")
 		return
@@ -163,7 +170,7 @@ func (s *server) login(c *gin.Context) {
 	a, err := s.store.Authenticate(ctx, name, password)
 	<-s.console.argon
 	if errors.Is(err, survey.ErrUnauthorized) {
-		s.console.throttle.fail(keys...)
+		failed = true
 		s.log.Info("console sign-in failed", "name", name, "client", clientIP(c))
 		s.renderLogin(c, http.StatusUnauthorized, name, next, "用户名或密码不正确。")
 		return

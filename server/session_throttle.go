@@ -19,6 +19,7 @@ type throttle struct {
 
 type strikes struct {
 	failures int
+	pending  int       // attempts under way, not yet known to fail
 	until    time.Time // no attempt before this
 	last     time.Time
 }
@@ -42,19 +43,58 @@ func freeFailures(key string) int {
 	return freeNameFailures
 }
 
-// wait returns how long the keys must still wait, the longest of them; 0
-// if an attempt may be made now.
-func (t *throttle) wait(keys ...string) time.Duration {
+// begin reserves an attempt for the keys, or says how long to wait first.
+// It refuses while a key is locked out, and while the key's failures plus
+// the attempts already under way would use up its free attempts: parallel
+// guesses cannot all slip through before the first of them is counted. A
+// reserved attempt ends with end.
+func (t *throttle) begin(keys ...string) time.Duration {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	now := t.now()
 	var longest time.Duration
 	for _, k := range keys {
-		if e, ok := t.entries[k]; ok {
+		e, ok := t.entries[k]
+		if !ok {
+			continue
+		}
+		failures := e.failures
+		if now.Sub(e.last) > forgetAfter && e.pending == 0 {
+			failures = 0
+		}
+		switch {
+		case e.until.After(now):
 			longest = max(longest, e.until.Sub(now))
+		case e.pending > 0 && failures+e.pending >= freeFailures(k):
+			longest = max(longest, time.Second)
 		}
 	}
-	return longest
+	if longest > 0 {
+		return longest
+	}
+	for _, k := range keys {
+		e, ok := t.entries[k]
+		if !ok {
+			e = &strikes{last: now}
+			t.entries[k] = e
+		}
+		e.pending++
+	}
+	return 0
+}
+
+// end closes an attempt begun with begin, counting it as a failure or not.
+func (t *throttle) end(failed bool, keys ...string) {
+	t.mu.Lock()
+	for _, k := range keys {
+		if e, ok := t.entries[k]; ok && e.pending > 0 {
+			e.pending--
+		}
+	}
+	t.mu.Unlock()
+	if failed {
+		t.fail(keys...)
+	}
 }
 
 // fail records a failed attempt for each key.
@@ -64,16 +104,18 @@ func (t *throttle) fail(keys ...string) {
 	now := t.now()
 	if len(t.entries) >= maxThrottled {
 		for k, e := range t.entries {
-			if now.Sub(e.last) > forgetAfter {
+			if now.Sub(e.last) > forgetAfter && e.pending == 0 {
 				delete(t.entries, k)
 			}
 		}
 	}
 	for _, k := range keys {
 		e, ok := t.entries[k]
-		if !ok || now.Sub(e.last) > forgetAfter {
+		if !ok {
 			e = &strikes{}
 			t.entries[k] = e
+		} else if now.Sub(e.last) > forgetAfter {
+			e.failures, e.until = 0, time.Time{}
 		}
 		e.failures++
 		e.last = now
@@ -91,5 +133,7 @@ func (t *throttle) fail(keys ...string) {
 func (t *throttle) reset(key string) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	delete(t.entries, key)
+	if e, ok := t.entries[key]; ok {
+		e.failures, e.until = 0, time.Time{}
+	}
 }
