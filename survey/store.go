@@ -45,7 +45,8 @@ type Store struct {
 	now     func() time.Time
 
 	ballots chan *submission
-	done    chan struct{}
+	done    chan struct{} // closed by Close: the writer drains and stops
+	stopped chan struct{} // closed by the writer as it stops
 	wg      sync.WaitGroup
 
 	compactWait time.Duration // how long Compact waits for readers
@@ -104,6 +105,7 @@ func Open(ctx context.Context, path string, o Options) (*Store, error) {
 		w: w, r: r, wdb: wdb, codeKey: o.CodeKey, now: o.Now,
 		ballots:     make(chan *submission, 4096),
 		done:        make(chan struct{}),
+		stopped:     make(chan struct{}),
 		compactWait: 30 * time.Second,
 		defs:        map[string]*Definition{},
 	}

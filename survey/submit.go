@@ -41,8 +41,19 @@ func (s *Store) Submit(ctx context.Context, slip *Slip, answers []byte) error {
 	}
 	// Once queued the ballot is committed or refused whatever the caller
 	// does; wait for the answer so that a 201 is never sent for a ballot
-	// that is not yet durable.
-	return <-sub.result
+	// that is not yet durable. A submission queued just as the writer
+	// stopped is never taken: it is refused, not waited for forever.
+	select {
+	case err := <-sub.result:
+		return err
+	case <-s.stopped:
+		select {
+		case err := <-sub.result:
+			return err
+		default:
+			return fmt.Errorf("submit: store closed before the ballot was written")
+		}
+	}
 }
 
 // writeBallots is the single ballot writer. It takes the submissions that
@@ -50,6 +61,7 @@ func (s *Store) Submit(ctx context.Context, slip *Slip, answers []byte) error {
 // group) and answers each.
 func (s *Store) writeBallots() {
 	defer s.wg.Done()
+	defer close(s.stopped)
 	group := make([]*submission, 0, maxGroup)
 	for {
 		select {
