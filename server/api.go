@@ -243,6 +243,12 @@ func (s *server) createAccount(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
+	if req.Role == survey.RoleAdmin {
+		// The contract's roles here are organiser and appraiser; the one
+		// administrator is the console's admin (and MINPING_ADMIN_TOKEN).
+		s.fail(c, &survey.ValidationError{Problems: []survey.Problem{{Path: "role", Message: `role must be "organiser" or "appraiser"`}}})
+		return
+	}
 	a, token, err := s.store.CreateAccount(c.Request.Context(), survey.NewAccount{
 		Name: req.Name, Role: req.Role, RoundID: req.Round, Units: req.Units, Password: req.Password,
 	})
@@ -269,6 +275,9 @@ func bindJSON(c *gin.Context, v any) error {
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
 		return &survey.ValidationError{Problems: []survey.Problem{{Message: "请求不是有效的 JSON: " + err.Error()}}}
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return &survey.ValidationError{Problems: []survey.Problem{{Message: "请求不是有效的 JSON: 对象之后还有内容"}}}
 	}
 	return nil
 }

@@ -125,7 +125,7 @@ func readSubmit(c *gin.Context) (submitRequest, error) {
 // parseAnswers reads {"answers":[{…},…]} where each object has only the
 // keys form, subject, item and option, each a string without escapes, in
 // valid UTF-8 and free of control characters; ok is false for anything
-// else. What follows the object is ignored, as json.Decoder ignores it.
+// else, and for anything but white space after the object.
 func parseAnswers(body []byte) (answers []survey.Answer, ok bool) {
 	text := string(body) // one copy; every answer's strings share it
 	i := 0
@@ -207,7 +207,11 @@ func parseAnswers(body []byte) (answers []survey.Answer, ok bool) {
 			}
 		}
 	}
-	return answers, lit('}')
+	if !lit('}') {
+		return nil, false
+	}
+	ws()
+	return answers, i == len(text)
 }
 
 // enterCode is the page to type a code; with ?code= it sends the voter on

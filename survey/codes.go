@@ -131,9 +131,6 @@ const (
 // open round and returns them in random order, formatted. The codes are
 // returned only here: the store keeps their keyed hashes.
 func (s *Store) IssueBatch(ctx context.Context, roundID, unit, category string, count int) (*Batch, []string, error) {
-	if count < 1 || count > MaxBatch {
-		return nil, nil, &ValidationError{Problems: []Problem{{Path: "count", Message: fmt.Sprintf("每批可发放 1 至 %d 张，收到 %d", MaxBatch, count)}}}
-	}
 	r, err := s.Round(ctx, roundID)
 	if err != nil {
 		return nil, nil, fmt.Errorf("issue batch: %w", err)
@@ -147,6 +144,9 @@ func (s *Store) IssueBatch(ctx context.Context, roundID, unit, category string, 
 	}
 	if r.Definition.Category(category) == nil {
 		ps = append(ps, Problem{Path: "category", Message: fmt.Sprintf("没有测评人类别 %q", category)})
+	}
+	if count < 1 || count > MaxBatch {
+		ps = append(ps, Problem{Path: "count", Message: fmt.Sprintf("每批可发放 1 至 %d 张，收到 %d", MaxBatch, count)})
 	}
 	if len(ps) > 0 {
 		return nil, nil, &ValidationError{Problems: ps}
