@@ -90,7 +90,9 @@ func newConsole() *console {
 func (s *server) consoleRoutes(r *gin.Engine) {
 	r.GET("/static/:hash/*name", s.staticFile)
 
-	con := r.Group("/console", noStore, s.sameOrigin)
+	// Bodies are bounded before anything reads a form field: the session's
+	// form-token check and the sign-in parse whole multipart bodies.
+	con := r.Group("/console", noStore, limitUpload, s.sameOrigin)
 	con.GET("/login", s.loginPage)
 	con.POST("/login", s.login)
 

@@ -82,7 +82,8 @@ func readUpload(c *gin.Context, field string) ([]byte, error) {
 	return io.ReadAll(io.LimitReader(f, maxUpload))
 }
 
-// limitUpload bounds a multipart form before it is parsed.
+// limitUpload bounds a console request's body (a roster or a definition
+// upload at most) before any form is parsed.
 func limitUpload(c *gin.Context) {
 	c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, 2*maxUpload+1<<20)
 }
@@ -91,7 +92,6 @@ func limitUpload(c *gin.Context) {
 // uploaded definition, with the units of a roster. Nothing is saved unless
 // the whole is valid; every problem is listed, roster problems by row.
 func (s *server) createRoundForm(c *gin.Context) {
-	limitUpload(c)
 	ctx := c.Request.Context()
 	v := newRoundView{consolePage: s.newPage(c, "新建测评活动", "rounds"), Mode: c.PostForm("mode"),
 		Name: strings.TrimSpace(c.PostForm("name")), Points: strings.TrimSpace(c.PostForm("points")),
@@ -337,7 +337,6 @@ func (s *server) newRosterView(c *gin.Context, r *survey.Round, ps []survey.Prob
 // importRoster replaces the units and members of a draft round with a
 // roster's, after checking all of it: any problem, and nothing is saved.
 func (s *server) importRoster(c *gin.Context) {
-	limitUpload(c)
 	ctx := c.Request.Context()
 	r, ok := s.round(c)
 	if !ok {
