@@ -785,16 +785,19 @@ func TestConsoleUploadDefinition(t *testing.T) {
 // the lock-out applies, however the requests interleave.
 func TestConsoleLockoutParallel(t *testing.T) {
 	e := newConsoleEnv(t)
-	cc := newConsoleClient(t, e.ts.URL)
-	cc.get("/console/login")
 	const tries = 30
+	clients := make([]*consoleClient, tries) // one browser each: a client is not for concurrent use
+	for i := range clients {
+		clients[i] = newConsoleClient(t, e.ts.URL)
+		clients[i].get("/console/login")
+	}
 	statuses := make([]int, tries)
 	var wg sync.WaitGroup
 	for i := range statuses {
 		wg.Add(1)
 		go func(i int) {
 			defer wg.Done()
-			statuses[i] = cc.post("/console/login", url.Values{"name": {"admin"}, "password": {"guess"}}).status
+			statuses[i] = clients[i].post("/console/login", url.Values{"name": {"admin"}, "password": {"guess"}}).status
 		}(i)
 	}
 	wg.Wait()
