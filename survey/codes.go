@@ -159,12 +159,21 @@ func (s *Store) IssueBatch(ctx context.Context, roundID, unit, category string, 
 		rows[i] = codeRow{Hash: s.hashCode(NormalizeCode(codes[i])), RoundID: roundID, BatchID: b.ID, Unit: unit, Category: category}
 	}
 	err = s.w.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		var status string
-		if err := tx.Model(&roundRow{}).Select("status").Where("id = ?", roundID).Scan(&status).Error; err != nil {
+		// The round as it is now, inside the write: a draft's definition may
+		// have changed since it was read above.
+		var row roundRow
+		if err := tx.Select("id", "status", "definition").First(&row, "id = ?", roundID).Error; err != nil {
+			return notFound(err, "round")
+		}
+		if row.Status != StatusDraft && row.Status != StatusOpen {
+			return ErrWrongState
+		}
+		def, err := s.definition(row.ID, row.Definition)
+		if err != nil {
 			return err
 		}
-		if status != StatusDraft && status != StatusOpen {
-			return ErrWrongState
+		if def.Unit(unit) == nil || def.Category(category) == nil {
+			return &ValidationError{Problems: []Problem{{Path: "unit", Message: fmt.Sprintf("单位 %q 或测评人类别 %q 已不在测评方案中", unit, category)}}}
 		}
 		if err := tx.Create(&b).Error; err != nil {
 			return err
