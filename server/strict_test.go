@@ -1,8 +1,13 @@
 package main
 
 import (
+	"errors"
+	"fmt"
 	"net/http"
+	"strings"
 	"testing"
+
+	"minping/survey"
 )
 
 // TestStrictRequests covers requests that must be refused whole: a
@@ -53,5 +58,22 @@ func TestStrictRequests(t *testing.T) {
 
 	if r := admin.do("POST", "/api/v1/accounts", map[string]any{"name": "second admin", "role": "admin"}); r.status != http.StatusUnprocessableEntity {
 		t.Errorf("an admin through the accounts API: got %s, want 422", r)
+	}
+}
+
+// TestAfterChange checks that a close or seal whose compaction was
+// incomplete is answered as done, with the remedy in the log, while any
+// other error still fails the request.
+func TestAfterChange(t *testing.T) {
+	e := newTestEnv(t)
+	incomplete := fmt.Errorf("close round: %w", survey.ErrCompactIncomplete)
+	if err := e.srv.afterChange("close round", incomplete); err != nil {
+		t.Errorf("incomplete compaction: got %v, want nil", err)
+	}
+	if !strings.Contains(e.logs.String(), "minping compact") {
+		t.Errorf("the log does not name the remedy:\n%s", e.logs.String())
+	}
+	if err := e.srv.afterChange("close round", survey.ErrWrongState); !errors.Is(err, survey.ErrWrongState) {
+		t.Errorf("another error: got %v, want it returned", err)
 	}
 }

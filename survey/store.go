@@ -44,10 +44,11 @@ type Store struct {
 	codeKey []byte
 	now     func() time.Time
 
-	ballots chan *submission
-	done    chan struct{} // closed by Close: the writer drains and stops
-	stopped chan struct{} // closed by the writer as it stops
-	wg      sync.WaitGroup
+	ballots   chan *submission
+	done      chan struct{} // closed by Close: the writer drains and stops
+	stopped   chan struct{} // closed by the writer as it stops
+	closeOnce sync.Once
+	wg        sync.WaitGroup
 
 	compactWait time.Duration // how long Compact waits for readers
 
@@ -132,13 +133,17 @@ func DSN(path string) string {
 }
 
 // Close stops the ballot writer, after it has committed what it holds, and
-// closes the database.
+// closes the database. Calling it again does nothing.
 func (s *Store) Close() error {
-	close(s.done)
-	s.wg.Wait()
-	rdb, _ := s.r.DB()
-	rdb.Close()
-	return s.wdb.Close()
+	var err error
+	s.closeOnce.Do(func() {
+		close(s.done)
+		s.wg.Wait()
+		rdb, _ := s.r.DB()
+		rdb.Close()
+		err = s.wdb.Close()
+	})
+	return err
 }
 
 // Round is a 测评活动 with its lifecycle status and its definition.

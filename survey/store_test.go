@@ -344,3 +344,27 @@ func TestCompactWaitsForReaders(t *testing.T) {
 		t.Fatalf("after compact the WAL holds %d bytes, want 0", fi.Size())
 	}
 }
+
+// TestSubmitAfterClose checks that a ballot sent to a closed store is
+// refused at once, never left waiting for a writer that has stopped.
+func TestSubmitAfterClose(t *testing.T) {
+	for i := 0; i < 50; i++ {
+		s, _ := openStore(t)
+		r, codes := openRound(t, s, 1)
+		slip, err := s.Slip(context.Background(), codes[0])
+		if err != nil {
+			t.Fatal(err)
+		}
+		s.Close()
+		done := make(chan error, 1)
+		go func() { done <- s.Submit(context.Background(), slip, fullAnswers(r.Definition, slip.Unit, "staff")) }()
+		select {
+		case err := <-done:
+			if err == nil {
+				t.Fatal("a ballot submitted to a closed store was accepted")
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatal("a ballot submitted to a closed store is still waiting after 5 s")
+		}
+	}
+}
