@@ -14,29 +14,20 @@ import (
 	"minping/survey"
 )
 
-// consoleChromium is where Debian puts chromium.
-const consoleChromium = "/usr/bin/chromium"
-
 // consoleWalk is a headless chromium driving the console, with screenshots
 // kept under t.TempDir() and, if MINPING_SHOTS_DIR is set, copied there.
 type consoleWalk struct {
 	t     *testing.T
 	ctx   context.Context // the organiser's tab
 	base  string
-	shots string
+	shots screenshots
 }
 
 func newConsoleWalk(t *testing.T, base string) *consoleWalk {
 	t.Helper()
-	if _, err := os.Stat(consoleChromium); err != nil {
-		msg := "the console walk needs chromium: apt-get install chromium fonts-noto-cjk"
-		if os.Getenv("CI") == "true" {
-			t.Fatal(msg)
-		}
-		t.Skip(msg)
-	}
+	needBrowser(t)
 	opts := append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath(consoleChromium),
+		chromedp.ExecPath(chromiumPath),
 		chromedp.NoSandbox,
 		chromedp.Headless,
 		chromedp.DisableGPU,
@@ -50,7 +41,7 @@ func newConsoleWalk(t *testing.T, base string) *consoleWalk {
 	tab, cancelTab := chromedp.NewContext(alloc)
 	tab, cancelTime := context.WithTimeout(tab, 4*time.Minute)
 	t.Cleanup(func() { cancelTime(); cancelTab(); cancelAlloc() })
-	w := &consoleWalk{t: t, ctx: tab, base: base, shots: t.TempDir()}
+	w := &consoleWalk{t: t, ctx: tab, base: base, shots: screenshots{t: t, dir: t.TempDir()}}
 	w.do(tab, "start chromium", chromedp.EmulateViewport(1280, 900))
 	return w
 }
@@ -94,19 +85,7 @@ func (w *consoleWalk) save(ctx context.Context, name string, capture chromedp.Ac
 		w.t.Errorf("screenshot %s: %v", name, err)
 		return
 	}
-	p := filepath.Join(w.shots, name)
-	if err := os.WriteFile(p, png, 0o644); err != nil {
-		w.t.Fatal(err)
-	}
-	w.t.Logf("screenshot %s", p)
-	if dir := os.Getenv("MINPING_SHOTS_DIR"); dir != "" {
-		if err := os.MkdirAll(dir, 0o755); err != nil {
-			w.t.Fatal(err)
-		}
-		if err := os.WriteFile(filepath.Join(dir, "console-"+name), png, 0o644); err != nil {
-			w.t.Fatal(err)
-		}
-	}
+	w.shots.save("console-"+name, png)
 }
 
 // waitText waits until the element's text contains want.
