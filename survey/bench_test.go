@@ -77,3 +77,47 @@ func BenchmarkSubmit(b *testing.B) {
 		b.Fatalf("stored %d ballots, submitted %d", n, next.Load())
 	}
 }
+
+// BenchmarkTurnout counts a round of 120,000 codes, half of them spent, as
+// the console and the big screen poll it while voting runs.
+func BenchmarkTurnout(b *testing.B) {
+	ctx := context.Background()
+	s, path := openStore(b)
+	r, err := s.CreateRound(ctx, exampleDefinition(b), nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, u := range r.Definition.Units {
+		for _, c := range r.Definition.Categories {
+			if _, _, err := s.IssueBatch(ctx, r.ID, u.ID, c.ID, 5000); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	// Spend half behind the store's back, and reopen it: the index loads
+	// from the file.
+	if _, err := s.wdb.ExecContext(ctx, `UPDATE codes SET state = 1 WHERE hash < x'80'`); err != nil {
+		b.Fatal(err)
+	}
+	s.Close()
+	s, err = Open(ctx, path, Options{CodeKey: bytes.Repeat([]byte{7}, 32)})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	b.ResetTimer()
+	for b.Loop() {
+		tu, err := s.Turnout(ctx, r.ID)
+		if err != nil {
+			b.Fatal(err)
+		}
+		var issued, voted int
+		for _, u := range tu {
+			issued += u.Count.Issued
+			voted += u.Count.Voted
+		}
+		if issued != 120000 || voted < 50000 || voted > 70000 {
+			b.Fatalf("turnout %d issued, %d voted; want 120000 and about 60000", issued, voted)
+		}
+	}
+}

@@ -183,6 +183,11 @@ func (s *Store) IssueBatch(ctx context.Context, roundID, unit, category string, 
 	if err != nil {
 		return nil, nil, fmt.Errorf("issue batch: %w", err)
 	}
+	hashes := make([][]byte, len(rows))
+	for i := range rows {
+		hashes[i] = rows[i].Hash
+	}
+	s.slips.add(batchRoute{id: b.ID, round: roundID, unit: unit, category: category}, hashes, codeFresh)
 	// Codes are independent random draws, so their order already says
 	// nothing; there is no serial to hide.
 	return &Batch{ID: b.ID, RoundID: roundID, Unit: unit, Category: category, Count: count, CreatedAt: b.CreatedAt}, codes, nil
@@ -191,7 +196,7 @@ func (s *Store) IssueBatch(ctx context.Context, roundID, unit, category string, 
 // VoidBatch makes a batch's unused codes stop working. Spent codes stay
 // counted. ErrWrongState after the round has closed.
 func (s *Store) VoidBatch(ctx context.Context, roundID, batchID string) error {
-	return s.w.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err := s.w.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		var status string
 		if err := tx.Model(&roundRow{}).Select("status").Where("id = ?", roundID).Scan(&status).Error; err != nil {
 			return fmt.Errorf("void batch: %w", err)
@@ -211,6 +216,10 @@ func (s *Store) VoidBatch(ctx context.Context, roundID, batchID string) error {
 		}
 		return tx.Model(&codeRow{}).Where("batch_id = ? AND state = ?", batchID, codeFresh).Update("state", codeVoid).Error
 	})
+	if err == nil {
+		s.slips.voided(batchID)
+	}
+	return err
 }
 
 // Batches returns the batches of a round, newest first, with their counts.
@@ -243,10 +252,45 @@ func (s *Store) Slip(ctx context.Context, code string) (*Slip, error) {
 	if n == "" {
 		return nil, ErrNotFound
 	}
-	// Every ballot request looks its code up, twice for a page and its
-	// submission: one query, straight through database/sql, fetches the
-	// code with its round's row (not the definition), and the parsed
-	// definition comes from the cache under the fingerprint frozen at open.
+	hash := s.hashCode(n)
+	e, b, ok := s.slips.lookup(hash)
+	if !ok {
+		// Not one the index holds (unknown, void, or issued by another
+		// process): SQLite decides.
+		return s.slipFromDB(ctx, hash)
+	}
+	if e.state == codeFresh && b.voided {
+		return nil, ErrNotFound
+	}
+	r, err := s.slips.round(b.round, func() (*Round, error) { return s.Round(ctx, b.round) })
+	if err != nil {
+		return nil, fmt.Errorf("slip: %w", err)
+	}
+	return slipOf(r, b.unit, b.category, e.state, hash)
+}
+
+// slipOf is the slip of a code of round r in the given state, with the
+// error its state and the round's call for.
+func slipOf(r *Round, unit, category string, state uint8, hash []byte) (*Slip, error) {
+	slip := &Slip{Round: r, Unit: r.Definition.Unit(unit), Category: r.Definition.Category(category), hash: hash}
+	if slip.Unit == nil || slip.Category == nil {
+		return nil, ErrNotFound
+	}
+	switch {
+	case state == codeSpent:
+		return slip, ErrCodeUsed
+	case r.Status == StatusDraft:
+		return slip, ErrNotStarted
+	case r.Status != StatusOpen:
+		return slip, ErrVotingOver
+	}
+	return slip, nil
+}
+
+// slipFromDB looks a code up in SQLite: one query fetches the code with its
+// round's row (not the definition), and the parsed definition comes from
+// the cache under the fingerprint frozen at open.
+func (s *Store) slipFromDB(ctx context.Context, hash []byte) (*Slip, error) {
 	rdb, err := s.r.DB()
 	if err != nil {
 		return nil, fmt.Errorf("slip: %w", err)
@@ -258,7 +302,7 @@ func (s *Store) Slip(ctx context.Context, code string) (*Slip, error) {
 	)
 	err = rdb.QueryRowContext(ctx, `SELECT c.hash, c.state, c.unit, c.category,
 		r.id, r.name, r.status, r.config_sha256, r.created_at, r.opened_at, r.closed_at, r.sealed_at
-		FROM codes c JOIN rounds r ON r.id = c.round_id WHERE c.hash = ?`, s.hashCode(n)).Scan(
+		FROM codes c JOIN rounds r ON r.id = c.round_id WHERE c.hash = ?`, hash).Scan(
 		&c.Hash, &c.State, &c.Unit, &c.Category,
 		&r.ID, &r.Name, &r.Status, &r.ConfigSHA256, &r.CreatedAt, &opened, &closed, &at)
 	if errors.Is(err, sql.ErrNoRows) {
@@ -281,19 +325,7 @@ func (s *Store) Slip(ctx context.Context, code string) (*Slip, error) {
 		}
 		r = *full
 	}
-	slip := &Slip{Round: &r, Unit: r.Definition.Unit(c.Unit), Category: r.Definition.Category(c.Category), hash: c.Hash}
-	if slip.Unit == nil || slip.Category == nil {
-		return nil, ErrNotFound
-	}
-	switch {
-	case c.State == codeSpent:
-		return slip, ErrCodeUsed
-	case r.Status == StatusDraft:
-		return slip, ErrNotStarted
-	case r.Status != StatusOpen:
-		return slip, ErrVotingOver
-	}
-	return slip, nil
+	return slipOf(&r, c.Unit, c.Category, uint8(c.State), c.Hash)
 }
 
 // frozenDefinition returns the cached definition of a round that has opened
@@ -341,27 +373,19 @@ func (s *Store) Turnout(ctx context.Context, roundID string) ([]UnitTurnout, err
 	if err != nil {
 		return nil, fmt.Errorf("turnout: %w", err)
 	}
-	type row struct {
-		Unit, Category string
-		Issued, Voted  int
-	}
-	var rows []row
-	// Before the seal the codes are counted; at the seal each batch keeps its
-	// spent count and the code hashes go.
-	err = s.r.WithContext(ctx).Raw(`
-		SELECT b.unit, b.category,
-		       SUM(CASE WHEN b.used IS NOT NULL THEN (CASE WHEN b.voided THEN b.used ELSE b.count END)
-		                ELSE (SELECT COUNT(*) FROM codes c WHERE c.batch_id = b.id AND c.state != 2) END) AS issued,
-		       SUM(CASE WHEN b.used IS NOT NULL THEN b.used
-		                ELSE (SELECT COUNT(*) FROM codes c WHERE c.batch_id = b.id AND c.state = 1) END) AS voted
-		FROM batches b WHERE b.round_id = ? GROUP BY b.unit, b.category`, roundID).Scan(&rows).Error
-	if err != nil {
+	var batches []batchRow
+	if err := s.r.WithContext(ctx).Where("round_id = ?", roundID).Find(&batches).Error; err != nil {
 		return nil, fmt.Errorf("turnout: %w", err)
 	}
 	type key struct{ u, c string }
 	m := map[key]Count{}
-	for _, x := range rows {
-		m[key{x.Unit, x.Category}] = Count{Issued: x.Issued, Voted: x.Voted}
+	for _, b := range batches {
+		n, err := s.batchCount(ctx, &b)
+		if err != nil {
+			return nil, fmt.Errorf("turnout: %w", err)
+		}
+		k := key{b.Unit, b.Category}
+		m[k] = Count{Issued: m[k].Issued + n.Issued, Voted: m[k].Voted + n.Voted}
 	}
 	def := r.Definition
 	out := make([]UnitTurnout, len(def.Units))
@@ -375,6 +399,29 @@ func (s *Store) Turnout(ctx context.Context, roundID string) ([]UnitTurnout, err
 		}
 	}
 	return out, nil
+}
+
+// batchCount is a batch's issued and spent codes. A sealed batch kept its
+// spent count when its codes went; an unsealed one is counted by the slip
+// index as it changes, so that polling turnout reads no codes. A batch the
+// index does not know (issued by another process) is counted in SQLite.
+func (s *Store) batchCount(ctx context.Context, b *batchRow) (Count, error) {
+	if b.Used != nil {
+		if b.Voided {
+			return Count{Issued: *b.Used, Voted: *b.Used}, nil
+		}
+		return Count{Issued: b.Count, Voted: *b.Used}, nil
+	}
+	if fresh, spent, ok := s.slips.counts(b.ID); ok {
+		if b.Voided {
+			fresh = 0
+		}
+		return Count{Issued: fresh + spent, Voted: spent}, nil
+	}
+	var n Count
+	err := s.r.WithContext(ctx).Raw(`SELECT COALESCE(SUM(state != 2), 0), COALESCE(SUM(state = 1), 0) FROM codes WHERE batch_id = ?`, b.ID).
+		Row().Scan(&n.Issued, &n.Voted)
+	return n, err
 }
 
 func newID() string { return uuid.NewString() }

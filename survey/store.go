@@ -54,6 +54,8 @@ type Store struct {
 
 	mu   sync.Mutex
 	defs map[string]*Definition // parsed definitions by round id and fingerprint
+
+	slips *slipIndex // codes and rounds as ballot requests need them
 }
 
 // Options configure a Store.
@@ -109,6 +111,12 @@ func Open(ctx context.Context, path string, o Options) (*Store, error) {
 		stopped:     make(chan struct{}),
 		compactWait: 30 * time.Second,
 		defs:        map[string]*Definition{},
+		slips:       newSlipIndex(),
+	}
+	if err := s.loadSlips(ctx); err != nil {
+		rdb.Close()
+		wdb.Close()
+		return nil, err
 	}
 	s.wg.Add(1)
 	go s.writeBallots()
@@ -191,6 +199,7 @@ func (s *Store) CreateRound(ctx context.Context, def *Definition, source []byte)
 // once it has opened. Batches already issued keep their unit and category,
 // which must still exist.
 func (s *Store) UpdateDefinition(ctx context.Context, id string, def *Definition, source []byte) error {
+	defer s.slips.forget(id)
 	return s.w.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		var row roundRow
 		if err := tx.First(&row, "id = ?", id).Error; err != nil {
@@ -287,6 +296,7 @@ func (s *Store) definition(id string, canonical []byte) (*Definition, error) {
 
 // OpenRound freezes the definition and opens voting (draft → open).
 func (s *Store) OpenRound(ctx context.Context, id string) error {
+	defer s.slips.forget(id)
 	return s.w.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		var row roundRow
 		if err := tx.First(&row, "id = ?", id).Error; err != nil {
@@ -321,6 +331,7 @@ func (s *Store) CloseRound(ctx context.Context, id string) error {
 			"status": StatusClosed, "closed_at": s.now().UTC(),
 		}).Error
 	})
+	s.slips.forget(id)
 	if err != nil {
 		return err
 	}

@@ -132,6 +132,15 @@ func (s *Store) commit(group []*submission) {
 		}
 		return tx.Commit()
 	}()
+	if err == nil {
+		spent := make([][]byte, 0, len(group))
+		for i, sub := range group {
+			if results[i] == nil {
+				spent = append(spent, sub.hash)
+			}
+		}
+		s.slips.spent(spent)
+	}
 	for i, sub := range group {
 		if err != nil {
 			sub.result <- fmt.Errorf("store ballot: %w", err)

@@ -1,0 +1,201 @@
+package survey
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"testing"
+)
+
+// slipVerdict is what a lookup says of a code, for comparing the index's
+// answer with SQLite's.
+func slipVerdict(sl *Slip, err error) string {
+	if sl == nil {
+		return fmt.Sprintf("no slip, %v", err)
+	}
+	return fmt.Sprintf("%s/%s/%s in round %s (%s), %v", sl.Round.Name, sl.Unit.ID, sl.Category.ID, sl.Round.ID, sl.Round.Status, err)
+}
+
+// checkIndex compares, for every code, the slip the index gives with the
+// slip SQLite gives, and with the error wanted.
+func checkIndex(t *testing.T, step string, s *Store, codes []string, want []error) {
+	t.Helper()
+	ctx := context.Background()
+	for i, code := range codes {
+		got, gotErr := s.Slip(ctx, code)
+		db, dbErr := s.slipFromDB(ctx, s.hashCode(NormalizeCode(code)))
+		if g, d := slipVerdict(got, gotErr), slipVerdict(db, dbErr); g != d {
+			t.Errorf("%s: code %d: index says %s; SQLite says %s", step, i, g, d)
+		}
+		if !errors.Is(gotErr, want[i]) || (want[i] == nil && gotErr != nil) {
+			t.Errorf("%s: code %d: got %v, want %v", step, i, gotErr, want[i])
+		}
+	}
+}
+
+// checkTurnout compares the turnout (counted by the index) with the codes
+// counted in SQLite, before the seal.
+func checkTurnout(t *testing.T, step string, s *Store, roundID string) {
+	t.Helper()
+	ctx := context.Background()
+	tu, err := s.Turnout(ctx, roundID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]Count{}
+	for _, u := range tu {
+		for _, c := range u.Categories {
+			if c.Count != (Count{}) {
+				got[u.Unit+"/"+c.Category] = c.Count
+			}
+		}
+	}
+	rows, err := s.wdb.QueryContext(ctx, `SELECT unit, category, SUM(state != 2), SUM(state = 1) FROM codes
+		WHERE round_id = ? GROUP BY unit, category HAVING SUM(state != 2) > 0`, roundID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	want := map[string]Count{}
+	for rows.Next() {
+		var u, c string
+		var n Count
+		if err := rows.Scan(&u, &c, &n.Issued, &n.Voted); err != nil {
+			t.Fatal(err)
+		}
+		want[u+"/"+c] = n
+	}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("%s: turnout says %v; the codes in SQLite say %v", step, got, want)
+	}
+}
+
+// TestSlipIndexFollowsEveryChange walks a round through its life and checks
+// after each step, and after reopening the store, that the in-memory index
+// answers exactly as SQLite does.
+func TestSlipIndexFollowsEveryChange(t *testing.T) {
+	s, path := openStore(t)
+	ctx := context.Background()
+	def := exampleDefinition(t)
+	r, err := s.CreateRound(ctx, def, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, a, err := s.IssueBatch(ctx, r.ID, "czj", "staff", 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, more, err := s.IssueBatch(ctx, r.ID, "fgj", "leaders", 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	codes := append(append([]string{}, a...), more...)
+	codes = append(codes, "2222-2222-2222-2222") // never issued
+	checkIndex(t, "draft", s, codes, []error{ErrNotStarted, ErrNotStarted, ErrNotStarted, ErrNotStarted, ErrNotStarted, ErrNotFound})
+	checkTurnout(t, "draft", s, r.ID)
+
+	// A draft's definition may change: the round's name must follow.
+	def2 := exampleDefinition(t)
+	def2.Name = "改过名的测评"
+	if err := s.UpdateDefinition(ctx, r.ID, def2, nil); err != nil {
+		t.Fatal(err)
+	}
+	if sl, _ := s.Slip(ctx, a[0]); sl == nil || sl.Round.Name != def2.Name {
+		t.Errorf("after the definition changed, the slip names round %q, want %q", slipVerdict(sl, nil), def2.Name)
+	}
+
+	if err := s.OpenRound(ctx, r.ID); err != nil {
+		t.Fatal(err)
+	}
+	checkIndex(t, "open", s, codes, []error{nil, nil, nil, nil, nil, ErrNotFound})
+	checkTurnout(t, "open", s, r.ID)
+
+	sl, err := s.Slip(ctx, a[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Submit(ctx, sl, fullAnswers(sl.Round.Definition, sl.Unit, "staff")); err != nil {
+		t.Fatal(err)
+	}
+	sl, err = s.Slip(ctx, more[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Submit(ctx, sl, fullAnswers(sl.Round.Definition, sl.Unit, "leaders")); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.VoidBatch(ctx, r.ID, b.ID); err != nil {
+		t.Fatal(err)
+	}
+	afterVoid := []error{ErrCodeUsed, nil, nil, ErrCodeUsed, ErrNotFound, ErrNotFound}
+	checkIndex(t, "spent and voided", s, codes, afterVoid)
+	checkTurnout(t, "spent and voided", s, r.ID)
+
+	// A store opened afresh loads the same picture from the file.
+	s.Close()
+	s, err = Open(ctx, path, Options{CodeKey: bytes.Repeat([]byte{7}, 32)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	if n := len(s.slips.codes); n != 4 {
+		t.Errorf("reopened index holds %d codes, want 4 (the void one is left to SQLite)", n)
+	}
+	checkIndex(t, "reopened", s, codes, afterVoid)
+	checkTurnout(t, "reopened", s, r.ID)
+
+	if err := s.CloseRound(ctx, r.ID); err != nil {
+		t.Fatal(err)
+	}
+	checkIndex(t, "closed", s, codes, []error{ErrCodeUsed, ErrVotingOver, ErrVotingOver, ErrCodeUsed, ErrNotFound, ErrNotFound})
+	checkTurnout(t, "closed", s, r.ID)
+
+	if err := s.Seal(ctx, r.ID, SealTime(s.now()), nil); err != nil {
+		t.Fatal(err)
+	}
+	checkIndex(t, "sealed", s, codes, []error{ErrNotFound, ErrNotFound, ErrNotFound, ErrNotFound, ErrNotFound, ErrNotFound})
+	if n := len(s.slips.codes); n != 0 {
+		t.Errorf("after the seal the index still holds %d codes", n)
+	}
+}
+
+// TestSlipIndexIsNotTheAuthority: a second process working on the same file
+// (minping is meant to run once per data directory, but nothing must break
+// if it does not) issues codes this store never saw and closes the round
+// behind its back. The codes are found in SQLite, and the writer, not the
+// index, refuses a ballot for the closed round.
+func TestSlipIndexIsNotTheAuthority(t *testing.T) {
+	s, path := openStore(t)
+	ctx := context.Background()
+	r, _ := openRound(t, s, 1)
+
+	other, err := Open(ctx, path, Options{CodeKey: bytes.Repeat([]byte{7}, 32)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	_, codes, err := other.IssueBatch(ctx, r.ID, "czj", "staff", 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sl, err := s.Slip(ctx, codes[0])
+	if err != nil {
+		t.Fatalf("a code issued by another process: %v", err)
+	}
+	if err := s.Submit(ctx, sl, fullAnswers(sl.Round.Definition, sl.Unit, "staff")); err != nil {
+		t.Fatal(err)
+	}
+
+	sl, err = s.Slip(ctx, codes[1]) // the round is open: the snapshot is kept
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := other.CloseRound(ctx, r.ID); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Submit(ctx, sl, fullAnswers(sl.Round.Definition, sl.Unit, "staff")); !errors.Is(err, ErrVotingOver) {
+		t.Errorf("a ballot for a round another process closed: got %v, want ErrVotingOver", err)
+	}
+	checkTurnout(t, "batch issued elsewhere", s, r.ID)
+}
