@@ -121,3 +121,19 @@ func BenchmarkTurnout(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkIssueBatch stores a batch of 10,000 codes (without the print
+// sheet, which the server benchmarks).
+func BenchmarkIssueBatch(b *testing.B) {
+	ctx := context.Background()
+	s, _ := openStore(b)
+	r, err := s.CreateRound(ctx, exampleDefinition(b), nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	for b.Loop() {
+		if _, codes, err := s.IssueBatch(ctx, r.ID, "czj", "staff", MaxBatch); err != nil || len(codes) != MaxBatch {
+			b.Fatalf("issued %d codes: %v", len(codes), err)
+		}
+	}
+}

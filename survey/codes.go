@@ -153,44 +153,64 @@ func (s *Store) IssueBatch(ctx context.Context, roundID, unit, category string, 
 	}
 	b := batchRow{ID: newID(), RoundID: roundID, Unit: unit, Category: category, Count: count, CreatedAt: s.now().UTC()}
 	codes := make([]string, count)
-	rows := make([]codeRow, count)
+	hashes := make([][]byte, count)
 	for i := range codes {
 		codes[i] = NewCode()
-		rows[i] = codeRow{Hash: s.hashCode(NormalizeCode(codes[i])), RoundID: roundID, BatchID: b.ID, Unit: unit, Category: category}
+		hashes[i] = s.hashCode(NormalizeCode(codes[i]))
 	}
-	err = s.w.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		// The round as it is now, inside the write: a draft's definition may
-		// have changed since it was read above.
-		var row roundRow
-		if err := tx.Select("id", "status", "definition").First(&row, "id = ?", roundID).Error; err != nil {
-			return notFound(err, "round")
-		}
-		if row.Status != StatusDraft && row.Status != StatusOpen {
-			return ErrWrongState
-		}
-		def, err := s.definition(row.ID, row.Definition)
-		if err != nil {
-			return err
-		}
-		if def.Unit(unit) == nil || def.Category(category) == nil {
-			return &ValidationError{Problems: []Problem{{Path: "unit", Message: fmt.Sprintf("单位 %q 或测评人类别 %q 已不在测评方案中", unit, category)}}}
-		}
-		if err := tx.Create(&b).Error; err != nil {
-			return err
-		}
-		return tx.CreateInBatches(rows, 500).Error
-	})
-	if err != nil {
+	if err := s.storeBatch(ctx, &b, hashes); err != nil {
 		return nil, nil, fmt.Errorf("issue batch: %w", err)
-	}
-	hashes := make([][]byte, len(rows))
-	for i := range rows {
-		hashes[i] = rows[i].Hash
 	}
 	s.slips.add(batchRoute{id: b.ID, round: roundID, unit: unit, category: category}, hashes, codeFresh)
 	// Codes are independent random draws, so their order already says
 	// nothing; there is no serial to hide.
 	return &Batch{ID: b.ID, RoundID: roundID, Unit: unit, Category: category, Count: count, CreatedAt: b.CreatedAt}, codes, nil
+}
+
+// storeBatch writes a batch and its code hashes in one transaction, after
+// checking the round as it is now, inside the write: a draft's definition
+// may have changed since the caller read it. The codes go in through one
+// prepared statement (the ORM's batched insert cost ten times as much).
+func (s *Store) storeBatch(ctx context.Context, b *batchRow, hashes [][]byte) error {
+	tx, err := s.wdb.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	var status string
+	var canonical []byte
+	err = tx.QueryRowContext(ctx, `SELECT status, definition FROM rounds WHERE id = ?`, b.RoundID).Scan(&status, &canonical)
+	if errors.Is(err, sql.ErrNoRows) {
+		return fmt.Errorf("round: %w", ErrNotFound)
+	}
+	if err != nil {
+		return err
+	}
+	if status != StatusDraft && status != StatusOpen {
+		return ErrWrongState
+	}
+	def, err := s.definition(b.RoundID, canonical)
+	if err != nil {
+		return err
+	}
+	if def.Unit(b.Unit) == nil || def.Category(b.Category) == nil {
+		return &ValidationError{Problems: []Problem{{Path: "unit", Message: fmt.Sprintf("单位 %q 或测评人类别 %q 已不在测评方案中", b.Unit, b.Category)}}}
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO batches (id, round_id, unit, category, count, voided, created_at) VALUES (?, ?, ?, ?, ?, 0, ?)`,
+		b.ID, b.RoundID, b.Unit, b.Category, b.Count, b.CreatedAt); err != nil {
+		return err
+	}
+	insert, err := tx.PrepareContext(ctx, `INSERT INTO codes (hash, round_id, batch_id, unit, category, state) VALUES (?, ?, ?, ?, ?, 0)`)
+	if err != nil {
+		return err
+	}
+	defer insert.Close()
+	for _, h := range hashes {
+		if _, err := insert.ExecContext(ctx, h, b.RoundID, b.ID, b.Unit, b.Category); err != nil {
+			return err
+		}
+	}
+	return tx.Commit()
 }
 
 // VoidBatch makes a batch's unused codes stop working. Spent codes stay
