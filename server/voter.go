@@ -111,7 +111,7 @@ var acceptedBody = []byte(`{"message":"提交成功，感谢您的参与","statu
 // anything else goes to bindJSON, which decides what is valid and words
 // the error. Both read the same bytes, at most the same 1 MB.
 func readSubmit(c *gin.Context) (submitRequest, error) {
-	body, err := io.ReadAll(io.LimitReader(c.Request.Body, 1<<20))
+	body, err := readBody(c.Request, 1<<20)
 	if err == nil {
 		if answers, ok := parseAnswers(body); ok {
 			return submitRequest{Answers: answers}, nil
@@ -120,6 +120,17 @@ func readSubmit(c *gin.Context) (submitRequest, error) {
 	var req submitRequest
 	c.Request.Body = io.NopCloser(io.MultiReader(bytes.NewReader(body), c.Request.Body))
 	return req, bindJSON(c, &req)
+}
+
+// readBody reads at most limit bytes of a request's body, into one buffer of
+// the right size when the request says its length.
+func readBody(r *http.Request, limit int64) ([]byte, error) {
+	if n := r.ContentLength; n >= 0 && n <= limit {
+		body := make([]byte, n)
+		_, err := io.ReadFull(r.Body, body)
+		return body, err
+	}
+	return io.ReadAll(io.LimitReader(r.Body, limit))
 }
 
 // parseAnswers reads {"answers":[{…},…]} where each object has only the

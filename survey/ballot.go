@@ -2,6 +2,7 @@ package survey
 
 import (
 	"fmt"
+	"sync"
 )
 
 // AbstainAnswer is the stored answer byte for the scale's abstain option
@@ -48,39 +49,28 @@ type Answer struct {
 // option or the abstain label; every slot must be answered exactly once; a
 // form's top_limit must hold. A *ValidationError lists every problem.
 func (d *Definition) EncodeAnswers(u *Unit, category string, answers []Answer) ([]byte, error) {
-	slots := d.Layout(u, category)
+	sh := d.shape(u, category)
+	slots := sh.slots
 	out := make([]byte, len(slots))
 	filled := make([]bool, len(slots))
-	// index: form id -> subject id -> row name -> slot index
-	type key struct{ form, subject, row string }
-	index := make(map[key]int, len(slots))
-	var subjects []Subject
-	var rows []string
-	for i, s := range slots {
-		f := &d.Forms[s.Form]
-		if i == 0 || s.Form != slots[i-1].Form {
-			subjects, rows = d.Subjects(f, u), f.Rows()
-		}
-		index[key{f.ID, subjects[s.Subject].ID, rows[s.Row]}] = i
-	}
 	var ps []Problem
 	add := func(path, format string, args ...any) {
 		ps = append(ps, Problem{Path: path, Message: fmt.Sprintf(format, args...)})
 	}
 	for n, a := range answers {
-		p := fmt.Sprintf("answers[%d]", n)
-		i, ok := index[key{a.Form, a.Subject, a.Item}]
+		p := answerPath(n)
+		i, ok := sh.index[slotKey{a.Form, a.Subject, a.Item}]
 		if !ok {
-			add(p, "%s", d.whyNoSlot(u, category, a))
+			add(p.String(), "%s", d.whyNoSlot(u, category, a))
 			continue
 		}
 		if filled[i] {
-			add(p, "「%s」的「%s」已经回答过一次", d.subjectName(u, slots[i]), a.Item)
+			add(p.String(), "「%s」的「%s」已经回答过一次", d.subjectName(u, slots[i]), a.Item)
 			continue
 		}
 		b, ok := d.optionByte(&d.Forms[slots[i].Form], a.Option)
 		if !ok {
-			add(p, "「%s」的「%s」没有选项「%s」", d.subjectName(u, slots[i]), a.Item, a.Option)
+			add(p.String(), "「%s」的「%s」没有选项「%s」", d.subjectName(u, slots[i]), a.Item, a.Option)
 			continue
 		}
 		out[i], filled[i] = b, true
@@ -96,6 +86,62 @@ func (d *Definition) EncodeAnswers(u *Unit, category string, answers []Answer) (
 		return nil, &ValidationError{Problems: ps}
 	}
 	return out, nil
+}
+
+// answerPath is the path of the nth submitted answer, formatted only when a
+// problem needs it.
+type answerPath int
+
+func (p answerPath) String() string { return fmt.Sprintf("answers[%d]", int(p)) }
+
+// ballotShape is what checking a ballot of one unit and category needs: its
+// layout, and each slot's index by the names an answer gives.
+type ballotShape struct {
+	slots []Slot
+	index map[slotKey]int
+}
+
+type slotKey struct{ form, subject, row string }
+
+type shapeKey struct{ unit, category string }
+
+type shapeCache struct {
+	mu sync.Mutex
+	m  map[shapeKey]*ballotShape
+}
+
+// shape returns the ballot shape of category in unit, built once per
+// parsed definition.
+func (d *Definition) shape(u *Unit, category string) *ballotShape {
+	if d.shapes == nil {
+		return d.newShape(u, category)
+	}
+	k := shapeKey{u.ID, category}
+	d.shapes.mu.Lock()
+	sh := d.shapes.m[k]
+	d.shapes.mu.Unlock()
+	if sh == nil {
+		sh = d.newShape(u, category)
+		d.shapes.mu.Lock()
+		d.shapes.m[k] = sh
+		d.shapes.mu.Unlock()
+	}
+	return sh
+}
+
+func (d *Definition) newShape(u *Unit, category string) *ballotShape {
+	sh := &ballotShape{slots: d.Layout(u, category)}
+	sh.index = make(map[slotKey]int, len(sh.slots))
+	var subjects []Subject
+	var rows []string
+	for i, s := range sh.slots {
+		f := &d.Forms[s.Form]
+		if i == 0 || s.Form != sh.slots[i-1].Form {
+			subjects, rows = d.Subjects(f, u), f.Rows()
+		}
+		sh.index[slotKey{f.ID, subjects[s.Subject].ID, rows[s.Row]}] = i
+	}
+	return sh
 }
 
 // SlotPath names a slot as form/subject/row, the path a ballot problem

@@ -36,6 +36,11 @@ type Definition struct {
 	Rules         Rules                         `json:"rules" yaml:"rules"`
 	Grading       []Grade                       `json:"grading,omitempty" yaml:"grading"`
 	Units         []Unit                        `json:"units" yaml:"units"`
+
+	// shapes caches what checking a ballot needs per unit and category.
+	// A parsed definition is never changed (an edit parses a new one), so
+	// the cache never goes stale; nil in a definition built by hand.
+	shapes *shapeCache
 }
 
 // Component is the public-evaluation component of a unit's total score:
@@ -217,6 +222,7 @@ func ParseDefinition(data []byte) (*Definition, error) {
 	if err := d.Validate(); err != nil {
 		return nil, err
 	}
+	d.shapes = &shapeCache{m: map[shapeKey]*ballotShape{}}
 	return &d, nil
 }
 
