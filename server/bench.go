@@ -12,6 +12,7 @@ import (
 	"io"
 	mrand "math/rand/v2"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -62,8 +63,8 @@ func parseBenchFlags(args []string, stderr io.Writer) (benchConfig, error) {
 	fs.SetOutput(stderr)
 	var c benchConfig
 	clients := fs.String("clients", "64,256", "concurrent clients, one run of every phase per number")
-	fs.DurationVar(&c.duration, "duration", 10*time.Second, "length of each phase")
-	fs.IntVar(&c.codes, "codes", 100000, "codes to issue; ballot phases end early if they run out")
+	fs.DurationVar(&c.duration, "duration", 5*time.Second, "length of each phase")
+	fs.IntVar(&c.codes, "codes", 200000, "codes to issue; ballot phases end early if they run out")
 	fs.StringVar(&c.cpuProfile, "cpuprofile", "", "write a CPU profile of the measured phases (server and clients) to this file")
 	if err := fs.Parse(args); err != nil {
 		return c, usageError{err}
@@ -105,15 +106,19 @@ func benchCommand(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	token := survey.NewToken()
 	addr := newAddrCatcher()
 	served := make(chan error, 1)
+	stores := make(chan *survey.Store, 1)
 	go func() {
 		served <- serve(ctx, config{
 			Addr: "127.0.0.1:0", Data: filepath.Join(dir, "data"),
 			AdminToken: token, AdminPassword: survey.NewToken(),
+			opened: func(s *survey.Store) { stores <- s },
 		}, addr, io.Discard)
 	}()
 	var base string
+	var store *survey.Store
 	select {
 	case base = <-addr.url:
+		store = <-stores
 	case err := <-served:
 		return fmt.Errorf("bench: start minping: %w", err)
 	case <-time.After(30 * time.Second):
@@ -129,6 +134,11 @@ func benchCommand(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		return fmt.Errorf("bench: example round: %w", err)
 	}
 	admin := &benchAPI{base: base, token: token, client: &http.Client{Timeout: 5 * time.Minute}}
+	u, err := url.Parse(base)
+	if err != nil {
+		return fmt.Errorf("bench: %w", err)
+	}
+	host := u.Host
 	start := time.Now()
 	round, pool, err := setUpRound(admin, def, cfg.codes)
 	if err != nil {
@@ -169,29 +179,35 @@ func benchCommand(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	var acknowledged int
 	var pageBytes int
 	for _, c := range cfg.clients {
-		hc := &http.Client{
-			Timeout: 60 * time.Second,
-			Transport: &http.Transport{
-				MaxIdleConns: c, MaxIdleConnsPerHost: c, IdleConnTimeout: time.Minute,
-				DisableCompression: true, // the client asks for gzip itself and keeps the bytes as sent
-			},
+		conns := func() []*loadConn {
+			cs := make([]*loadConn, c)
+			for i := range cs {
+				cs[i] = newLoadConn(host)
+			}
+			return cs
 		}
+		cs := conns()
 		minimal := runPhase(ctx, c, cfg.duration, func(w int) (bool, bool, error) {
-			return doRequest(hc, http.MethodGet, base+"/healthz", nil, http.StatusOK, nil)
+			return cs[w].expect(http.MethodGet, "/healthz", nil, nil, http.StatusOK, nil)
 		})
+		closeAll(cs)
 		line(c, "minimal (GET /healthz)", minimal)
 
 		var wire atomic.Int64
+		cs = conns()
 		page := runPhase(ctx, c, cfg.duration, func(w int) (bool, bool, error) {
 			g := &groups[mrand.IntN(len(groups))]
 			var n int64
-			ok, more, err := doRequest(hc, http.MethodGet, base+"/b/"+g.pageCode, nil, http.StatusOK, &n)
+			ok, more, err := cs[w].expect(http.MethodGet, "/b/"+g.pageCode, acceptGzip, nil, http.StatusOK, &n)
 			wire.Store(n)
 			return ok, more, err
 		})
+		closeAll(cs)
 		line(c, "ballot page (GET /b/…)", page)
 		pageBytes = int(wire.Load())
 
+		cs = conns()
+		w0 := store.WriterStats()
 		ballots := runPhase(ctx, c, cfg.duration, func(w int) (bool, bool, error) {
 			sl, ok := pool.take()
 			if !ok {
@@ -199,9 +215,15 @@ func benchCommand(ctx context.Context, args []string, stdout, stderr io.Writer) 
 			}
 			g := &groups[sl.group]
 			body := g.bodies[mrand.IntN(len(g.bodies))]
-			return doRequest(hc, http.MethodPost, base+"/api/v1/ballots/"+sl.code, body, http.StatusCreated, nil)
+			return cs[w].expect(http.MethodPost, "/api/v1/ballots/"+sl.code, jsonBody, body, http.StatusCreated, nil)
 		})
+		closeAll(cs)
 		line(c, "ballots (POST, durable)", ballots)
+		w1 := store.WriterStats()
+		if commits := w1.Commits - w0.Commits; commits > 0 {
+			fmt.Fprintf(stdout, "%-8d %-24s %d commits of %.1f ballots on average; busy %.0f%% of the phase\n", c, "  the ballot writer", commits,
+				float64(w1.Submissions-w0.Submissions)/float64(commits), 100*(w1.Busy-w0.Busy).Seconds()/ballots.elapsed.Seconds())
+		}
 		acknowledged += ballots.ok
 
 		rawr := runPhase(ctx, c, cfg.duration, func(w int) (bool, bool, error) {
@@ -212,7 +234,6 @@ func benchCommand(ctx context.Context, args []string, stdout, stderr io.Writer) 
 			return true, true, nil
 		})
 		line(c, "raw group commit (SQL)", rawr)
-		hc.CloseIdleConnections()
 
 		br := ratio(ballots.rate(), rawr.rate())
 		pr := ratio(page.rate(), minimal.rate())
@@ -450,37 +471,31 @@ func (a *benchAPI) voted(round string) (int, error) {
 	return n, nil
 }
 
-// doRequest makes one request and reads the whole answer; ok when the
-// status is want. n, if not nil, receives the bytes of the body as sent.
-func doRequest(hc *http.Client, method, target string, body []byte, want int, n *int64) (ok, more bool, err error) {
-	var r io.Reader
-	if body != nil {
-		r = bytes.NewReader(body)
-	}
-	req, err := http.NewRequest(method, target, r)
-	if err != nil {
-		return false, false, err
-	}
-	req.Header.Set("Accept-Encoding", "gzip")
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	resp, err := hc.Do(req)
-	if err != nil {
-		return false, true, err
-	}
-	k, err := io.Copy(io.Discard, resp.Body)
-	resp.Body.Close()
+var (
+	acceptGzip = []string{"Accept-Encoding: gzip"}
+	jsonBody   = []string{"Content-Type: application/json"}
+)
+
+// expect makes one request and reads the whole answer; ok when the status
+// is want. n, if not nil, receives the bytes of the body as sent.
+func (lc *loadConn) expect(method, target string, headers []string, body []byte, want int, n *int64) (ok, more bool, err error) {
+	status, k, err := lc.do(method, target, headers, body)
 	if n != nil {
 		*n = k
 	}
 	if err != nil {
 		return false, true, err
 	}
-	if resp.StatusCode != want {
-		return false, true, fmt.Errorf("%s: status %d, want %d", method, resp.StatusCode, want)
+	if status != want {
+		return false, true, fmt.Errorf("%s %s: status %d, want %d", method, target, status, want)
 	}
 	return true, true, nil
+}
+
+func closeAll(cs []*loadConn) {
+	for _, c := range cs {
+		c.drop()
+	}
 }
 
 // phaseResult is what one phase measured.

@@ -79,6 +79,7 @@ type config struct {
 	AdminPassword string
 	Demo          bool
 	now           func() time.Time
+	opened        func(*survey.Store) // told of the store once it is open (the bench reads its writer's totals)
 }
 
 func parseServeFlags(args []string, getenv func(string) string, stderr io.Writer) (config, error) {
@@ -126,6 +127,9 @@ func serve(ctx context.Context, cfg config, stdout, stderr io.Writer) error {
 		return err
 	}
 	defer store.Close()
+	if cfg.opened != nil {
+		cfg.opened(store)
+	}
 	seed, err := loadOrCreateKey(filepath.Join(cfg.Data, "seal.key"), ed25519.SeedSize)
 	if err != nil {
 		return err

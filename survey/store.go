@@ -56,6 +56,7 @@ type Store struct {
 	defs map[string]*Definition // parsed definitions by round id and fingerprint
 
 	slips *slipIndex // codes and rounds as ballot requests need them
+	stats writerCounters
 }
 
 // Options configure a Store.

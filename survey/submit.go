@@ -5,6 +5,8 @@ import (
 	"crypto/rand"
 	"database/sql"
 	"fmt"
+	"sync/atomic"
+	"time"
 )
 
 // maxGroup is the most ballots one group commit holds.
@@ -87,8 +89,27 @@ func (s *Store) writeBallots() {
 				break gather
 			}
 		}
+		start := time.Now()
 		s.commit(group)
+		s.stats.commits.Add(1)
+		s.stats.ballots.Add(int64(len(group)))
+		s.stats.busy.Add(int64(time.Since(start)))
 	}
+}
+
+// WriterStats is what the ballot writer has done since the store opened:
+// group commits, the submissions they carried (stored or refused), and the
+// time spent committing them. Totals only, for measuring load.
+type WriterStats struct {
+	Commits, Submissions int64
+	Busy                 time.Duration
+}
+
+type writerCounters struct{ commits, ballots, busy atomic.Int64 }
+
+// WriterStats returns the ballot writer's totals so far.
+func (s *Store) WriterStats() WriterStats {
+	return WriterStats{Commits: s.stats.commits.Load(), Submissions: s.stats.ballots.Load(), Busy: time.Duration(s.stats.busy.Load())}
 }
 
 // commit writes one group. Each submission spends its code only if the code
