@@ -178,6 +178,20 @@ func benchCommand(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	check := func(what string, ok bool) { verdicts = append(verdicts, verdict{what, ok}) }
 	var acknowledged int
 	var pageBytes int
+
+	// What this disk's flush costs: one writer committing one row at a time
+	// (every commit waits for its fsync). The ballot ÷ raw ratio depends on
+	// it: where flushing is slow, group commit is bound by it and a ballot's
+	// other work hides behind it; where it is fast, that work shows.
+	single := runPhase(ctx, 1, min(cfg.duration, 2*time.Second), func(int) (bool, bool, error) {
+		if !raw.insert(&groups[mrand.IntN(len(groups))]) {
+			return false, true, errors.New("raw insert failed")
+		}
+		return true, true, nil
+	})
+	line(1, "raw, a commit per row", single)
+	fmt.Fprintf(stdout, "%-8s %-24s %s per single-row durable commit\n", "", "  the disk's flush", fmtDur(time.Duration(float64(time.Second)/single.rate())))
+
 	for _, c := range cfg.clients {
 		conns := func() []*loadConn {
 			cs := make([]*loadConn, c)
