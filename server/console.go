@@ -99,6 +99,8 @@ func (s *server) consoleRoutes(r *gin.Engine) {
 	in := con.Group("", s.session, s.checkToken)
 	in.GET("", s.consoleHome)
 	in.POST("/logout", s.logout)
+	in.GET("/password", s.passwordPage)
+	in.POST("/password", s.changePassword)
 
 	org := in.Group("", s.consoleRole(survey.RoleAdmin, survey.RoleOrganiser))
 	org.GET("/rounds", s.consoleRounds)
@@ -218,6 +220,7 @@ var flashes = map[string]string{
 	"voided":   "该批次已作废：其中未使用的测评码已失效。",
 	"sealed":   "结果已封存：已计算、签名并冻结，考核组现在可以查看各自的单位。",
 	"account":  "账号已创建。",
+	"password": "密码已修改。您在其他设备上的登录已全部退出。",
 }
 
 type consoleMessage struct {

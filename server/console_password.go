@@ -1,0 +1,108 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/gin-gonic/gin"
+
+	"minping/survey"
+)
+
+// minPasswordRunes is the shortest password a console user may choose.
+// Generated passwords are 16 characters.
+const minPasswordRunes = 10
+
+type passwordView struct {
+	consolePage
+	Problems []survey.Problem
+	Min      int
+}
+
+func (s *server) passwordPage(c *gin.Context) {
+	s.html(c, http.StatusOK, "console-password", passwordView{consolePage: s.newPage(c, "修改密码", ""), Min: minPasswordRunes})
+}
+
+// changePassword lets a signed-in user replace their own password, given
+// the current one (checked and throttled like a sign-in). Every session of
+// the account ends, and this browser gets a new one.
+func (s *server) changePassword(c *gin.Context) {
+	ctx := c.Request.Context()
+	a := account(c)
+	current, next, again := c.PostForm("current"), c.PostForm("new"), c.PostForm("again")
+	v := passwordView{consolePage: s.newPage(c, "修改密码", ""), Min: minPasswordRunes}
+	refuse := func(status int, ps ...survey.Problem) {
+		v.Problems = ps
+		s.html(c, status, "console-password", v)
+	}
+	var ps []survey.Problem
+	if current == "" {
+		ps = append(ps, survey.Problem{Path: "当前密码", Message: "请输入当前密码"})
+	}
+	switch n := utf8.RuneCountInString(next); {
+	case n < minPasswordRunes:
+		ps = append(ps, survey.Problem{Path: "新密码", Message: fmt.Sprintf("至少需要 %d 个字符，现在是 %d 个", minPasswordRunes, n)})
+	case n > 128:
+		ps = append(ps, survey.Problem{Path: "新密码", Message: "不能超过 128 个字符"})
+	case strings.TrimSpace(next) != next:
+		ps = append(ps, survey.Problem{Path: "新密码", Message: "开头和结尾不能是空格"})
+	case next == current:
+		ps = append(ps, survey.Problem{Path: "新密码", Message: "与当前密码相同"})
+	}
+	if again != next {
+		ps = append(ps, survey.Problem{Path: "再次输入新密码", Message: "两次输入的新密码不一致"})
+	}
+	if len(ps) > 0 {
+		refuse(http.StatusUnprocessableEntity, ps...)
+		return
+	}
+
+	keys := []string{"name:" + strings.ToLower(a.Name)}
+	if ip := net.ParseIP(clientIP(c)); ip == nil || !ip.IsLoopback() {
+		keys = append(keys, "ip:"+clientIP(c))
+	}
+	if wait := s.console.throttle.begin(keys...); wait > 0 {
+		refuse(http.StatusTooManyRequests, survey.Problem{Message: fmt.Sprintf("密码输错次数过多，请 %s后再试。", waitText(wait))})
+		return
+	}
+	failed := false
+	defer func() { s.console.throttle.end(failed, keys...) }()
+	select {
+	case s.console.argon <- struct{}{}:
+	case <-ctx.Done():
+		return
+	}
+	_, err := s.store.Authenticate(ctx, a.Name, current)
+	<-s.console.argon
+	if errors.Is(err, survey.ErrUnauthorized) {
+		failed = true
+		s.log.Info("console password change refused", "account", a.Name, "client", clientIP(c))
+		refuse(http.StatusUnprocessableEntity, survey.Problem{Path: "当前密码", Message: "当前密码不正确"})
+		return
+	}
+	if err != nil {
+		s.consoleFail(c, err)
+		return
+	}
+	if err := s.store.SetPassword(ctx, a.Name, a.Role, next); err != nil {
+		s.consoleFail(c, err)
+		return
+	}
+	if err := s.store.EndSessionsOf(ctx, a.Name); err != nil {
+		s.consoleFail(c, err)
+		return
+	}
+	token, err := s.store.CreateSession(ctx, a.ID)
+	if err != nil {
+		s.consoleFail(c, err)
+		return
+	}
+	s.setCookie(c, sessionCookie, token, "/console", int(survey.SessionMax/time.Second))
+	s.log.Info("console password changed", "account", a.Name)
+	c.Redirect(http.StatusSeeOther, "/console?ok=password")
+}
