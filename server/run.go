@@ -120,6 +120,11 @@ func serve(ctx context.Context, cfg config, stdout, stderr io.Writer) error {
 	}
 	log := slog.New(slog.NewTextHandler(stderr, nil))
 
+	unlock, err := lockDatabase(dbPath(cfg))
+	if err != nil {
+		return err
+	}
+	defer unlock()
 	_, statErr := os.Stat(dbPath(cfg))
 	firstStart := errors.Is(statErr, os.ErrNotExist)
 	store, err := openStore(ctx, cfg, true)

@@ -1,0 +1,6 @@
+//go:build !unix
+
+package main
+
+// lockDatabase does nothing where flock is not available.
+func lockDatabase(string) (func(), error) { return func() {}, nil }

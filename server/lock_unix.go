@@ -1,0 +1,35 @@
+//go:build unix
+
+package main
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"syscall"
+)
+
+// lockDatabase takes an exclusive lock beside the database for as long as
+// minping serves it. Two servers on one database would each keep their own
+// memory of its codes and turnout; the second is refused instead. The lock
+// goes with the process, however it ends. Commands that only read or
+// compact the database (verify, recount, compact) do not take it.
+func lockDatabase(db string) (unlock func(), err error) {
+	if err := os.MkdirAll(filepath.Dir(db), 0o700); err != nil {
+		return nil, fmt.Errorf("data directory: %w", err)
+	}
+	path := db + ".lock"
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("lock %s: %w", path, err)
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		f.Close()
+		if errors.Is(err, syscall.EWOULDBLOCK) {
+			return nil, fmt.Errorf("another minping is already serving %s (it holds %s): stop it first", db, path)
+		}
+		return nil, fmt.Errorf("lock %s: %w", path, err)
+	}
+	return func() { f.Close() }, nil
+}
