@@ -103,7 +103,7 @@ func fillClosedRound(b *testing.B, path, roundID string, def *survey.Definition,
 	if err != nil {
 		b.Fatal(err)
 	}
-	batch, _ := tx.Prepare(`INSERT INTO batches (id, round_id, unit, category, count, created_at) VALUES (?, ?, ?, ?, ?, ?)`)
+	batch, _ := tx.Prepare(`INSERT INTO batches (id, round_id, unit, category, count, spent, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)`)
 	code, _ := tx.Prepare(`INSERT INTO codes (hash, round_id, batch_id, unit, category, state) VALUES (?, ?, ?, ?, ?, 1)`)
 	ballot, _ := tx.Prepare(`INSERT INTO ballots (id, round_id, unit, category, answers) VALUES (?, ?, ?, ?, ?)`)
 	type pair struct {
@@ -126,7 +126,7 @@ func fillClosedRound(b *testing.B, path, roundID string, def *survey.Definition,
 			count = n - written
 		}
 		batchID := fmt.Sprintf("bench-%d", pi)
-		if _, err := batch.Exec(batchID, roundID, p.unit.ID, p.category, count, time.Now().UTC()); err != nil {
+		if _, err := batch.Exec(batchID, roundID, p.unit.ID, p.category, count, count, time.Now().UTC()); err != nil {
 			b.Fatal(err)
 		}
 		answers := make([]byte, len(p.slots))

@@ -104,7 +104,8 @@ type batchRow struct {
 	Category  string
 	Count     int
 	Voided    bool
-	Used      *int
+	Spent     int  // its spent codes, kept by the ballot writer
+	Used      *int // Spent as it was at the seal, when the codes went
 	CreatedAt time.Time
 }
 
@@ -261,6 +262,7 @@ type Slip struct {
 	Unit     *Unit
 	Category *Category
 	hash     []byte
+	batch    string
 }
 
 // Slip looks a code up. Errors, in the order the contract checks them:
@@ -286,13 +288,13 @@ func (s *Store) Slip(ctx context.Context, code string) (*Slip, error) {
 	if err != nil {
 		return nil, fmt.Errorf("slip: %w", err)
 	}
-	return slipOf(r, b.unit, b.category, e.state, hash)
+	return slipOf(r, b.id, b.unit, b.category, e.state, hash)
 }
 
 // slipOf is the slip of a code of round r in the given state, with the
 // error its state and the round's call for.
-func slipOf(r *Round, unit, category string, state uint8, hash []byte) (*Slip, error) {
-	slip := &Slip{Round: r, Unit: r.Definition.Unit(unit), Category: r.Definition.Category(category), hash: hash}
+func slipOf(r *Round, batch, unit, category string, state uint8, hash []byte) (*Slip, error) {
+	slip := &Slip{Round: r, Unit: r.Definition.Unit(unit), Category: r.Definition.Category(category), hash: hash, batch: batch}
 	if slip.Unit == nil || slip.Category == nil {
 		return nil, ErrNotFound
 	}
@@ -320,10 +322,10 @@ func (s *Store) slipFromDB(ctx context.Context, hash []byte) (*Slip, error) {
 		r                  Round
 		opened, closed, at sql.NullTime
 	)
-	err = rdb.QueryRowContext(ctx, `SELECT c.hash, c.state, c.unit, c.category,
+	err = rdb.QueryRowContext(ctx, `SELECT c.hash, c.state, c.batch_id, c.unit, c.category,
 		r.id, r.name, r.status, r.config_sha256, r.created_at, r.opened_at, r.closed_at, r.sealed_at
 		FROM codes c JOIN rounds r ON r.id = c.round_id WHERE c.hash = ?`, hash).Scan(
-		&c.Hash, &c.State, &c.Unit, &c.Category,
+		&c.Hash, &c.State, &c.BatchID, &c.Unit, &c.Category,
 		&r.ID, &r.Name, &r.Status, &r.ConfigSHA256, &r.CreatedAt, &opened, &closed, &at)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, ErrNotFound
@@ -345,7 +347,7 @@ func (s *Store) slipFromDB(ctx context.Context, hash []byte) (*Slip, error) {
 		}
 		r = *full
 	}
-	return slipOf(&r, c.Unit, c.Category, uint8(c.State), c.Hash)
+	return slipOf(&r, c.BatchID, c.Unit, c.Category, uint8(c.State), c.Hash)
 }
 
 // frozenDefinition returns the cached definition of a round that has opened
@@ -393,6 +395,8 @@ func (s *Store) Turnout(ctx context.Context, roundID string) ([]UnitTurnout, err
 	if err != nil {
 		return nil, fmt.Errorf("turnout: %w", err)
 	}
+	// Each batch counts its spent codes as they are spent (and keeps the
+	// count when its codes go at the seal): no code is read here.
 	var batches []batchRow
 	if err := s.r.WithContext(ctx).Where("round_id = ?", roundID).Find(&batches).Error; err != nil {
 		return nil, fmt.Errorf("turnout: %w", err)
@@ -400,9 +404,9 @@ func (s *Store) Turnout(ctx context.Context, roundID string) ([]UnitTurnout, err
 	type key struct{ u, c string }
 	m := map[key]Count{}
 	for _, b := range batches {
-		n, err := s.batchCount(ctx, &b)
-		if err != nil {
-			return nil, fmt.Errorf("turnout: %w", err)
+		n := Count{Issued: b.Count, Voted: b.Spent}
+		if b.Voided { // its unused codes no longer count as issued
+			n.Issued = b.Spent
 		}
 		k := key{b.Unit, b.Category}
 		m[k] = Count{Issued: m[k].Issued + n.Issued, Voted: m[k].Voted + n.Voted}
@@ -419,29 +423,6 @@ func (s *Store) Turnout(ctx context.Context, roundID string) ([]UnitTurnout, err
 		}
 	}
 	return out, nil
-}
-
-// batchCount is a batch's issued and spent codes. A sealed batch kept its
-// spent count when its codes went; an unsealed one is counted by the slip
-// index as it changes, so that polling turnout reads no codes. A batch the
-// index does not know (issued by another process) is counted in SQLite.
-func (s *Store) batchCount(ctx context.Context, b *batchRow) (Count, error) {
-	if b.Used != nil {
-		if b.Voided {
-			return Count{Issued: *b.Used, Voted: *b.Used}, nil
-		}
-		return Count{Issued: b.Count, Voted: *b.Used}, nil
-	}
-	if fresh, spent, ok := s.slips.counts(b.ID); ok {
-		if b.Voided {
-			fresh = 0
-		}
-		return Count{Issued: fresh + spent, Voted: spent}, nil
-	}
-	var n Count
-	err := s.r.WithContext(ctx).Raw(`SELECT COALESCE(SUM(state != 2), 0), COALESCE(SUM(state = 1), 0) FROM codes WHERE batch_id = ?`, b.ID).
-		Row().Scan(&n.Issued, &n.Voted)
-	return n, err
 }
 
 func newID() string { return uuid.NewString() }

@@ -48,12 +48,7 @@ func (s *Store) Seal(ctx context.Context, roundID string, sealedAt time.Time, do
 				return err
 			}
 		}
-		if err := tx.Exec(`UPDATE batches SET used = 0 WHERE round_id = ?`, roundID).Error; err != nil {
-			return err
-		}
-		if err := tx.Exec(`UPDATE batches SET used = c.n
-			FROM (SELECT batch_id, COUNT(*) AS n FROM codes NOT INDEXED WHERE round_id = ? AND state = 1 GROUP BY batch_id) AS c
-			WHERE batches.id = c.batch_id`, roundID).Error; err != nil {
+		if err := tx.Exec(`UPDATE batches SET used = spent WHERE round_id = ?`, roundID).Error; err != nil {
 			return err
 		}
 		if err := tx.Exec(`DELETE FROM codes WHERE round_id = ?`, roundID).Error; err != nil {

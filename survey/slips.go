@@ -37,7 +37,6 @@ type slipEntry struct {
 type batchRoute struct {
 	id, round, unit, category string
 	voided                    bool // its fresh codes no longer work
-	fresh, spent              int  // its codes held, by state: turnout without a scan
 }
 
 func newSlipIndex() *slipIndex {
@@ -61,38 +60,8 @@ func (x *slipIndex) add(b batchRoute, hashes [][]byte, state uint8) {
 	defer x.mu.Unlock()
 	i := x.batchLocked(b.id, b.round, b.unit, b.category)
 	for _, h := range hashes {
-		x.putLocked([32]byte(h), slipEntry{batch: i, state: state})
+		x.codes[[32]byte(h)] = slipEntry{batch: i, state: state}
 	}
-}
-
-// putLocked records a code, keeping its batch's counts. mu must be held.
-func (x *slipIndex) putLocked(k [32]byte, e slipEntry) {
-	if old, ok := x.codes[k]; ok {
-		x.countLocked(old, -1)
-	}
-	x.codes[k] = e
-	x.countLocked(e, 1)
-}
-
-func (x *slipIndex) countLocked(e slipEntry, n int) {
-	b := &x.batches[e.batch]
-	if e.state == codeSpent {
-		b.spent += n
-	} else {
-		b.fresh += n
-	}
-}
-
-// counts returns a batch's fresh and spent codes, and whether the index
-// knows the batch.
-func (x *slipIndex) counts(batchID string) (fresh, spent int, ok bool) {
-	x.mu.RLock()
-	defer x.mu.RUnlock()
-	i, ok := x.batchOf[batchID]
-	if !ok {
-		return 0, 0, false
-	}
-	return x.batches[i].fresh, x.batches[i].spent, true
 }
 
 // lookup returns what the index holds for a code's hash.
@@ -117,7 +86,7 @@ func (x *slipIndex) spent(hashes [][]byte) {
 		k := [32]byte(h)
 		if e, ok := x.codes[k]; ok {
 			e.state = codeSpent
-			x.putLocked(k, e)
+			x.codes[k] = e
 		}
 	}
 }
@@ -137,7 +106,6 @@ func (x *slipIndex) purge(roundID string) {
 	defer x.mu.Unlock()
 	for k, e := range x.codes {
 		if x.batches[e.batch].round == roundID {
-			x.countLocked(e, -1)
 			delete(x.codes, k)
 		}
 	}
@@ -201,7 +169,7 @@ func (s *Store) loadSlips(ctx context.Context) error {
 		}
 		i := x.batchLocked(b.id, b.round, b.unit, b.category)
 		x.batches[i].voided = x.batches[i].voided || voided
-		x.putLocked([32]byte(hash), slipEntry{batch: i, state: state})
+		x.codes[[32]byte(hash)] = slipEntry{batch: i, state: state}
 	}
 	return rows.Err()
 }

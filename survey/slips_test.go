@@ -34,8 +34,8 @@ func checkIndex(t *testing.T, step string, s *Store, codes []string, want []erro
 	}
 }
 
-// checkTurnout compares the turnout (counted by the index) with the codes
-// counted in SQLite, before the seal.
+// checkTurnout compares the turnout (each batch's count, kept as codes are
+// spent) with the codes' own states in SQLite, before the seal.
 func checkTurnout(t *testing.T, step string, s *Store, roundID string) {
 	t.Helper()
 	ctx := context.Background()

@@ -14,6 +14,7 @@ const maxGroup = 512
 
 type submission struct {
 	hash     []byte
+	batch    string
 	roundID  string
 	unit     string
 	category string
@@ -31,7 +32,7 @@ type submission struct {
 // nothing that links it to the code, a time or an order.
 func (s *Store) Submit(ctx context.Context, slip *Slip, answers []byte) error {
 	sub := &submission{
-		hash: slip.hash, roundID: slip.Round.ID, unit: slip.Unit.ID, category: slip.Category.ID,
+		hash: slip.hash, batch: slip.batch, roundID: slip.Round.ID, unit: slip.Unit.ID, category: slip.Category.ID,
 		answers: answers, result: make(chan error, 1),
 	}
 	select {
@@ -136,6 +137,7 @@ func (s *Store) commit(group []*submission) {
 			return err
 		}
 		defer insert.Close()
+		spentIn := map[string]int{} // batch → codes spent in this group
 		for i, sub := range group {
 			res, err := spend.ExecContext(ctx, sub.hash)
 			if err != nil {
@@ -145,9 +147,17 @@ func (s *Store) commit(group []*submission) {
 				results[i] = s.whyNotSpent(ctx, tx, sub)
 				continue
 			}
+			spentIn[sub.batch]++ // a code's batch never changes
 			var id [16]byte
 			rand.Read(id[:])
 			if _, err := insert.ExecContext(ctx, id[:], sub.roundID, sub.unit, sub.category, sub.answers); err != nil {
+				return err
+			}
+		}
+		// Each batch's count, in the same transaction: once per batch per
+		// group, not once per ballot.
+		for batch, n := range spentIn {
+			if _, err := tx.ExecContext(ctx, `UPDATE batches SET spent = spent + ? WHERE id = ?`, n, batch); err != nil {
 				return err
 			}
 		}

@@ -1,0 +1,96 @@
+package survey
+
+import (
+	"bytes"
+	"context"
+	"database/sql"
+	"errors"
+	"path/filepath"
+	"testing"
+	"time"
+)
+
+// TestMigrateBatchCounts opens a database written at schema version 2 (codes
+// counted by their state through the old index) and checks that version 3
+// carries every count over to the batches: an open round's spent, fresh
+// and void codes, and a sealed round whose codes are gone. Turnout, the
+// seal and a fresh code must all work afterwards.
+func TestMigrateBatchCounts(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "minping.db")
+	key := bytes.Repeat([]byte{7}, 32)
+	hash := (&Store{codeKey: key}).hashCode
+
+	old, err := sql.Open("sqlite3", DSN(path))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer old.Close()
+	exec := func(q string, args ...any) {
+		t.Helper()
+		if _, err := old.ExecContext(ctx, q, args...); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	exec(`CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, applied_at DATETIME NOT NULL)`)
+	for v := 1; v <= 2; v++ {
+		exec(migrations[v])
+		exec(`INSERT INTO schema_migrations VALUES (?, ?)`, v, time.Now().UTC())
+	}
+	def := exampleDefinition(t)
+	now := time.Now().UTC()
+	exec(`INSERT INTO rounds (id, name, status, definition, config_sha256, created_at, opened_at) VALUES ('open', 'open round', 'open', ?, ?, ?, ?)`,
+		def.Canonical(), fingerprint(def.Canonical()), now, now)
+	exec(`INSERT INTO rounds (id, name, status, definition, config_sha256, created_at, opened_at, closed_at, sealed_at) VALUES ('sealed', 'sealed round', 'sealed', ?, ?, ?, ?, ?, ?)`,
+		def.Canonical(), fingerprint(def.Canonical()), now, now, now, now)
+	exec(`INSERT INTO batches (id, round_id, unit, category, count, voided, created_at) VALUES ('a', 'open', 'czj', 'staff', 3, 0, ?)`, now)
+	exec(`INSERT INTO batches (id, round_id, unit, category, count, voided, created_at) VALUES ('b', 'open', 'czj', 'staff', 2, 1, ?)`, now)
+	exec(`INSERT INTO batches (id, round_id, unit, category, count, voided, used, created_at) VALUES ('c', 'sealed', 'czj', 'staff', 6, 0, 5, ?)`, now)
+	codes := map[string][2]any{ // code → batch, state
+		"AAAA-AAAA-AAAA-AAA2": {"a", 1}, "AAAA-AAAA-AAAA-AAA3": {"a", 1}, "AAAA-AAAA-AAAA-AAA4": {"a", 0},
+		"AAAA-AAAA-AAAA-AAA5": {"b", 1}, "AAAA-AAAA-AAAA-AAA6": {"b", 2},
+	}
+	for code, v := range codes {
+		exec(`INSERT INTO codes (hash, round_id, batch_id, unit, category, state) VALUES (?, 'open', ?, 'czj', 'staff', ?)`,
+			hash(NormalizeCode(code)), v[0], v[1])
+	}
+	old.Close()
+
+	s, err := Open(ctx, path, Options{CodeKey: key})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	for round, want := range map[string]Count{"open": {Issued: 3 + 1, Voted: 2 + 1}, "sealed": {Issued: 6, Voted: 5}} {
+		tu, err := s.Turnout(ctx, round)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := tu[0].Count; got != want {
+			t.Errorf("turnout of czj in the %s round after migrating: %+v, want %+v", round, got, want)
+		}
+	}
+	if _, err := s.Slip(ctx, "AAAA-AAAA-AAAA-AAA3"); !errors.Is(err, ErrCodeUsed) {
+		t.Errorf("a spent code after migrating: %v, want ErrCodeUsed", err)
+	}
+	sl, err := s.Slip(ctx, "AAAA-AAAA-AAAA-AAA4")
+	if err != nil {
+		t.Fatalf("a fresh code after migrating: %v", err)
+	}
+	if err := s.Submit(ctx, sl, fullAnswers(sl.Round.Definition, sl.Unit, "staff")); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.CloseRound(ctx, "open"); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Seal(ctx, "open", SealTime(time.Now()), nil); err != nil {
+		t.Fatal(err)
+	}
+	tu, err := s.Turnout(ctx, "open")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := tu[0].Count, (Count{Issued: 3 + 1, Voted: 3 + 1}); got != want {
+		t.Errorf("turnout after a ballot and the seal: %+v, want %+v", got, want)
+	}
+}
