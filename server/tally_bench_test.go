@@ -103,8 +103,8 @@ func fillClosedRound(b *testing.B, path, roundID string, def *survey.Definition,
 	if err != nil {
 		b.Fatal(err)
 	}
-	batch, _ := tx.Prepare(`INSERT INTO batches (id, round_id, unit, category, count, spent, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)`)
-	code, _ := tx.Prepare(`INSERT INTO codes (hash, round_id, batch_id, unit, category, state) VALUES (?, ?, ?, ?, ?, 1)`)
+	batch, _ := tx.Prepare(`INSERT INTO batches (id, round_id, unit, category, count, spent, spent_bits, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`)
+	code, _ := tx.Prepare(`INSERT INTO codes (hash, round_id, batch_id, unit, category, pos) VALUES (?, ?, ?, ?, ?, ?)`)
 	ballot, _ := tx.Prepare(`INSERT INTO ballots (id, round_id, unit, category, answers) VALUES (?, ?, ?, ?, ?)`)
 	type pair struct {
 		unit     *survey.Unit
@@ -126,14 +126,15 @@ func fillClosedRound(b *testing.B, path, roundID string, def *survey.Definition,
 			count = n - written
 		}
 		batchID := fmt.Sprintf("bench-%d", pi)
-		if _, err := batch.Exec(batchID, roundID, p.unit.ID, p.category, count, count, time.Now().UTC()); err != nil {
+		allSpent := bytes.Repeat([]byte{0xFF}, (count+7)/8)
+		if _, err := batch.Exec(batchID, roundID, p.unit.ID, p.category, count, count, allSpent, time.Now().UTC()); err != nil {
 			b.Fatal(err)
 		}
 		answers := make([]byte, len(p.slots))
 		for k := 0; k < count; k++ {
 			var id [16]byte
 			rand.Read(id[:])
-			if _, err := code.Exec(id[:], roundID, batchID, p.unit.ID, p.category); err != nil {
+			if _, err := code.Exec(id[:], roundID, batchID, p.unit.ID, p.category, k); err != nil {
 				b.Fatal(err)
 			}
 			for j, sl := range p.slots {

@@ -1,6 +1,7 @@
 package survey
 
 import (
+	"bytes"
 	"context"
 	"crypto/hmac"
 	"crypto/rand"
@@ -9,6 +10,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -117,16 +119,29 @@ type codeRow struct {
 	BatchID  string
 	Unit     string
 	Category string
-	State    int
+	Pos      int // the rank of its hash in its batch: its bit in the batch's spent bitmap
 }
 
 func (codeRow) TableName() string { return "codes" }
 
+// A code's state, derived from its batch: spent if its bit is set, void if
+// not and the batch was voided, else fresh.
 const (
 	codeFresh = 0
 	codeSpent = 1
 	codeVoid  = 2
 )
+
+// codeState is the state of the code at pos of a batch.
+func codeState(bits []byte, voided bool, pos int) uint8 {
+	switch {
+	case pos/8 < len(bits) && bits[pos/8]&(1<<(pos%8)) != 0:
+		return codeSpent
+	case voided:
+		return codeVoid
+	}
+	return codeFresh
+}
 
 // IssueBatch creates count fresh codes for unit and category of a draft or
 // open round and returns them in random order, formatted. The codes are
@@ -159,16 +174,21 @@ func (s *Store) IssueBatch(ctx context.Context, roundID, unit, category string, 
 		codes[i] = NewCode()
 		hashes[i] = s.hashCode(NormalizeCode(codes[i]))
 	}
-	if err := s.storeBatch(ctx, &b, hashes); err != nil {
+	// A code's position in its batch is its hash's rank, which says
+	// nothing of where on the sheet it was printed.
+	byHash := slices.Clone(hashes)
+	slices.SortFunc(byHash, bytes.Compare)
+	if err := s.storeBatch(ctx, &b, byHash); err != nil {
 		return nil, nil, fmt.Errorf("issue batch: %w", err)
 	}
-	s.slips.add(batchRoute{id: b.ID, round: roundID, unit: unit, category: category}, hashes, codeFresh)
+	s.slips.add(batchRoute{id: b.ID, round: roundID, unit: unit, category: category}, byHash)
 	// Codes are independent random draws, so their order already says
 	// nothing; there is no serial to hide.
 	return &Batch{ID: b.ID, RoundID: roundID, Unit: unit, Category: category, Count: count, CreatedAt: b.CreatedAt}, codes, nil
 }
 
-// storeBatch writes a batch and its code hashes in one transaction, after
+// storeBatch writes a batch (with no position spent) and its code hashes,
+// each at its index as its position, in one transaction, after
 // checking the round as it is now, inside the write: a draft's definition
 // may have changed since the caller read it. The codes go in through one
 // prepared statement (the ORM's batched insert cost ten times as much).
@@ -197,17 +217,17 @@ func (s *Store) storeBatch(ctx context.Context, b *batchRow, hashes [][]byte) er
 	if def.Unit(b.Unit) == nil || def.Category(b.Category) == nil {
 		return &ValidationError{Problems: []Problem{{Path: "unit", Message: fmt.Sprintf("单位 %q 或测评人类别 %q 已不在测评方案中", b.Unit, b.Category)}}}
 	}
-	if _, err := tx.ExecContext(ctx, `INSERT INTO batches (id, round_id, unit, category, count, voided, created_at) VALUES (?, ?, ?, ?, ?, 0, ?)`,
-		b.ID, b.RoundID, b.Unit, b.Category, b.Count, b.CreatedAt); err != nil {
+	if _, err := tx.ExecContext(ctx, `INSERT INTO batches (id, round_id, unit, category, count, voided, spent, spent_bits, created_at) VALUES (?, ?, ?, ?, ?, 0, 0, ?, ?)`,
+		b.ID, b.RoundID, b.Unit, b.Category, b.Count, make([]byte, (len(hashes)+7)/8), b.CreatedAt); err != nil {
 		return err
 	}
-	insert, err := tx.PrepareContext(ctx, `INSERT INTO codes (hash, round_id, batch_id, unit, category, state) VALUES (?, ?, ?, ?, ?, 0)`)
+	insert, err := tx.PrepareContext(ctx, `INSERT INTO codes (hash, round_id, batch_id, unit, category, pos) VALUES (?, ?, ?, ?, ?, ?)`)
 	if err != nil {
 		return err
 	}
 	defer insert.Close()
-	for _, h := range hashes {
-		if _, err := insert.ExecContext(ctx, h, b.RoundID, b.ID, b.Unit, b.Category); err != nil {
+	for pos, h := range hashes {
+		if _, err := insert.ExecContext(ctx, h, b.RoundID, b.ID, b.Unit, b.Category, pos); err != nil {
 			return err
 		}
 	}
@@ -235,7 +255,9 @@ func (s *Store) VoidBatch(ctx context.Context, roundID, batchID string) error {
 		if res.RowsAffected == 0 {
 			return fmt.Errorf("void batch: %w", ErrNotFound)
 		}
-		return tx.Model(&codeRow{}).Where("batch_id = ? AND state = ?", batchID, codeFresh).Update("state", codeVoid).Error
+		// Its unspent codes are void from now on: the spend checks the
+		// batch, and a lookup derives the state from it.
+		return nil
 	})
 	if err == nil {
 		s.slips.voided(batchID)
@@ -263,6 +285,7 @@ type Slip struct {
 	Category *Category
 	hash     []byte
 	batch    string
+	pos      int
 }
 
 // Slip looks a code up. Errors, in the order the contract checks them:
@@ -288,13 +311,13 @@ func (s *Store) Slip(ctx context.Context, code string) (*Slip, error) {
 	if err != nil {
 		return nil, fmt.Errorf("slip: %w", err)
 	}
-	return slipOf(r, b.id, b.unit, b.category, e.state, hash)
+	return slipOf(r, b.id, int(e.pos), b.unit, b.category, e.state, hash)
 }
 
 // slipOf is the slip of a code of round r in the given state, with the
 // error its state and the round's call for.
-func slipOf(r *Round, batch, unit, category string, state uint8, hash []byte) (*Slip, error) {
-	slip := &Slip{Round: r, Unit: r.Definition.Unit(unit), Category: r.Definition.Category(category), hash: hash, batch: batch}
+func slipOf(r *Round, batch string, pos int, unit, category string, state uint8, hash []byte) (*Slip, error) {
+	slip := &Slip{Round: r, Unit: r.Definition.Unit(unit), Category: r.Definition.Category(category), hash: hash, batch: batch, pos: pos}
 	if slip.Unit == nil || slip.Category == nil {
 		return nil, ErrNotFound
 	}
@@ -320,12 +343,14 @@ func (s *Store) slipFromDB(ctx context.Context, hash []byte) (*Slip, error) {
 	var (
 		c                  codeRow
 		r                  Round
+		bits               []byte
+		voided             bool
 		opened, closed, at sql.NullTime
 	)
-	err = rdb.QueryRowContext(ctx, `SELECT c.hash, c.state, c.batch_id, c.unit, c.category,
+	err = rdb.QueryRowContext(ctx, `SELECT c.hash, c.pos, c.batch_id, c.unit, c.category, b.spent_bits, b.voided,
 		r.id, r.name, r.status, r.config_sha256, r.created_at, r.opened_at, r.closed_at, r.sealed_at
-		FROM codes c JOIN rounds r ON r.id = c.round_id WHERE c.hash = ?`, hash).Scan(
-		&c.Hash, &c.State, &c.BatchID, &c.Unit, &c.Category,
+		FROM codes c JOIN batches b ON b.id = c.batch_id JOIN rounds r ON r.id = c.round_id WHERE c.hash = ?`, hash).Scan(
+		&c.Hash, &c.Pos, &c.BatchID, &c.Unit, &c.Category, &bits, &voided,
 		&r.ID, &r.Name, &r.Status, &r.ConfigSHA256, &r.CreatedAt, &opened, &closed, &at)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, ErrNotFound
@@ -333,7 +358,8 @@ func (s *Store) slipFromDB(ctx context.Context, hash []byte) (*Slip, error) {
 	if err != nil {
 		return nil, fmt.Errorf("slip: %w", err)
 	}
-	if c.State == codeVoid {
+	state := codeState(bits, voided, c.Pos)
+	if state == codeVoid {
 		return nil, ErrNotFound
 	}
 	r.OpenedAt, r.ClosedAt, r.SealedAt = nullTime(opened), nullTime(closed), nullTime(at)
@@ -347,7 +373,7 @@ func (s *Store) slipFromDB(ctx context.Context, hash []byte) (*Slip, error) {
 		}
 		r = *full
 	}
-	return slipOf(&r, c.BatchID, c.Unit, c.Category, uint8(c.State), c.Hash)
+	return slipOf(&r, c.BatchID, c.Pos, c.Unit, c.Category, state, c.Hash)
 }
 
 // frozenDefinition returns the cached definition of a round that has opened

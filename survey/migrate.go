@@ -94,19 +94,71 @@ CREATE TABLE roster_expected (
 	PRIMARY KEY (round_id, unit, category)
 ) WITHOUT ROWID;
 `,
-	// Spending a code changes its state. With the state in codes_batch that
-	// moved an index entry too — two more random pages written per ballot,
-	// which cut ballot throughput by a third. Instead each batch counts its
-	// spent codes, kept by the ballot writer in the same transaction as the
-	// spends (one update per batch per group commit, not per ballot), so
-	// turnout and the seal read counts and never scan codes.
+	// Spending a code wrote its row — a random page of the codes table, and
+	// two more of the (batch, state) index — per ballot: the ballot writer's
+	// largest cost after the ballot itself. Now each code has a position in
+	// its batch (its hash's rank, which says nothing of where it was
+	// printed), and each batch keeps a bitmap of its spent positions and
+	// their count, rewritten once per group commit: a group of ballots
+	// writes a few batch rows, not one page per ballot. Void codes are the
+	// unspent codes of a voided batch. The state column goes (after
+	// spentBits has read it), and turnout and the seal read counts.
 	3: `
-ALTER TABLE batches ADD COLUMN spent INTEGER NOT NULL DEFAULT 0; -- spent codes, kept with every spend
-UPDATE batches SET spent = (SELECT COUNT(*) FROM codes c WHERE c.batch_id = batches.id AND c.state = 1);
-UPDATE batches SET spent = used WHERE used IS NOT NULL; -- sealed: the codes are gone, the count was kept
-DROP INDEX codes_batch;
-CREATE INDEX codes_batch ON codes(batch_id);
+ALTER TABLE batches ADD COLUMN spent INTEGER NOT NULL DEFAULT 0;      -- spent codes
+ALTER TABLE batches ADD COLUMN spent_bits BLOB NOT NULL DEFAULT x'';  -- bit pos set: the code at pos is spent
+ALTER TABLE codes ADD COLUMN pos INTEGER NOT NULL DEFAULT 0;          -- the rank of its hash in its batch
+UPDATE batches SET spent = used WHERE used IS NOT NULL;               -- sealed: the codes are gone, the count was kept
 `,
+}
+
+// migrationSteps run after the SQL of their version, in its transaction.
+var migrationSteps = map[int]func(tx *gorm.DB) error{
+	3: spentBits,
+}
+
+// migrationsAfter run after the steps, in the same transaction.
+var migrationsAfter = map[int]string{
+	3: `
+DROP INDEX codes_batch;
+CREATE UNIQUE INDEX codes_batch ON codes(batch_id, pos);
+ALTER TABLE codes DROP COLUMN state;
+`,
+}
+
+// spentBits gives the codes of every batch their positions, and the batch
+// its bitmap and count, from the codes' states (0 fresh, 1 spent, 2 void).
+func spentBits(tx *gorm.DB) error {
+	var batches []struct {
+		ID    string
+		Count int
+	}
+	if err := tx.Raw(`SELECT id, count FROM batches WHERE used IS NULL`).Scan(&batches).Error; err != nil {
+		return err
+	}
+	for _, b := range batches {
+		var codes []struct {
+			Hash  []byte
+			State int
+		}
+		if err := tx.Raw(`SELECT hash, state FROM codes WHERE batch_id = ? ORDER BY hash`, b.ID).Scan(&codes).Error; err != nil {
+			return err
+		}
+		bits := make([]byte, (max(b.Count, len(codes))+7)/8)
+		spent := 0
+		for pos, c := range codes {
+			if err := tx.Exec(`UPDATE codes SET pos = ? WHERE hash = ?`, pos, c.Hash).Error; err != nil {
+				return err
+			}
+			if c.State == 1 {
+				bits[pos/8] |= 1 << (pos % 8)
+				spent++
+			}
+		}
+		if err := tx.Exec(`UPDATE batches SET spent_bits = ?, spent = ? WHERE id = ?`, bits, spent, b.ID).Error; err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func migrate(ctx context.Context, db *gorm.DB) error {
@@ -123,6 +175,16 @@ func migrate(ctx context.Context, db *gorm.DB) error {
 		err := db.Transaction(func(tx *gorm.DB) error {
 			if err := tx.Exec(migrations[v]).Error; err != nil {
 				return err
+			}
+			if step := migrationSteps[v]; step != nil {
+				if err := step(tx); err != nil {
+					return err
+				}
+			}
+			if after := migrationsAfter[v]; after != "" {
+				if err := tx.Exec(after).Error; err != nil {
+					return err
+				}
 			}
 			return tx.Exec(`INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)`, v, time.Now().UTC()).Error
 		})

@@ -6,15 +6,16 @@ import (
 	"database/sql"
 	"errors"
 	"path/filepath"
+	"slices"
 	"testing"
 	"time"
 )
 
-// TestMigrateBatchCounts opens a database written at schema version 2 (codes
-// counted by their state through the old index) and checks that version 3
-// carries every count over to the batches: an open round's spent, fresh
-// and void codes, and a sealed round whose codes are gone. Turnout, the
-// seal and a fresh code must all work afterwards.
+// TestMigrateBatchCounts opens a database written at schema version 2 (each
+// code with its state) and checks that version 3 carries every state over
+// to positions and the batches' bitmaps and counts: an open round's spent,
+// fresh and void codes, and a sealed round whose codes are gone. Lookups,
+// turnout, a ballot and the seal must all work afterwards.
 func TestMigrateBatchCounts(t *testing.T) {
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "minping.db")
@@ -70,8 +71,18 @@ func TestMigrateBatchCounts(t *testing.T) {
 			t.Errorf("turnout of czj in the %s round after migrating: %+v, want %+v", round, got, want)
 		}
 	}
-	if _, err := s.Slip(ctx, "AAAA-AAAA-AAAA-AAA3"); !errors.Is(err, ErrCodeUsed) {
-		t.Errorf("a spent code after migrating: %v, want ErrCodeUsed", err)
+	for code, want := range map[string]error{"AAAA-AAAA-AAAA-AAA3": ErrCodeUsed, "AAAA-AAAA-AAAA-AAA5": ErrCodeUsed, "AAAA-AAAA-AAAA-AAA6": ErrNotFound} {
+		if _, err := s.Slip(ctx, code); !errors.Is(err, want) {
+			t.Errorf("code %s after migrating: %v, want %v", code, err, want)
+		}
+		if _, err := s.slipFromDB(ctx, hash(NormalizeCode(code))); !errors.Is(err, want) {
+			t.Errorf("code %s after migrating, read from SQLite: %v, want %v", code, err, want)
+		}
+	}
+	var cols []string
+	s.r.Raw(`SELECT name FROM pragma_table_info('codes')`).Scan(&cols)
+	if slices.Contains(cols, "state") || !slices.Contains(cols, "pos") {
+		t.Errorf("codes has columns %v after migrating, want pos and no state", cols)
 	}
 	sl, err := s.Slip(ctx, "AAAA-AAAA-AAAA-AAA4")
 	if err != nil {

@@ -48,7 +48,7 @@ func (s *Store) Seal(ctx context.Context, roundID string, sealedAt time.Time, do
 				return err
 			}
 		}
-		if err := tx.Exec(`UPDATE batches SET used = spent WHERE round_id = ?`, roundID).Error; err != nil {
+		if err := tx.Exec(`UPDATE batches SET used = spent, spent_bits = x'' WHERE round_id = ?`, roundID).Error; err != nil {
 			return err
 		}
 		if err := tx.Exec(`DELETE FROM codes WHERE round_id = ?`, roundID).Error; err != nil {

@@ -12,13 +12,14 @@ import (
 // commit of the ballot writer empties each reader's page cache, so a lookup
 // went back to the log and the file each time.
 //
-// SQLite stays the authority. The writer spends a code only with a statement
-// that checks, in the same step, that the code is fresh and its round open;
-// the index only answers early, and a code it does not hold is looked up in
-// SQLite as before. It is kept in step by the store's own writes — issue,
-// void, spend, seal, and every change of a round — each after its commit, so
-// that it is at worst briefly behind, never ahead. It holds no time and no
-// order: a map from a code's keyed hash to its batch and state.
+// SQLite stays the authority. The writer spends a code only after reading,
+// in its own transaction, the code's batch (its spent bitmap, whether it was
+// voided) and the round's status; the index only answers early, and a code
+// it does not hold is looked up in SQLite as before. It is kept in step by
+// the store's own writes — issue, void, spend, seal, and every change of a
+// round — each after its commit, so that it is at worst briefly behind,
+// never ahead. It holds no time and no order: a map from a code's keyed
+// hash to its batch, position and state.
 type slipIndex struct {
 	mu      sync.RWMutex
 	codes   map[[32]byte]slipEntry
@@ -31,7 +32,8 @@ type slipIndex struct {
 
 type slipEntry struct {
 	batch uint32
-	state uint8 // codeFresh or codeSpent; void codes are not held
+	pos   uint16 // its bit in the batch's spent bitmap (a batch has at most MaxBatch codes)
+	state uint8  // codeFresh or codeSpent; a fresh code of a voided batch is void
 }
 
 type batchRoute struct {
@@ -54,13 +56,14 @@ func (x *slipIndex) batchLocked(id, round, unit, category string) uint32 {
 	return i
 }
 
-// add records fresh or spent codes of a batch.
-func (x *slipIndex) add(b batchRoute, hashes [][]byte, state uint8) {
+// add records the fresh codes of a new batch, each at its index as its
+// position.
+func (x *slipIndex) add(b batchRoute, hashes [][]byte) {
 	x.mu.Lock()
 	defer x.mu.Unlock()
 	i := x.batchLocked(b.id, b.round, b.unit, b.category)
-	for _, h := range hashes {
-		x.codes[[32]byte(h)] = slipEntry{batch: i, state: state}
+	for pos, h := range hashes {
+		x.codes[[32]byte(h)] = slipEntry{batch: i, pos: uint16(pos), state: codeFresh}
 	}
 }
 
@@ -142,34 +145,60 @@ func (x *slipIndex) round(id string, load func() (*Round, error)) (*Round, error
 	return r, nil
 }
 
-// loadSlips fills the index from the database: every fresh or spent code
-// (sealed rounds have none left; void codes are looked up in SQLite).
+// loadSlips fills the index from the database: every code left (sealed
+// rounds have none), in the state its batch's bitmap gives it.
 func (s *Store) loadSlips(ctx context.Context) error {
-	rows, err := s.wdb.QueryContext(ctx, `SELECT c.hash, c.state, b.id, b.round_id, b.unit, b.category, b.voided
-		FROM codes c JOIN batches b ON b.id = c.batch_id WHERE c.state IN (?, ?)`, codeFresh, codeSpent)
+	type batchBits struct {
+		index  uint32
+		bits   []byte
+		voided bool
+	}
+	x := s.slips
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	batches := map[string]*batchBits{}
+	brows, err := s.wdb.QueryContext(ctx, `SELECT id, round_id, unit, category, voided, spent_bits FROM batches WHERE used IS NULL`)
+	if err != nil {
+		return fmt.Errorf("load batches: %w", err)
+	}
+	for brows.Next() {
+		var b batchRoute
+		bb := &batchBits{}
+		if err := brows.Scan(&b.id, &b.round, &b.unit, &b.category, &bb.voided, &bb.bits); err != nil {
+			brows.Close()
+			return fmt.Errorf("load batches: %w", err)
+		}
+		bb.index = x.batchLocked(b.id, b.round, b.unit, b.category)
+		x.batches[bb.index].voided = bb.voided
+		batches[b.id] = bb
+	}
+	brows.Close()
+	if err := brows.Err(); err != nil {
+		return fmt.Errorf("load batches: %w", err)
+	}
+	rows, err := s.wdb.QueryContext(ctx, `SELECT hash, batch_id, pos FROM codes`)
 	if err != nil {
 		return fmt.Errorf("load codes: %w", err)
 	}
 	defer rows.Close()
-	x := s.slips
-	x.mu.Lock()
-	defer x.mu.Unlock()
 	for rows.Next() {
 		var (
-			hash   []byte
-			state  uint8
-			b      batchRoute
-			voided bool
+			hash  []byte
+			batch string
+			pos   int
 		)
-		if err := rows.Scan(&hash, &state, &b.id, &b.round, &b.unit, &b.category, &voided); err != nil {
+		if err := rows.Scan(&hash, &batch, &pos); err != nil {
 			return fmt.Errorf("load codes: %w", err)
 		}
-		if len(hash) != 32 {
+		bb := batches[batch]
+		if len(hash) != 32 || bb == nil || pos < 0 || pos > 0xFFFF {
 			continue // not one of ours: left to SQLite
 		}
-		i := x.batchLocked(b.id, b.round, b.unit, b.category)
-		x.batches[i].voided = x.batches[i].voided || voided
-		x.codes[[32]byte(hash)] = slipEntry{batch: i, state: state}
+		state := codeState(bb.bits, bb.voided, pos)
+		if state == codeVoid {
+			state = codeFresh // void by its batch's flag
+		}
+		x.codes[[32]byte(hash)] = slipEntry{batch: bb.index, pos: uint16(pos), state: state}
 	}
 	return rows.Err()
 }

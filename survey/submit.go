@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"database/sql"
+	"errors"
 	"fmt"
 	"sync/atomic"
 	"time"
@@ -15,6 +16,7 @@ const maxGroup = 512
 type submission struct {
 	hash     []byte
 	batch    string
+	pos      int
 	roundID  string
 	unit     string
 	category string
@@ -32,7 +34,7 @@ type submission struct {
 // nothing that links it to the code, a time or an order.
 func (s *Store) Submit(ctx context.Context, slip *Slip, answers []byte) error {
 	sub := &submission{
-		hash: slip.hash, batch: slip.batch, roundID: slip.Round.ID, unit: slip.Unit.ID, category: slip.Category.ID,
+		hash: slip.hash, batch: slip.batch, pos: slip.pos, roundID: slip.Round.ID, unit: slip.Unit.ID, category: slip.Category.ID,
 		answers: answers, result: make(chan error, 1),
 	}
 	select {
@@ -113,9 +115,12 @@ func (s *Store) WriterStats() WriterStats {
 	return WriterStats{Commits: s.stats.commits.Load(), Submissions: s.stats.ballots.Load(), Busy: time.Duration(s.stats.busy.Load())}
 }
 
-// commit writes one group. Each submission spends its code only if the code
-// is fresh and its round open, checked in the same statement, so that the
-// spend, the round check and the ballot insert are one atomic step.
+// commit writes one group in one transaction. Each submission's code is
+// checked against its batch as the transaction reads it — spent, void, or
+// its round not open — and if fresh its bit is set and its ballot stored.
+// Each batch the group touched is written once, with its bitmap and count,
+// so the spend, the checks and the ballot are one atomic step and a group of
+// ballots costs a few batch rows rather than a code row each.
 func (s *Store) commit(group []*submission) {
 	results := make([]error, len(group))
 	err := func() error {
@@ -125,39 +130,35 @@ func (s *Store) commit(group []*submission) {
 			return err
 		}
 		defer tx.Rollback()
-		spend, err := tx.PrepareContext(ctx, `UPDATE codes SET state = 1
-			WHERE hash = ? AND state = 0
-			AND EXISTS (SELECT 1 FROM rounds WHERE id = codes.round_id AND status = 'open')`)
-		if err != nil {
-			return err
-		}
-		defer spend.Close()
 		insert, err := tx.PrepareContext(ctx, `INSERT INTO ballots (id, round_id, unit, category, answers) VALUES (?, ?, ?, ?, ?)`)
 		if err != nil {
 			return err
 		}
 		defer insert.Close()
-		spentIn := map[string]int{} // batch → codes spent in this group
+		batches := map[string]*spendBatch{}
+		var touched []*spendBatch
 		for i, sub := range group {
-			res, err := spend.ExecContext(ctx, sub.hash)
-			if err != nil {
-				return err
+			b, ok := batches[sub.batch]
+			if !ok {
+				if b, err = readSpendBatch(ctx, tx, sub.batch); err != nil {
+					return err
+				}
+				batches[sub.batch] = b
 			}
-			if n, _ := res.RowsAffected(); n != 1 {
-				results[i] = s.whyNotSpent(ctx, tx, sub)
+			if results[i] = b.spend(sub.pos); results[i] != nil {
 				continue
 			}
-			spentIn[sub.batch]++ // a code's batch never changes
+			if b.spent == 1 {
+				touched = append(touched, b)
+			}
 			var id [16]byte
 			rand.Read(id[:])
 			if _, err := insert.ExecContext(ctx, id[:], sub.roundID, sub.unit, sub.category, sub.answers); err != nil {
 				return err
 			}
 		}
-		// Each batch's count, in the same transaction: once per batch per
-		// group, not once per ballot.
-		for batch, n := range spentIn {
-			if _, err := tx.ExecContext(ctx, `UPDATE batches SET spent = spent + ? WHERE id = ?`, n, batch); err != nil {
+		for _, b := range touched {
+			if _, err := tx.ExecContext(ctx, `UPDATE batches SET spent_bits = ?, spent = spent + ? WHERE id = ?`, b.bits, b.spent, b.id); err != nil {
 				return err
 			}
 		}
@@ -181,22 +182,50 @@ func (s *Store) commit(group []*submission) {
 	}
 }
 
-func (s *Store) whyNotSpent(ctx context.Context, tx *sql.Tx, sub *submission) error {
-	var state int
-	var status string
-	err := tx.QueryRowContext(ctx, `SELECT c.state, r.status FROM codes c JOIN rounds r ON r.id = c.round_id WHERE c.hash = ?`, sub.hash).Scan(&state, &status)
-	switch {
-	case err == sql.ErrNoRows || state == codeVoid:
+// spendBatch is a batch as the writer's transaction read it, with the bits
+// it has set since.
+type spendBatch struct {
+	id     string
+	found  bool
+	bits   []byte
+	voided bool
+	status string // of its round
+	spent  int    // codes spent by this group
+}
+
+func readSpendBatch(ctx context.Context, tx *sql.Tx, id string) (*spendBatch, error) {
+	b := &spendBatch{id: id}
+	err := tx.QueryRowContext(ctx, `SELECT b.spent_bits, b.voided, r.status FROM batches b JOIN rounds r ON r.id = b.round_id
+		WHERE b.id = ? AND b.used IS NULL`, id).Scan(&b.bits, &b.voided, &b.status)
+	if errors.Is(err, sql.ErrNoRows) {
+		return b, nil
+	}
+	b.found = err == nil
+	return b, err
+}
+
+// spend sets the code at pos spent, or says why not, in the order a slip's
+// lookup does: unknown or void, spent, then the round's status.
+func (b *spendBatch) spend(pos int) error {
+	if !b.found || pos < 0 || pos/8 >= len(b.bits) {
 		return ErrNotFound
-	case err != nil:
-		return fmt.Errorf("store ballot: %w", err)
-	case state == codeSpent:
+	}
+	switch codeState(b.bits, b.voided, pos) {
+	case codeSpent:
 		return ErrCodeUsed
-	case status == StatusDraft:
+	case codeVoid:
+		return ErrNotFound
+	}
+	switch b.status {
+	case StatusOpen:
+	case StatusDraft:
 		return ErrNotStarted
 	default:
 		return ErrVotingOver
 	}
+	b.bits[pos/8] |= 1 << (pos % 8)
+	b.spent++
+	return nil
 }
 
 // EachBallot calls fn with every stored ballot of a round, in key order (a
