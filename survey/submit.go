@@ -4,8 +4,8 @@ import (
 	"context"
 	"crypto/rand"
 	"database/sql"
-	"errors"
 	"fmt"
+	"strings"
 	"sync/atomic"
 	"time"
 )
@@ -135,16 +135,13 @@ func (s *Store) commit(group []*submission) {
 			return err
 		}
 		defer insert.Close()
-		batches := map[string]*spendBatch{}
+		batches, err := readSpendBatches(ctx, tx, group)
+		if err != nil {
+			return err
+		}
 		var touched []*spendBatch
 		for i, sub := range group {
-			b, ok := batches[sub.batch]
-			if !ok {
-				if b, err = readSpendBatch(ctx, tx, sub.batch); err != nil {
-					return err
-				}
-				batches[sub.batch] = b
-			}
+			b := batches[sub.batch]
 			if results[i] = b.spend(sub.pos); results[i] != nil {
 				continue
 			}
@@ -193,15 +190,45 @@ type spendBatch struct {
 	spent  int    // codes spent by this group
 }
 
-func readSpendBatch(ctx context.Context, tx *sql.Tx, id string) (*spendBatch, error) {
-	b := &spendBatch{id: id}
-	err := tx.QueryRowContext(ctx, `SELECT b.spent_bits, b.voided, r.status FROM batches b JOIN rounds r ON r.id = b.round_id
-		WHERE b.id = ? AND b.used IS NULL`, id).Scan(&b.bits, &b.voided, &b.status)
-	if errors.Is(err, sql.ErrNoRows) {
-		return b, nil
+// readSpendBatches reads, in one statement, every batch the group's codes
+// belong to; a batch that is missing, or sealed, is there with found false.
+func readSpendBatches(ctx context.Context, tx *sql.Tx, group []*submission) (map[string]*spendBatch, error) {
+	batches := make(map[string]*spendBatch, 32)
+	var ids []any
+	for _, sub := range group {
+		if batches[sub.batch] == nil {
+			batches[sub.batch] = &spendBatch{id: sub.batch}
+			ids = append(ids, sub.batch)
+		}
 	}
-	b.found = err == nil
-	return b, err
+	// The list is padded to a power of two with a repeated id, so that only
+	// a few statement texts exist and each stays prepared.
+	n := 1
+	for n < len(ids) {
+		n *= 2
+	}
+	for len(ids) < n {
+		ids = append(ids, ids[0])
+	}
+	rows, err := tx.QueryContext(ctx, `SELECT b.id, b.spent_bits, b.voided, r.status FROM batches b JOIN rounds r ON r.id = b.round_id
+		WHERE b.used IS NULL AND b.id IN (?`+strings.Repeat(", ?", n-1)+`)`, ids...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id string
+		var bits []byte
+		var voided bool
+		var status string
+		if err := rows.Scan(&id, &bits, &voided, &status); err != nil {
+			return nil, err
+		}
+		if b := batches[id]; b != nil {
+			b.found, b.bits, b.voided, b.status = true, bits, voided, status
+		}
+	}
+	return batches, rows.Err()
 }
 
 // spend sets the code at pos spent, or says why not, in the order a slip's
