@@ -123,9 +123,11 @@ func readSubmit(c *gin.Context) (submitRequest, error) {
 }
 
 // readBody reads at most limit bytes of a request's body, into one buffer of
-// the right size when the request says its length.
+// the right size when the request says a length a ballot may have; a longer
+// declared length is read as the bytes arrive, so that a claim alone holds
+// no memory.
 func readBody(r *http.Request, limit int64) ([]byte, error) {
-	if n := r.ContentLength; n >= 0 && n <= limit {
+	if n := r.ContentLength; n >= 0 && n <= 64<<10 {
 		body := make([]byte, n)
 		_, err := io.ReadFull(r.Body, body)
 		return body, err

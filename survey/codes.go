@@ -178,6 +178,8 @@ func (s *Store) IssueBatch(ctx context.Context, roundID, unit, category string, 
 	// nothing of where on the sheet it was printed.
 	byHash := slices.Clone(hashes)
 	slices.SortFunc(byHash, bytes.Compare)
+	s.batchMu.Lock()
+	defer s.batchMu.Unlock()
 	if err := s.storeBatch(ctx, &b, byHash); err != nil {
 		return nil, nil, fmt.Errorf("issue batch: %w", err)
 	}
@@ -237,6 +239,8 @@ func (s *Store) storeBatch(ctx context.Context, b *batchRow, hashes [][]byte) er
 // VoidBatch makes a batch's unused codes stop working. Spent codes stay
 // counted. ErrWrongState after the round has closed.
 func (s *Store) VoidBatch(ctx context.Context, roundID, batchID string) error {
+	s.batchMu.Lock()
+	defer s.batchMu.Unlock()
 	err := s.w.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		var status string
 		if err := tx.Model(&roundRow{}).Select("status").Where("id = ?", roundID).Scan(&status).Error; err != nil {

@@ -108,6 +108,7 @@ ALTER TABLE batches ADD COLUMN spent INTEGER NOT NULL DEFAULT 0;      -- spent c
 ALTER TABLE batches ADD COLUMN spent_bits BLOB NOT NULL DEFAULT x'';  -- bit pos set: the code at pos is spent
 ALTER TABLE codes ADD COLUMN pos INTEGER NOT NULL DEFAULT 0;          -- the rank of its hash in its batch
 UPDATE batches SET spent = used WHERE used IS NOT NULL;               -- sealed: the codes are gone, the count was kept
+DELETE FROM codes WHERE batch_id NOT IN (SELECT id FROM batches WHERE used IS NULL); -- left behind: a seal purges them
 `,
 }
 

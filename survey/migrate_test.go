@@ -50,6 +50,9 @@ func TestMigrateBatchCounts(t *testing.T) {
 	codes := map[string][2]any{ // code → batch, state
 		"AAAA-AAAA-AAAA-AAA2": {"a", 1}, "AAAA-AAAA-AAAA-AAA3": {"a", 1}, "AAAA-AAAA-AAAA-AAA4": {"a", 0},
 		"AAAA-AAAA-AAAA-AAA5": {"b", 1}, "AAAA-AAAA-AAAA-AAA6": {"b", 2},
+		// Left behind by something that should not happen: codes of a
+		// batch that is gone, and of a sealed one (the seal purges them).
+		"AAAA-AAAA-AAAA-AAA7": {"gone", 0}, "AAAA-AAAA-AAAA-AAA8": {"gone", 1}, "AAAA-AAAA-AAAA-AAA9": {"c", 0},
 	}
 	for code, v := range codes {
 		exec(`INSERT INTO codes (hash, round_id, batch_id, unit, category, state) VALUES (?, 'open', ?, 'czj', 'staff', ?)`,
@@ -71,7 +74,8 @@ func TestMigrateBatchCounts(t *testing.T) {
 			t.Errorf("turnout of czj in the %s round after migrating: %+v, want %+v", round, got, want)
 		}
 	}
-	for code, want := range map[string]error{"AAAA-AAAA-AAAA-AAA3": ErrCodeUsed, "AAAA-AAAA-AAAA-AAA5": ErrCodeUsed, "AAAA-AAAA-AAAA-AAA6": ErrNotFound} {
+	for code, want := range map[string]error{"AAAA-AAAA-AAAA-AAA3": ErrCodeUsed, "AAAA-AAAA-AAAA-AAA5": ErrCodeUsed, "AAAA-AAAA-AAAA-AAA6": ErrNotFound,
+		"AAAA-AAAA-AAAA-AAA7": ErrNotFound, "AAAA-AAAA-AAAA-AAA9": ErrNotFound} {
 		if _, err := s.Slip(ctx, code); !errors.Is(err, want) {
 			t.Errorf("code %s after migrating: %v, want %v", code, err, want)
 		}

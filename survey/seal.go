@@ -2,6 +2,7 @@ package survey
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -35,6 +36,7 @@ func SealTime(now time.Time) time.Time { return now.UTC().Truncate(time.Second) 
 // no ballot can be added (the round is not open) and none can be changed
 // (the store has no way to). ErrWrongState unless the round is closed.
 func (s *Store) Seal(ctx context.Context, roundID string, sealedAt time.Time, docs []SealedDocument) error {
+	s.batchMu.Lock()
 	err := s.w.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		var row roundRow
 		if err := tx.Select("status").First(&row, "id = ?", roundID).Error; err != nil {
@@ -58,7 +60,10 @@ func (s *Store) Seal(ctx context.Context, roundID string, sealedAt time.Time, do
 			"status": StatusSealed, "sealed_at": sealedAt,
 		}).Error
 	})
-	s.slips.purge(roundID)
+	if !errors.Is(err, ErrWrongState) { // sealed, or perhaps: forgetting is safe, SQLite answers
+		s.slips.purge(roundID)
+	}
+	s.batchMu.Unlock()
 	if err != nil {
 		return fmt.Errorf("seal: %w", err)
 	}

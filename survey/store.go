@@ -56,7 +56,13 @@ type Store struct {
 	defs map[string]*Definition // parsed definitions by round id and fingerprint
 
 	slips *slipIndex // codes and rounds as ballot requests need them
-	stats writerCounters
+	// batchMu holds a change to a round's batches (issue, void, seal)
+	// together with the index's following it, so that the index sees them
+	// in the order SQLite did: a batch voided, or a round sealed, between
+	// an issue's commit and its entry in the index would otherwise be
+	// undone there.
+	batchMu sync.Mutex
+	stats   writerCounters
 }
 
 // Options configure a Store.
