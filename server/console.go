@@ -183,11 +183,14 @@ func (s *server) consoleRole(roles ...string) gin.HandlerFunc {
 
 // consoleHome sends each role to where its work is.
 func (s *server) consoleHome(c *gin.Context) {
+	home := "/console/rounds"
 	if account(c).Role == survey.RoleAppraiser {
-		c.Redirect(http.StatusSeeOther, "/console/sealed")
-		return
+		home = "/console/sealed"
 	}
-	c.Redirect(http.StatusSeeOther, "/console/rounds")
+	if ok := c.Query("ok"); flashes[ok] != "" { // the confirmation goes along
+		home += "?ok=" + ok
+	}
+	c.Redirect(http.StatusSeeOther, home)
 }
 
 // consolePage is the frame of every console page: title, account, menu, token.

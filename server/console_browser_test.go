@@ -260,4 +260,19 @@ func TestConsoleWalk(t *testing.T) {
 		t.Errorf("turnout after closing: %q, want the exact 5", got)
 	}
 	w.shot(ctx, "16-turnout-final.png")
+
+	// The organiser changes the password the admin handed over, from the
+	// name in the header.
+	const newPassword = "考核办的新密码-2026"
+	w.do(ctx, "password page", chromedp.Click(chromedp.CSS(`.who a[href="/console/password"]`)), chromedp.WaitVisible(chromedp.CSS(`input[name=current]`)))
+	w.do(ctx, "fill the password form",
+		chromedp.SendKeys(chromedp.CSS(`input[name=current]`), organiserPassword),
+		chromedp.SendKeys(chromedp.CSS(`input[name=new]`), newPassword),
+		chromedp.SendKeys(chromedp.CSS(`input[name=again]`), newPassword))
+	w.shot(ctx, "17-password.png")
+	w.do(ctx, "change the password", chromedp.Click(chromedp.CSS(`form[action="/console/password"] button.primary`)), chromedp.WaitVisible(chromedp.CSS(`.flash`)))
+	if got := w.text(ctx, ".flash"); !strings.Contains(got, "密码已修改") {
+		t.Errorf("after changing the password the console says %q", got)
+	}
+	w.shot(ctx, "18-password-changed.png")
 }

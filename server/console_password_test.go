@@ -41,8 +41,12 @@ func TestConsolePasswordChange(t *testing.T) {
 	if r.status != http.StatusSeeOther || r.header.Get("Location") != "/console?ok=password" {
 		t.Fatalf("change: got %d to %q, want 303 to /console?ok=password\n%s", r.status, r.header.Get("Location"), r.body)
 	}
-	if home := cc.get("/console/sealed"); home.status != http.StatusOK {
-		t.Errorf("this browser was signed out by its own change: %d", home.status)
+	home := cc.get("/console?ok=password")
+	if home.status != http.StatusSeeOther {
+		t.Fatalf("console home: %d", home.status)
+	}
+	if page := cc.get(home.header.Get("Location")); page.status != http.StatusOK || !bytes.Contains(page.body, []byte("密码已修改")) {
+		t.Errorf("after the change, this browser's next page (%d) does not confirm it", page.status)
 	}
 	if r := other.get("/console/sealed"); r.status != http.StatusSeeOther {
 		t.Errorf("another browser's session survived the change: got %d, want a redirect to sign in", r.status)
