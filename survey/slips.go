@@ -86,6 +86,9 @@ func (x *slipIndex) spent(hashes [][]byte) {
 	x.mu.Lock()
 	defer x.mu.Unlock()
 	for _, h := range hashes {
+		if len(h) != 32 {
+			continue
+		}
 		k := [32]byte(h)
 		if e, ok := x.codes[k]; ok {
 			e.state = codeSpent
