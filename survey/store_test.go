@@ -368,3 +368,56 @@ func TestSubmitAfterClose(t *testing.T) {
 		}
 	}
 }
+
+// TestCheckpointsBesideTheWriter: the ballot writer never checkpoints in its
+// commits (automatic checkpoints are off on its connection), and the log
+// still reaches the database file, copied beside it.
+func TestCheckpointsBesideTheWriter(t *testing.T) {
+	s, path := openStore(t)
+	ctx := context.Background()
+	var auto int
+	if err := s.w.Raw("PRAGMA wal_autocheckpoint").Scan(&auto).Error; err != nil {
+		t.Fatal(err)
+	}
+	if auto != 0 {
+		t.Errorf("the writer checkpoints automatically every %d pages, want never", auto)
+	}
+	r, codes := openRound(t, s, 400)
+	if err := s.Compact(ctx); err != nil { // start from an empty log
+		t.Fatal(err)
+	}
+	before, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	for _, code := range codes {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			sl, err := s.Slip(ctx, code)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			if err := s.Submit(ctx, sl, fullAnswers(r.Definition, sl.Unit, "staff")); err != nil {
+				t.Error(err)
+			}
+		}()
+	}
+	wg.Wait()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		after, err := os.Stat(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if after.Size() > before.Size() {
+			return // 400 ballots' pages were copied into the file
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the database file stayed at %d bytes for 10 s after 400 ballots: nothing checkpoints the log", after.Size())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
