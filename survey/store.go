@@ -47,7 +47,6 @@ type Store struct {
 	ballots   chan *submission
 	done      chan struct{} // closed by Close: the writer drains and stops
 	stopped   chan struct{} // closed by the writer as it stops
-	logged    chan struct{} // the log has grown: a checkpoint may be due
 	closeOnce sync.Once
 	wg        sync.WaitGroup
 
@@ -104,23 +103,8 @@ func Open(ctx context.Context, path string, o Options) (*Store, error) {
 		wdb.Close()
 		return nil, err
 	}
-	// Checkpoints run beside the writer rather than inside its commits:
-	// SQLite's automatic checkpoint made every commit that crossed a
-	// thousand pages of log copy the log into the file and flush it, while
-	// every ballot waiting behind it waited too.
-	if _, err := wdb.ExecContext(ctx, "PRAGMA wal_autocheckpoint = 0"); err != nil {
-		wdb.Close()
-		return nil, fmt.Errorf("open store: %w", err)
-	}
-	cdb, err := sql.Open("sqlite3", dsn)
-	if err != nil {
-		wdb.Close()
-		return nil, fmt.Errorf("open store checkpointer: %w", err)
-	}
-	cdb.SetMaxOpenConns(1)
 	r, err := gorm.Open(sqlite.Open(dsn+"&_query_only=1"), cfg)
 	if err != nil {
-		cdb.Close()
 		wdb.Close()
 		return nil, fmt.Errorf("open store readers: %w", err)
 	}
@@ -132,57 +116,18 @@ func Open(ctx context.Context, path string, o Options) (*Store, error) {
 		ballots:     make(chan *submission, 4096),
 		done:        make(chan struct{}),
 		stopped:     make(chan struct{}),
-		logged:      make(chan struct{}, 1),
 		compactWait: 30 * time.Second,
 		defs:        map[string]*Definition{},
 		slips:       newSlipIndex(),
 	}
 	if err := s.loadSlips(ctx); err != nil {
-		cdb.Close()
 		rdb.Close()
 		wdb.Close()
 		return nil, err
 	}
-	s.wg.Add(2)
+	s.wg.Add(1)
 	go s.writeBallots()
-	go s.checkpoints(cdb)
 	return s, nil
-}
-
-// checkpointEvery is the shortest time between two background checkpoints.
-const checkpointEvery = 50 * time.Millisecond
-
-// checkpoints copies the write-ahead log into the database file, on its own
-// connection, after commits (at most every checkpointEvery) and every few
-// seconds. PASSIVE: it never waits for, or holds up, a reader or the writer,
-// and what readers still need stays in the log until the next time.
-func (s *Store) checkpoints(db *sql.DB) {
-	defer s.wg.Done()
-	defer db.Close()
-	idle := time.NewTicker(5 * time.Second)
-	defer idle.Stop()
-	for {
-		select {
-		case <-s.done:
-			return
-		case <-s.logged:
-		case <-idle.C:
-		}
-		db.Exec("PRAGMA wal_checkpoint(PASSIVE)")
-		select {
-		case <-s.done:
-			return
-		case <-time.After(checkpointEvery):
-		}
-	}
-}
-
-// wroteLog tells the checkpointer that the log has grown.
-func (s *Store) wroteLog() {
-	select {
-	case s.logged <- struct{}{}:
-	default:
-	}
 }
 
 // DSN is the data source name under which minping opens the SQLite file at

@@ -162,7 +162,6 @@ func (s *Store) commit(group []*submission) {
 		return tx.Commit()
 	}()
 	if err == nil {
-		s.wroteLog()
 		spent := make([][]byte, 0, len(group))
 		for i, sub := range group {
 			if results[i] == nil {
