@@ -3,10 +3,8 @@ package main
 import (
 	"errors"
 	"fmt"
-	"net"
 	"net/http"
 	"strings"
-	"time"
 	"unicode/utf8"
 
 	"github.com/gin-gonic/gin"
@@ -62,30 +60,16 @@ func (s *server) changePassword(c *gin.Context) {
 		return
 	}
 
-	keys := []string{"name:" + strings.ToLower(a.Name)}
-	if ip := net.ParseIP(clientIP(c)); ip == nil || !ip.IsLoopback() {
-		keys = append(keys, "ip:"+clientIP(c))
-	}
-	if wait := s.console.throttle.begin(keys...); wait > 0 {
+	_, wait, err := s.checkPassword(c, a.Name, current)
+	switch {
+	case wait > 0:
 		refuse(http.StatusTooManyRequests, survey.Problem{Message: fmt.Sprintf("密码输错次数过多，请 %s后再试。", waitText(wait))})
 		return
-	}
-	failed := false
-	defer func() { s.console.throttle.end(failed, keys...) }()
-	select {
-	case s.console.argon <- struct{}{}:
-	case <-ctx.Done():
-		return
-	}
-	_, err := s.store.Authenticate(ctx, a.Name, current)
-	<-s.console.argon
-	if errors.Is(err, survey.ErrUnauthorized) {
-		failed = true
+	case errors.Is(err, survey.ErrUnauthorized):
 		s.log.Info("console password change refused", "account", a.Name, "client", clientIP(c))
 		refuse(http.StatusUnprocessableEntity, survey.Problem{Path: "当前密码", Message: "当前密码不正确"})
 		return
-	}
-	if err != nil {
+	case err != nil:
 		s.consoleFail(c, err)
 		return
 	}
@@ -97,12 +81,10 @@ func (s *server) changePassword(c *gin.Context) {
 		s.consoleFail(c, err)
 		return
 	}
-	token, err := s.store.CreateSession(ctx, a.ID)
-	if err != nil {
+	if err := s.startSession(c, a); err != nil {
 		s.consoleFail(c, err)
 		return
 	}
-	s.setCookie(c, sessionCookie, token, "/console", int(survey.SessionMax/time.Second))
 	s.log.Info("console password changed", "account", a.Name)
 	c.Redirect(http.StatusSeeOther, "/console?ok=password")
 }

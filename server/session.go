@@ -144,6 +144,38 @@ func (s *server) login(c *gin.Context) {
 		s.renderLogin(c, http.StatusForbidden, name, next, "登录表单已过期，请重新输入用户名和密码。")
 		return
 	}
+	if name == "" || password == "" {
+		s.renderLogin(c, http.StatusUnprocessableEntity, name, next, "请输入用户名和密码。")
+		return
+	}
+	a, wait, err := s.checkPassword(c, name, password)
+	switch {
+	case wait > 0:
+		s.renderLogin(c, http.StatusTooManyRequests, name, next,
+			fmt.Sprintf("登录失败次数过多，请 %s后再试。", waitText(wait)))
+		return
+	case errors.Is(err, survey.ErrUnauthorized):
+		s.log.Info("console sign-in failed", "name", name, "client", clientIP(c))
+		s.renderLogin(c, http.StatusUnauthorized, name, next, "用户名或密码不正确。")
+		return
+	case err != nil:
+		s.consoleFail(c, err)
+		return
+	}
+	if err := s.startSession(c, a); err != nil {
+		s.consoleFail(c, err)
+		return
+	}
+	s.setCookie(c, loginCookie, "", "/console/login", -1)
+	s.log.Info("console sign-in", "account", a.Name, "role", a.Role, "client", clientIP(c))
+	c.Redirect(http.StatusSeeOther, safeNext(next))
+}
+
+// checkPassword checks an account's password as a sign-in does: after
+// repeated failures for the name, or from the address, it refuses for a
+// while (wait > 0) without checking at all, and no more than a few argon2
+// checks run at once. survey.ErrUnauthorized if the password is wrong.
+func (s *server) checkPassword(c *gin.Context, name, password string) (a *survey.Account, wait time.Duration, err error) {
 	keys := []string{"name:" + strings.ToLower(name)}
 	if ip := net.ParseIP(clientIP(c)); ip == nil || !ip.IsLoopback() {
 		// Behind the reverse proxy every request comes from loopback: an
@@ -151,44 +183,32 @@ func (s *server) login(c *gin.Context) {
 		keys = append(keys, "ip:"+clientIP(c))
 	}
 	if wait := s.console.throttle.begin(keys...); wait > 0 {
-		s.renderLogin(c, http.StatusTooManyRequests, name, next,
-			fmt.Sprintf("登录失败次数过多，请 %s后再试。", waitText(wait)))
-		return
+		return nil, wait, nil
 	}
-	failed := false
-	defer func() { s.console.throttle.end(failed, keys...) }()
-	if name == "" || password == "" {
-		s.renderLogin(c, http.StatusUnprocessableEntity, name, next, "请输入用户名和密码。")
-		return
-	}
+	defer func() { s.console.throttle.end(errors.Is(err, survey.ErrUnauthorized), keys...) }()
 	ctx := c.Request.Context()
 	select {
 	case s.console.argon <- struct{}{}:
 	case <-ctx.Done():
-		return
+		return nil, 0, ctx.Err()
 	}
-	a, err := s.store.Authenticate(ctx, name, password)
+	a, err = s.store.Authenticate(ctx, name, password)
 	<-s.console.argon
-	if errors.Is(err, survey.ErrUnauthorized) {
-		failed = true
-		s.log.Info("console sign-in failed", "name", name, "client", clientIP(c))
-		s.renderLogin(c, http.StatusUnauthorized, name, next, "用户名或密码不正确。")
-		return
+	if err == nil {
+		s.console.throttle.reset(keys[0])
 	}
+	return a, 0, err
+}
+
+// startSession signs the browser in as the account: a new session, in its
+// cookie.
+func (s *server) startSession(c *gin.Context, a *survey.Account) error {
+	token, err := s.store.CreateSession(c.Request.Context(), a.ID)
 	if err != nil {
-		s.consoleFail(c, err)
-		return
+		return err
 	}
-	token, err := s.store.CreateSession(ctx, a.ID)
-	if err != nil {
-		s.consoleFail(c, err)
-		return
-	}
-	s.console.throttle.reset(keys[0])
-	s.setCookie(c, loginCookie, "", "/console/login", -1)
 	s.setCookie(c, sessionCookie, token, "/console", int(survey.SessionMax/time.Second))
-	s.log.Info("console sign-in", "account", a.Name, "role", a.Role, "client", clientIP(c))
-	c.Redirect(http.StatusSeeOther, safeNext(next))
+	return nil
 }
 
 func (s *server) logout(c *gin.Context) {
