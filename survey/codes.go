@@ -302,20 +302,20 @@ func (s *Store) Slip(ctx context.Context, code string) (*Slip, error) {
 		return nil, ErrNotFound
 	}
 	hash := s.hashCode(n)
-	e, b, ok := s.slips.lookup(hash)
+	e, b, state, ok := s.slips.lookup(hash)
 	if !ok {
 		// Not one the index holds (unknown, void, or issued by another
 		// process): SQLite decides.
 		return s.slipFromDB(ctx, hash)
 	}
-	if e.state == codeFresh && b.voided {
+	if state == codeFresh && b.voided {
 		return nil, ErrNotFound
 	}
 	r, err := s.slips.round(b.round, func() (*Round, error) { return s.Round(ctx, b.round) })
 	if err != nil {
 		return nil, fmt.Errorf("slip: %w", err)
 	}
-	return slipOf(r, b.id, int(e.pos), b.unit, b.category, e.state, hash)
+	return slipOf(r, b.id, int(e.pos), b.unit, b.category, state, hash)
 }
 
 // slipOf is the slip of a code of round r in the given state, with the

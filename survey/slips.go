@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sync"
+	"sync/atomic"
 )
 
 // slipIndex is the store's memory of the codes of every unsealed round and of
@@ -19,7 +20,13 @@ import (
 // the store's own writes — issue, void, spend, seal, and every change of a
 // round — each after its commit, so that it is at worst briefly behind,
 // never ahead. It holds no time and no order: a map from a code's keyed
-// hash to its batch, position and state.
+// hash to its batch and position, and each batch's spent bits.
+//
+// The ballot writer marks codes spent after every commit while every ballot
+// request reads the index, so spent bits are set and read atomically, under
+// the read lock: were the writer to take the write lock, it would wait for
+// requests that hold the read lock and make every request that arrives
+// meanwhile wait for it.
 type slipIndex struct {
 	mu      sync.RWMutex
 	codes   map[[32]byte]slipEntry
@@ -33,25 +40,45 @@ type slipIndex struct {
 type slipEntry struct {
 	batch uint32
 	pos   uint16 // its bit in the batch's spent bitmap (a batch has at most MaxBatch codes)
-	state uint8  // codeFresh or codeSpent; a fresh code of a voided batch is void
 }
 
 type batchRoute struct {
 	id, round, unit, category string
 	voided                    bool // its fresh codes no longer work
+	spent                     *spentMarks
+}
+
+// spentMarks is a batch's spent codes by position, set and read atomically.
+type spentMarks []atomic.Uint32
+
+func newSpentMarks(codes int) *spentMarks {
+	b := make(spentMarks, (codes+31)/32)
+	return &b
+}
+
+func (b *spentMarks) set(pos int) {
+	if w := pos / 32; w < len(*b) {
+		(*b)[w].Or(1 << (pos % 32))
+	}
+}
+
+func (b *spentMarks) has(pos int) bool {
+	w := pos / 32
+	return w < len(*b) && (*b)[w].Load()&(1<<(pos%32)) != 0
 }
 
 func newSlipIndex() *slipIndex {
 	return &slipIndex{codes: map[[32]byte]slipEntry{}, batchOf: map[string]uint32{}, rounds: map[string]*Round{}}
 }
 
-// batchLocked returns the index of the batch, adding it. mu must be held.
-func (x *slipIndex) batchLocked(id, round, unit, category string) uint32 {
+// batchLocked returns the index of the batch, adding it with room for codes
+// codes. mu must be held.
+func (x *slipIndex) batchLocked(id, round, unit, category string, codes int) uint32 {
 	if i, ok := x.batchOf[id]; ok {
 		return i
 	}
 	i := uint32(len(x.batches))
-	x.batches = append(x.batches, batchRoute{id: id, round: round, unit: unit, category: category})
+	x.batches = append(x.batches, batchRoute{id: id, round: round, unit: unit, category: category, spent: newSpentMarks(codes)})
 	x.batchOf[id] = i
 	return i
 }
@@ -61,40 +88,47 @@ func (x *slipIndex) batchLocked(id, round, unit, category string) uint32 {
 func (x *slipIndex) add(b batchRoute, hashes [][]byte) {
 	x.mu.Lock()
 	defer x.mu.Unlock()
-	i := x.batchLocked(b.id, b.round, b.unit, b.category)
+	i := x.batchLocked(b.id, b.round, b.unit, b.category, len(hashes))
 	for pos, h := range hashes {
-		x.codes[[32]byte(h)] = slipEntry{batch: i, pos: uint16(pos), state: codeFresh}
+		x.codes[[32]byte(h)] = slipEntry{batch: i, pos: uint16(pos)}
 	}
 }
 
-// lookup returns what the index holds for a code's hash.
-func (x *slipIndex) lookup(hash []byte) (slipEntry, batchRoute, bool) {
+// lookup returns what the index holds for a code's hash, and its state:
+// codeFresh or codeSpent (a fresh code of a voided batch is void).
+func (x *slipIndex) lookup(hash []byte) (slipEntry, batchRoute, uint8, bool) {
 	if len(hash) != 32 {
-		return slipEntry{}, batchRoute{}, false
+		return slipEntry{}, batchRoute{}, 0, false
 	}
 	x.mu.RLock()
 	defer x.mu.RUnlock()
 	e, ok := x.codes[[32]byte(hash)]
 	if !ok {
-		return slipEntry{}, batchRoute{}, false
+		return slipEntry{}, batchRoute{}, 0, false
 	}
-	return e, x.batches[e.batch], true
+	b := x.batches[e.batch]
+	state := uint8(codeFresh)
+	if b.spent.has(int(e.pos)) {
+		state = codeSpent
+	}
+	return e, b, state, true
 }
 
-// spent marks codes spent.
-func (x *slipIndex) spent(hashes [][]byte) {
-	x.mu.Lock()
-	defer x.mu.Unlock()
-	for _, h := range hashes {
-		if len(h) != 32 {
-			continue
-		}
-		k := [32]byte(h)
-		if e, ok := x.codes[k]; ok {
-			e.state = codeSpent
-			x.codes[k] = e
+// spent marks the codes at the given positions of their batches spent.
+func (x *slipIndex) spent(codes []spentCode) {
+	x.mu.RLock()
+	defer x.mu.RUnlock()
+	for _, c := range codes {
+		if i, ok := x.batchOf[c.batch]; ok {
+			x.batches[i].spent.set(c.pos)
 		}
 	}
+}
+
+// spentCode is a code by its batch and position.
+type spentCode struct {
+	batch string
+	pos   int
 }
 
 // voided marks a batch void: its fresh codes stop working.
@@ -171,8 +205,13 @@ func (s *Store) loadSlips(ctx context.Context) error {
 			brows.Close()
 			return fmt.Errorf("load batches: %w", err)
 		}
-		bb.index = x.batchLocked(b.id, b.round, b.unit, b.category)
+		bb.index = x.batchLocked(b.id, b.round, b.unit, b.category, 8*len(bb.bits))
 		x.batches[bb.index].voided = bb.voided
+		for pos := range 8 * len(bb.bits) {
+			if codeState(bb.bits, false, pos) == codeSpent {
+				x.batches[bb.index].spent.set(pos)
+			}
+		}
 		batches[b.id] = bb
 	}
 	brows.Close()
@@ -197,11 +236,7 @@ func (s *Store) loadSlips(ctx context.Context) error {
 		if len(hash) != 32 || bb == nil || pos < 0 || pos > 0xFFFF {
 			continue // not one of ours: left to SQLite
 		}
-		state := codeState(bb.bits, bb.voided, pos)
-		if state == codeVoid {
-			state = codeFresh // void by its batch's flag
-		}
-		x.codes[[32]byte(hash)] = slipEntry{batch: bb.index, pos: uint16(pos), state: state}
+		x.codes[[32]byte(hash)] = slipEntry{batch: bb.index, pos: uint16(pos)}
 	}
 	return rows.Err()
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"testing"
 )
 
@@ -108,7 +109,7 @@ func TestSlipIndexFollowsEveryChange(t *testing.T) {
 		t.Helper()
 		n := 0
 		for _, c := range codes {
-			if _, _, ok := s.slips.lookup(s.hashCode(NormalizeCode(c))); ok {
+			if _, _, _, ok := s.slips.lookup(s.hashCode(NormalizeCode(c))); ok {
 				n++
 			}
 		}
@@ -209,7 +210,7 @@ func TestSlipIndexIsNotTheAuthority(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	if _, _, ok := s.slips.lookup(s.hashCode(NormalizeCode(own[0]))); !ok {
+	if _, _, _, ok := s.slips.lookup(s.hashCode(NormalizeCode(own[0]))); !ok {
 		t.Fatal("the store's own code is not in its index")
 	}
 	if err := other.CloseRound(ctx, r.ID); err != nil {
@@ -229,4 +230,65 @@ func TestSlipIndexIsNotTheAuthority(t *testing.T) {
 		}
 	}
 	checkTurnout(t, "batch issued elsewhere", s, r.ID)
+}
+
+// TestSpentWhileLookedUp spends codes while other requests look codes up, as
+// a round under load does: the writer marks codes spent in the index while
+// lookups read it (the race detector checks they do so safely), every ballot
+// is stored once, and every spent code then answers as used from the index.
+func TestSpentWhileLookedUp(t *testing.T) {
+	s, _ := openStore(t)
+	ctx := context.Background()
+	r, codes := openRound(t, s, 300)
+
+	stop := make(chan struct{})
+	var readers sync.WaitGroup
+	for i := range 4 {
+		readers.Add(1)
+		go func() {
+			defer readers.Done()
+			for j := i; ; j++ {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				if _, err := s.Slip(ctx, codes[j%len(codes)]); err != nil && !errors.Is(err, ErrCodeUsed) {
+					t.Errorf("lookup while voting: %v", err)
+					return
+				}
+			}
+		}()
+	}
+	var voters sync.WaitGroup
+	for _, code := range codes {
+		voters.Add(1)
+		go func() {
+			defer voters.Done()
+			slip, err := s.Slip(ctx, code)
+			if err != nil {
+				t.Errorf("slip: %v", err)
+				return
+			}
+			if err := s.Submit(ctx, slip, fullAnswers(r.Definition, slip.Unit, "staff")); err != nil {
+				t.Errorf("submit: %v", err)
+			}
+		}()
+	}
+	voters.Wait()
+	close(stop)
+	readers.Wait()
+
+	for i, code := range codes {
+		if _, _, state, ok := s.slips.lookup(s.hashCode(NormalizeCode(code))); !ok || state != codeSpent {
+			t.Fatalf("code %d after voting: in the index %v, state %d, want spent (%d)", i, ok, state, codeSpent)
+		}
+	}
+	n := 0
+	if err := s.EachBallot(ctx, r.ID, func(string, string, []byte) error { n++; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if n != len(codes) {
+		t.Fatalf("stored %d ballots, want %d", n, len(codes))
+	}
 }

@@ -14,7 +14,6 @@ import (
 const maxGroup = 512
 
 type submission struct {
-	hash     []byte
 	batch    string
 	pos      int
 	roundID  string
@@ -34,7 +33,7 @@ type submission struct {
 // nothing that links it to the code, a time or an order.
 func (s *Store) Submit(ctx context.Context, slip *Slip, answers []byte) error {
 	sub := &submission{
-		hash: slip.hash, batch: slip.batch, pos: slip.pos, roundID: slip.Round.ID, unit: slip.Unit.ID, category: slip.Category.ID,
+		batch: slip.batch, pos: slip.pos, roundID: slip.Round.ID, unit: slip.Unit.ID, category: slip.Category.ID,
 		answers: answers, result: make(chan error, 1),
 	}
 	select {
@@ -162,10 +161,10 @@ func (s *Store) commit(group []*submission) {
 		return tx.Commit()
 	}()
 	if err == nil {
-		spent := make([][]byte, 0, len(group))
+		spent := make([]spentCode, 0, len(group))
 		for i, sub := range group {
 			if results[i] == nil {
-				spent = append(spent, sub.hash)
+				spent = append(spent, spentCode{sub.batch, sub.pos})
 			}
 		}
 		s.slips.spent(spent)
