@@ -37,9 +37,11 @@ import (
 // (GET /healthz), the cached ballot page (GET /b/CODE, gzip), durable
 // ballots (POST /api/v1/ballots/CODE), and the limit those ballots are held
 // to — raw durable group-commit inserts of the same rows into a separate
-// SQLite file with the same pragmas and table. It prints each rate with its
-// latencies and the ratios against the targets, and fails if one is missed.
-// Rates on a shared machine drift; ratios measured in one run do not.
+// SQLite file with the same pragmas and table. The four take turns in
+// slices (-rounds), so that each ratio compares rates measured over the same
+// stretch of time. It prints each rate with its latencies and the ratios
+// against the targets, and fails if one is missed. Rates on a shared machine
+// drift; ratios measured side by side drift far less.
 
 // Targets (issue: performance).
 const (
@@ -53,6 +55,7 @@ const (
 type benchConfig struct {
 	clients    []int
 	duration   time.Duration
+	rounds     int
 	codes      int
 	cpuProfile string
 }
@@ -62,7 +65,8 @@ func parseBenchFlags(args []string, stderr io.Writer) (benchConfig, error) {
 	fs.SetOutput(stderr)
 	var c benchConfig
 	clients := fs.String("clients", "64,256", "concurrent clients, one run of every phase per number")
-	fs.DurationVar(&c.duration, "duration", 5*time.Second, "length of each phase")
+	fs.DurationVar(&c.duration, "duration", 5*time.Second, "length of each phase, over all its slices")
+	fs.IntVar(&c.rounds, "rounds", 5, "slices each phase is run in, taking turns with the other phases")
 	fs.IntVar(&c.codes, "codes", 200000, "codes to issue; ballot phases end early if they run out")
 	fs.StringVar(&c.cpuProfile, "cpuprofile", "", "write a CPU profile of the measured phases (server and clients) to this file")
 	if err := fs.Parse(args); err != nil {
@@ -80,6 +84,9 @@ func parseBenchFlags(args []string, stderr io.Writer) (benchConfig, error) {
 	}
 	if c.duration <= 0 || c.duration > 10*time.Minute {
 		return c, usageError{fmt.Errorf("bench: -duration %s: want up to 10m", c.duration)}
+	}
+	if c.rounds < 1 || c.rounds > 100 || c.duration/time.Duration(c.rounds) < 10*time.Millisecond {
+		return c, usageError{fmt.Errorf("bench: -rounds %d: want 1..100, each slice of -duration at least 10ms", c.rounds)}
 	}
 	if c.codes < 100 || c.codes > 2_000_000 {
 		return c, usageError{fmt.Errorf("bench: -codes %d: want 100..2000000", c.codes)}
@@ -145,8 +152,8 @@ func benchCommand(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	}
 	issuing := time.Since(start)
 	groups := pool.groups
-	fmt.Fprintf(stdout, "minping bench: %s — %d units × %d categories, %d answers per ballot on average; %d codes issued in %s; %s per phase; GOMAXPROCS %d\n",
-		def.Name, len(def.Units), len(def.Categories), pool.meanAnswers(), len(pool.codes)+len(groups), issuing.Round(time.Millisecond), cfg.duration, runtime.GOMAXPROCS(0))
+	fmt.Fprintf(stdout, "minping bench: %s — %d units × %d categories, %d answers per ballot on average; %d codes issued in %s; %s per phase in %d turns; GOMAXPROCS %d\n",
+		def.Name, len(def.Units), len(def.Categories), pool.meanAnswers(), len(pool.codes)+len(groups), issuing.Round(time.Millisecond), cfg.duration, cfg.rounds, runtime.GOMAXPROCS(0))
 
 	raw, err := openRawBaseline(filepath.Join(dir, "data", "minping.db"), filepath.Join(dir, "raw.db"), round)
 	if err != nil {
@@ -192,60 +199,64 @@ func benchCommand(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	fmt.Fprintf(stdout, "%-8s %-24s %s per single-row durable commit\n", "", "  the disk's flush", fmtDur(time.Duration(float64(time.Second)/single.rate())))
 
 	for _, c := range cfg.clients {
-		conns := func() []*loadConn {
-			cs := make([]*loadConn, c)
-			for i := range cs {
-				cs[i] = newLoadConn(host)
-			}
-			return cs
-		}
-		cs := conns()
-		minimal := runPhase(ctx, c, cfg.duration, func(w int) (bool, bool, error) {
-			return cs[w].expect(http.MethodGet, "/healthz", nil, nil, http.StatusOK, nil)
-		})
-		closeAll(cs)
-		line(c, "minimal (GET /healthz)", minimal)
-
+		// The four phases take turns, a slice of each per round, so that a
+		// shared machine's speed, which drifts over seconds, weighs on each
+		// phase alike.
+		var minimal, page, ballots, rawr phaseResult
 		var wire atomic.Int64
-		cs = conns()
-		page := runPhase(ctx, c, cfg.duration, func(w int) (bool, bool, error) {
-			g := &groups[mrand.IntN(len(groups))]
-			var n int64
-			ok, more, err := cs[w].expect(http.MethodGet, "/b/"+g.pageCode, acceptGzip, nil, http.StatusOK, &n)
-			wire.Store(n)
-			return ok, more, err
-		})
-		closeAll(cs)
-		line(c, "ballot page (GET /b/…)", page)
-		pageBytes = int(wire.Load())
-
-		cs = conns()
-		w0 := store.WriterStats()
-		ballots := runPhase(ctx, c, cfg.duration, func(w int) (bool, bool, error) {
-			sl, ok := pool.take()
-			if !ok {
-				return false, false, nil
-			}
-			g := &groups[sl.group]
-			body := g.bodies[mrand.IntN(len(g.bodies))]
-			return cs[w].expect(http.MethodPost, "/api/v1/ballots/"+sl.code, jsonBody, body, http.StatusCreated, nil)
-		})
-		closeAll(cs)
-		line(c, "ballots (POST, durable)", ballots)
-		w1 := store.WriterStats()
-		if commits := w1.Commits - w0.Commits; commits > 0 {
-			fmt.Fprintf(stdout, "%-8d %-24s %d commits of %.1f ballots on average; busy %.0f%% of the phase\n", c, "  the ballot writer", commits,
-				float64(w1.Submissions-w0.Submissions)/float64(commits), 100*(w1.Busy-w0.Busy).Seconds()/ballots.elapsed.Seconds())
+		var writer survey.WriterStats
+		// One connection per client, kept alive through every phase.
+		cs := make([]*loadConn, c)
+		for i := range cs {
+			cs[i] = newLoadConn(host)
 		}
+		slice := cfg.duration / time.Duration(cfg.rounds)
+		for range cfg.rounds {
+			minimal.add(runPhase(ctx, c, slice, func(w int) (bool, bool, error) {
+				return cs[w].expect(http.MethodGet, "/healthz", nil, nil, http.StatusOK, nil)
+			}))
+			page.add(runPhase(ctx, c, slice, func(w int) (bool, bool, error) {
+				g := &groups[mrand.IntN(len(groups))]
+				var n int64
+				ok, more, err := cs[w].expect(http.MethodGet, "/b/"+g.pageCode, acceptGzip, nil, http.StatusOK, &n)
+				wire.Store(n)
+				return ok, more, err
+			}))
+			if !ballots.exhausted {
+				w0 := store.WriterStats()
+				ballots.add(runPhase(ctx, c, slice, func(w int) (bool, bool, error) {
+					sl, ok := pool.take()
+					if !ok {
+						return false, false, nil
+					}
+					g := &groups[sl.group]
+					body := g.bodies[mrand.IntN(len(g.bodies))]
+					return cs[w].expect(http.MethodPost, "/api/v1/ballots/"+sl.code, jsonBody, body, http.StatusCreated, nil)
+				}))
+				w1 := store.WriterStats()
+				writer.Commits += w1.Commits - w0.Commits
+				writer.Submissions += w1.Submissions - w0.Submissions
+				writer.Busy += w1.Busy - w0.Busy
+			}
+			rawr.add(runPhase(ctx, c, slice, func(w int) (bool, bool, error) {
+				g := &groups[mrand.IntN(len(groups))]
+				if !raw.insert(g) {
+					return false, true, errors.New("raw insert failed")
+				}
+				return true, true, nil
+			}))
+		}
+		closeAll(cs)
+		pageBytes = int(wire.Load())
 		acknowledged += ballots.ok
 
-		rawr := runPhase(ctx, c, cfg.duration, func(w int) (bool, bool, error) {
-			g := &groups[mrand.IntN(len(groups))]
-			if !raw.insert(g) {
-				return false, true, errors.New("raw insert failed")
-			}
-			return true, true, nil
-		})
+		line(c, "minimal (GET /healthz)", minimal)
+		line(c, "ballot page (GET /b/…)", page)
+		line(c, "ballots (POST, durable)", ballots)
+		if writer.Commits > 0 {
+			fmt.Fprintf(stdout, "%-8d %-24s %d commits of %.1f ballots on average; busy %.0f%% of the phase\n", c, "  the ballot writer", writer.Commits,
+				float64(writer.Submissions)/float64(writer.Commits), 100*writer.Busy.Seconds()/ballots.elapsed.Seconds())
+		}
 		line(c, "raw group commit (SQL)", rawr)
 
 		br := ratio(ballots.rate(), rawr.rate())
@@ -519,6 +530,20 @@ type phaseResult struct {
 	cpu        time.Duration   // CPU time of the whole process (server and clients)
 	exhausted  bool
 	firstErr   error
+}
+
+// add merges another slice of the same phase into r.
+func (r *phaseResult) add(o phaseResult) {
+	r.ok += o.ok
+	r.failed += o.failed
+	r.elapsed += o.elapsed
+	r.cpu += o.cpu
+	r.latencies = append(r.latencies, o.latencies...)
+	slices.Sort(r.latencies)
+	r.exhausted = r.exhausted || o.exhausted
+	if r.firstErr == nil {
+		r.firstErr = o.firstErr
+	}
 }
 
 func (r phaseResult) rate() float64 {

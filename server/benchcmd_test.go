@@ -17,7 +17,7 @@ func TestBenchCommandRuns(t *testing.T) {
 		t.Skip("starts a server and loads it for about two seconds")
 	}
 	var out, errs bytes.Buffer
-	err := benchCommand(context.Background(), []string{"-clients", "2,8", "-duration", "250ms", "-codes", "3000"}, &out, &errs)
+	err := benchCommand(context.Background(), []string{"-clients", "2,8", "-duration", "250ms", "-rounds", "2", "-codes", "3000"}, &out, &errs)
 	if err != nil && !strings.Contains(err.Error(), "target(s) missed") {
 		t.Fatalf("bench: %v\n%s%s", err, out.String(), errs.String())
 	}
