@@ -368,3 +368,25 @@ func TestSubmitAfterClose(t *testing.T) {
 		}
 	}
 }
+
+// TestLingerGathers checks the writer's wait for more ballots: it takes what
+// arrives up to lingerUpTo, and with nothing arriving returns the group as
+// it was once lingerFor has passed.
+func TestLingerGathers(t *testing.T) {
+	s := &Store{ballots: make(chan *submission, 100), done: make(chan struct{})}
+	for range 100 {
+		s.ballots <- &submission{}
+	}
+	if g := s.linger(make([]*submission, 2)); len(g) != lingerUpTo {
+		t.Errorf("with 100 waiting: a group of %d, want %d", len(g), lingerUpTo)
+	}
+	if n := len(s.ballots); n != 100-(lingerUpTo-2) {
+		t.Errorf("%d left waiting, want %d", n, 100-(lingerUpTo-2))
+	}
+	for len(s.ballots) > 0 {
+		<-s.ballots
+	}
+	if g := s.linger(make([]*submission, 2)); len(g) != 2 {
+		t.Errorf("with none arriving: a group of %d, want 2", len(g))
+	}
+}
