@@ -3,7 +3,11 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"runtime"
 	"slices"
+	"strings"
 	"testing"
 
 	"minping/survey"
@@ -61,5 +65,23 @@ func TestParseAnswersTakesWhatClientsSend(t *testing.T) {
 		if _, ok := parseAnswers([]byte(b)); ok {
 			t.Errorf("parseAnswers took %s, want it left to encoding/json", b)
 		}
+	}
+}
+
+// TestReadBodyClaimHoldsNoMemory sends a body that claims 512 MB and holds a
+// few bytes: readBody must not allocate what the claim says, only what
+// arrives.
+func TestReadBodyClaimHoldsNoMemory(t *testing.T) {
+	r := httptest.NewRequest(http.MethodPost, "/api/v1/ballots/x", strings.NewReader(`{"answers":[]}`))
+	r.ContentLength = 512 << 20
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	body, err := readBody(r, 1<<20)
+	runtime.ReadMemStats(&after)
+	if n := after.TotalAlloc - before.TotalAlloc; n > 1<<20 {
+		t.Fatalf("reading a 14-byte body that claims 512 MB allocated %d bytes", n)
+	}
+	if err != nil || string(body) != `{"answers":[]}` {
+		t.Fatalf("got %d bytes, %v; want the 14 sent", len(body), err)
 	}
 }
