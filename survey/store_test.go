@@ -373,15 +373,16 @@ func TestSubmitAfterClose(t *testing.T) {
 // arrives up to lingerUpTo, and with nothing arriving returns the group as
 // it was once lingerFor has passed.
 func TestLingerGathers(t *testing.T) {
-	s := &Store{ballots: make(chan *submission, 100), done: make(chan struct{})}
-	for range 100 {
+	waiting := 2 * lingerUpTo
+	s := &Store{ballots: make(chan *submission, waiting), done: make(chan struct{})}
+	for range waiting {
 		s.ballots <- &submission{}
 	}
 	if g := s.linger(make([]*submission, 2)); len(g) != lingerUpTo {
-		t.Errorf("with 100 waiting: a group of %d, want %d", len(g), lingerUpTo)
+		t.Errorf("with %d waiting: a group of %d, want %d", waiting, len(g), lingerUpTo)
 	}
-	if n := len(s.ballots); n != 100-(lingerUpTo-2) {
-		t.Errorf("%d left waiting, want %d", n, 100-(lingerUpTo-2))
+	if n := len(s.ballots); n != waiting-(lingerUpTo-2) {
+		t.Errorf("%d left waiting, want %d", n, waiting-(lingerUpTo-2))
 	}
 	for len(s.ballots) > 0 {
 		<-s.ballots

@@ -23,8 +23,8 @@ const maxGroup = 512
 // group is on disk.
 const (
 	lingerFrom = 2
-	lingerUpTo = 64
-	lingerFor  = time.Millisecond
+	lingerUpTo = 128
+	lingerFor  = 2 * time.Millisecond
 )
 
 type submission struct {
