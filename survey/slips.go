@@ -44,27 +44,35 @@ type slipEntry struct {
 
 type batchRoute struct {
 	id, round, unit, category string
-	voided                    bool // its fresh codes no longer work
-	spent                     *spentMarks
+	voided                    bool       // its fresh codes no longer work
+	spent                     spentMarks // shared by every copy of the route
 }
 
-// spentMarks is a batch's spent codes by position, set and read atomically.
+// spentMarks is a batch's spent codes by position, set and read atomically:
+// bit pos%32 of word pos/32, the layout of the stored bitmap read as
+// little-endian words.
 type spentMarks []atomic.Uint32
 
-func newSpentMarks(codes int) *spentMarks {
-	b := make(spentMarks, (codes+31)/32)
-	return &b
-}
+func newSpentMarks(codes int) spentMarks { return make(spentMarks, (codes+31)/32) }
 
-func (b *spentMarks) set(pos int) {
-	if w := pos / 32; w < len(*b) {
-		(*b)[w].Or(1 << (pos % 32))
+func (m spentMarks) set(pos int) {
+	if w := pos / 32; w < len(m) {
+		m[w].Or(1 << (pos % 32))
 	}
 }
 
-func (b *spentMarks) has(pos int) bool {
+func (m spentMarks) has(pos int) bool {
 	w := pos / 32
-	return w < len(*b) && (*b)[w].Load()&(1<<(pos%32)) != 0
+	return w < len(m) && m[w].Load()&(1<<(pos%32)) != 0
+}
+
+// load sets the marks of a stored bitmap (bit pos%8 of byte pos/8).
+func (m spentMarks) load(bits []byte) {
+	for i, v := range bits {
+		if w := i / 4; v != 0 && w < len(m) {
+			m[w].Or(uint32(v) << (8 * (i % 4)))
+		}
+	}
 }
 
 func newSlipIndex() *slipIndex {
@@ -207,11 +215,7 @@ func (s *Store) loadSlips(ctx context.Context) error {
 		}
 		bb.index = x.batchLocked(b.id, b.round, b.unit, b.category, 8*len(bb.bits))
 		x.batches[bb.index].voided = bb.voided
-		for pos := range 8 * len(bb.bits) {
-			if codeState(bb.bits, false, pos) == codeSpent {
-				x.batches[bb.index].spent.set(pos)
-			}
-		}
+		x.batches[bb.index].spent.load(bb.bits)
 		batches[b.id] = bb
 	}
 	brows.Close()
