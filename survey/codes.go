@@ -10,6 +10,8 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"hash"
+	"io"
 	"slices"
 	"strings"
 	"time"
@@ -82,10 +84,18 @@ func FormatCode(n string) string {
 	return n[0:4] + "-" + n[4:8] + "-" + n[8:12] + "-" + n[12:16]
 }
 
+// hashCode is the keyed hash under which a normalized code is stored. Its
+// HMACs are kept for reuse: making one costs more than hashing a code.
 func (s *Store) hashCode(normalized string) []byte {
-	m := hmac.New(sha256.New, s.codeKey)
-	m.Write([]byte(normalized))
-	return m.Sum(nil)
+	m, _ := s.hmacs.Get().(hash.Hash)
+	if m == nil {
+		m = hmac.New(sha256.New, s.codeKey)
+	}
+	m.Reset()
+	io.WriteString(m, normalized)
+	sum := m.Sum(nil)
+	s.hmacs.Put(m)
+	return sum
 }
 
 // Batch is a set of slips issued for one unit and voter category.

@@ -42,6 +42,7 @@ type Store struct {
 	w, r    *gorm.DB // the one writer connection and a pool of readers
 	wdb     *sql.DB
 	codeKey []byte
+	hmacs   sync.Pool // of hash.Hash: HMAC-SHA256 under codeKey, see hashCode
 	now     func() time.Time
 
 	ballots   chan *submission
