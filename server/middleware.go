@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"log/slog"
 	"net/http"
 	"strings"
 	"time"
@@ -20,15 +21,17 @@ func (s *server) requestLog() gin.HandlerFunc {
 		start := time.Now()
 		c.Next()
 		route := c.FullPath()
+		client := route != "" && !isVoterPath(route)
 		if route == "" {
 			route = "(no route)"
 		}
-		attrs := []any{"method", c.Request.Method, "route", route, "status", c.Writer.Status(),
-			"ms", time.Since(start).Milliseconds()}
-		if c.FullPath() != "" && !isVoterPath(route) {
-			attrs = append(attrs, "client", c.ClientIP())
+		attrs := append(make([]slog.Attr, 0, 5),
+			slog.String("method", c.Request.Method), slog.String("route", route),
+			slog.Int("status", c.Writer.Status()), slog.Int64("ms", time.Since(start).Milliseconds()))
+		if client {
+			attrs = append(attrs, slog.String("client", c.ClientIP()))
 		}
-		s.log.Info("request", attrs...)
+		s.log.LogAttrs(c.Request.Context(), slog.LevelInfo, "request", attrs...)
 	}
 }
 
