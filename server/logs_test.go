@@ -1,13 +1,17 @@
 package main
 
 import (
+	"context"
 	"log"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/gin-gonic/gin"
+	"github.com/google/go-cmp/cmp"
 )
 
 // TestLogsNeverHoldACode runs minping as main does, uses codes in every way
@@ -146,5 +150,69 @@ func TestLogsOddPaths(t *testing.T) {
 	}
 	if len(leaks) > 0 {
 		t.Errorf("requests no route matches were logged with their code:\n%s", strings.Join(leaks, "\n"))
+	}
+}
+
+// TestRequestsCounted: voter requests and health checks are not logged one
+// by one but counted, by method, route and status, and the counts are
+// logged — here at the stop.
+func TestRequestsCounted(t *testing.T) {
+	m := startMinping(t, nil)
+	admin := m.admin(t)
+	round := admin.createRound()
+	_, codes := admin.issue(round, "czj", "staff", 1)
+	admin.state(round, "open")
+	for range 3 {
+		testRequest(t, m.base, "GET", "/b/"+codes[0], "", nil)
+	}
+	for range 2 {
+		testRequest(t, m.base, "GET", "/api/v1/ballots/"+codes[0], "", nil)
+	}
+	testRequest(t, m.base, "GET", "/api/v1/ballots/AAAA-AAAA-AAAA-AAAA", "", nil)
+	testRequest(t, m.base, "GET", "/healthz", "", nil)
+	m.stop()
+
+	var counted []string
+	for _, line := range strings.Split(m.stdout.String()+m.stderr.String(), "\n") {
+		if strings.Contains(line, "msg=request ") && (strings.Contains(line, "route=/b") || strings.Contains(line, "route=/api/v1/ballots/") || strings.Contains(line, "route=/healthz")) {
+			t.Errorf("a counted request was logged on its own: %s", line)
+		}
+		if strings.Contains(line, "msg=requests ") {
+			_, rest, _ := strings.Cut(line, "method=")
+			counted = append(counted, "method="+rest[:strings.Index(rest, " slowest_ms=")])
+		}
+	}
+	want := []string{
+		"method=GET route=/api/v1/ballots/:code status=200 count=2",
+		"method=GET route=/api/v1/ballots/:code status=404 count=1",
+		"method=GET route=/b/:code status=200 count=3",
+		"method=GET route=/healthz status=200 count=1",
+	}
+	if diff := cmp.Diff(want, counted); diff != "" {
+		t.Errorf("request counts (-want +got):\n%s", diff)
+	}
+}
+
+// TestRequestsSummarized: the counts are logged each period, and only
+// what came since the last line.
+func TestRequestsSummarized(t *testing.T) {
+	var out testOutput
+	s := &server{log: slog.New(slog.NewTextHandler(&out, nil))}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go s.summarizeRequests(ctx, 5*time.Millisecond)
+	s.counts.add("POST", "/api/v1/ballots/:code", 201, 3*time.Millisecond)
+	s.counts.add("POST", "/api/v1/ballots/:code", 201, 9*time.Millisecond)
+	deadline := time.Now().Add(10 * time.Second)
+	for !strings.Contains(out.String(), "msg=requests ") && time.Now().Before(deadline) {
+		time.Sleep(time.Millisecond)
+	}
+	got := out.String()
+	if !strings.Contains(got, "method=POST route=/api/v1/ballots/:code status=201 count=2 slowest_ms=9") {
+		t.Fatalf("got log %q, want a line counting 2 ballots, the slowest 9 ms", got)
+	}
+	time.Sleep(30 * time.Millisecond) // several periods with nothing counted
+	if n := strings.Count(out.String(), "msg=requests "); n != 1 {
+		t.Errorf("got %d summary lines, want 1: periods with no requests log nothing\n%s", n, out.String())
 	}
 }

@@ -166,14 +166,18 @@ func serve(ctx context.Context, cfg config, stdout, stderr io.Writer) error {
 
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
+	go srv.summarizeRequests(ctx, time.Minute)
 	select {
 	case err := <-errc:
+		srv.logRequestCounts()
 		return fmt.Errorf("serve: %w", err)
 	case <-ctx.Done():
 	}
 	shutdown, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 	defer cancel()
-	if err := hs.Shutdown(shutdown); err != nil {
+	err = hs.Shutdown(shutdown)
+	srv.logRequestCounts() // what was counted since the last summary
+	if err != nil {
 		return fmt.Errorf("shutdown: %w", err)
 	}
 	log.Info("stopped")

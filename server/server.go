@@ -23,7 +23,8 @@ type server struct {
 	pagesMu sync.Mutex
 	pages   map[pageKey]*renderedPage
 
-	console *console // the console's sign-in throttle, static files and turnout cache
+	console *console      // the console's sign-in throttle, static files and turnout cache
+	counts  requestCounts // requests counted rather than logged, see requestLog
 }
 
 func newServer(store *survey.Store, key ed25519.PrivateKey, cfg config, log *slog.Logger) (*server, error) {
