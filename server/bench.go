@@ -107,6 +107,13 @@ func benchCommand(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	defer os.RemoveAll(dir)
 
 	// minping itself, in this process, on a loopback port of its choosing.
+	// Its log goes to a file, as a service's goes to the journal, so that
+	// what logging costs is part of what is measured.
+	logFile, err := os.Create(filepath.Join(dir, "minping.log"))
+	if err != nil {
+		return fmt.Errorf("bench: %w", err)
+	}
+	defer logFile.Close()
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	token := survey.NewToken()
@@ -118,7 +125,7 @@ func benchCommand(ctx context.Context, args []string, stdout, stderr io.Writer) 
 			Addr: "127.0.0.1:0", Data: filepath.Join(dir, "data"),
 			AdminToken: token, AdminPassword: survey.NewToken(),
 			opened: func(s *survey.Store) { stores <- s },
-		}, addr, io.Discard)
+		}, addr, logFile)
 	}()
 	var base string
 	var store *survey.Store
