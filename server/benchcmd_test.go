@@ -41,6 +41,9 @@ func TestBenchCommandRuns(t *testing.T) {
 	if !strings.Contains(text, "the ballot writer") {
 		t.Errorf("no line on the ballot writer:\n%s", text)
 	}
+	if !regexp.MustCompile(`(?m)^8 +ballots ÷ raw group commit [0-9.]+ \([0-9.]+–[0-9.]+ in its 2 rounds\)`).MatchString(text) {
+		t.Errorf("no ballot ratio with its spread over the 2 rounds at 8 clients:\n%s", text)
+	}
 }
 
 // TestBenchFlagsRefused checks that each bad flag is refused with an error
