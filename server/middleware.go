@@ -53,8 +53,9 @@ func (s *server) requestLog() gin.HandlerFunc {
 // in 30 s, would drop the excess together with any error line among it.
 // Health checks are counted too: they say nothing new each time.
 type requestCounts struct {
-	mu sync.Mutex
-	m  map[countKey]routeCount
+	mu    sync.Mutex
+	m     map[countKey]routeCount
+	since time.Time // when counting began afresh; zero until the first count
 }
 
 type countKey struct {
@@ -72,6 +73,9 @@ func (rc *requestCounts) add(method, route string, status int, took time.Duratio
 	rc.mu.Lock()
 	if rc.m == nil {
 		rc.m = map[countKey]routeCount{}
+		if rc.since.IsZero() {
+			rc.since = time.Now()
+		}
 	}
 	n := rc.m[k]
 	n.n++
@@ -80,11 +84,13 @@ func (rc *requestCounts) add(method, route string, status int, took time.Duratio
 	rc.mu.Unlock()
 }
 
-// take returns the counts so far, sorted, and starts counting afresh.
-func (rc *requestCounts) take() []countLine {
+// take returns the counts so far, sorted, and the time since counting
+// began, and starts counting afresh.
+func (rc *requestCounts) take() ([]countLine, time.Duration) {
+	now := time.Now()
 	rc.mu.Lock()
-	m := rc.m
-	rc.m = nil
+	m, since := rc.m, rc.since
+	rc.m, rc.since = nil, now
 	rc.mu.Unlock()
 	lines := make([]countLine, 0, len(m))
 	for k, n := range m {
@@ -93,7 +99,7 @@ func (rc *requestCounts) take() []countLine {
 	slices.SortFunc(lines, func(a, b countLine) int {
 		return cmp.Or(cmp.Compare(a.route, b.route), cmp.Compare(a.method, b.method), cmp.Compare(a.status, b.status))
 	})
-	return lines
+	return lines, now.Sub(since)
 }
 
 type countLine struct {
@@ -102,12 +108,14 @@ type countLine struct {
 }
 
 // logRequestCounts writes a line for each method, route and status counted
-// since the last call.
+// since the last call, with the time they were counted over.
 func (s *server) logRequestCounts() {
-	for _, l := range s.counts.take() {
+	lines, period := s.counts.take()
+	for _, l := range lines {
 		s.log.LogAttrs(context.Background(), slog.LevelInfo, "requests",
 			slog.String("method", l.method), slog.String("route", l.route), slog.Int("status", l.status),
-			slog.Int("count", l.n), slog.Int64("slowest_ms", l.slowest.Milliseconds()))
+			slog.Int("count", l.n), slog.Int64("slowest_ms", l.slowest.Milliseconds()),
+			slog.Duration("period", period.Round(time.Second)))
 	}
 }
 
