@@ -254,6 +254,29 @@ func (c *Counter) undo(slots []slot, answers []byte) {
 	}
 }
 
+// Merge adds to c every ballot added to o, as if each had been added to c:
+// counting a round in parts, on several goroutines, and merging the
+// counters gives the same documents as counting it in one. Both counters
+// must have been made for the same definition; o must not be used
+// afterwards.
+func (c *Counter) Merge(o *Counter) error {
+	if o.def != c.def {
+		return errors.New("tally: merge of counters for different definitions")
+	}
+	for _, h := range o.hashed() {
+		c.hashes = append(c.hashes, &h)
+	}
+	for i, n := range o.counts {
+		c.counts[i] += n
+	}
+	for i := range o.groups {
+		c.groups[i].ballots += o.groups[i].ballots
+	}
+	c.ballots += o.ballots
+	o.counts, o.groups, o.hashes, o.ballots = nil, nil, nil, 0
+	return nil
+}
+
 // Ballots returns the number of ballots added.
 func (c *Counter) Ballots() int { return c.ballots }
 

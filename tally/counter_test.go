@@ -253,3 +253,61 @@ func TestDigestAcrossBatches(t *testing.T) {
 		t.Errorf("ballots: got %d, want %d", got, n)
 	}
 }
+
+// TestMergeCountsAsOne counts the same ballots in one counter and in three
+// merged ones, split unevenly and across hashing batches: every document
+// must be byte for byte the same.
+func TestMergeCountsAsOne(t *testing.T) {
+	def := parseDef(t, basicDef+"  - {id: u2, name: 单位二, type: T}\n")
+	n := 2*hashChunk + 101
+	var vs []vote
+	turnout := Turnout{"u1": {}, "u2": {}}
+	for i := range n {
+		v := vote{[]string{"u1", "u2"}[i%2], []string{"a", "b"}[i/2%2], string([]byte{'A' + byte(i%4), 'A' + byte(i/4%4)})}
+		vs = append(vs, v)
+		k := turnout[v.unit][v.cat]
+		k.Issued, k.Voted = k.Issued+1, k.Voted+1
+		turnout[v.unit][v.cat] = k
+	}
+	meta := Meta{RoundID: "r1", SealedAt: "2026-01-20T09:30:00Z"}
+	counter := func(vs []vote) *Counter {
+		c := NewCounter(def)
+		for _, v := range vs {
+			if err := c.Add(v.unit, v.cat, v.bytes()); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return c
+	}
+	want, err := counter(vs).Documents(turnout, meta)
+	if err != nil {
+		t.Fatal(err)
+	}
+	merged := counter(vs[:7])
+	for _, part := range [][]vote{vs[7 : hashChunk+50], vs[hashChunk+50:], nil} {
+		if err := merged.Merge(counter(part)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, err := merged.Documents(turnout, meta)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got.Round, want.Round) {
+		t.Errorf("round document of merged counters differs:\n got %s\nwant %s", got.Round, want.Round)
+	}
+	if len(got.Units) != len(want.Units) {
+		t.Fatalf("got %d unit documents, want %d", len(got.Units), len(want.Units))
+	}
+	for i := range want.Units {
+		if !bytes.Equal(got.Units[i].Bytes, want.Units[i].Bytes) {
+			t.Errorf("unit %s document of merged counters differs:\n got %s\nwant %s", want.Units[i].ID, got.Units[i].Bytes, want.Units[i].Bytes)
+		}
+	}
+	if got.Result.Ballots != n {
+		t.Errorf("ballots: got %d, want %d", got.Result.Ballots, n)
+	}
+	if err := merged.Merge(NewCounter(parseDef(t, basicDef))); err == nil {
+		t.Error("merged a counter of another definition")
+	}
+}
