@@ -5,6 +5,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"maps"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -389,5 +390,49 @@ func TestLingerGathers(t *testing.T) {
 	}
 	if g := s.linger(make([]*submission, 2)); len(g) != 2 {
 		t.Errorf("with none arriving: a group of %d, want 2", len(g))
+	}
+}
+
+// TestEachBallotPartSplits stores ballots that differ from each other and
+// reads them back in parts: however many parts, every ballot is read once,
+// in exactly one part.
+func TestEachBallotPartSplits(t *testing.T) {
+	s, _ := openStore(t)
+	ctx := context.Background()
+	const n = 300
+	r, codes := openRound(t, s, n)
+	want := map[string]int{}
+	for k, code := range codes {
+		slip, err := s.Slip(ctx, code)
+		if err != nil {
+			t.Fatal(err)
+		}
+		answers := fullAnswers(r.Definition, slip.Unit, "staff")
+		for i := range 5 { // k in base 4, so that each ballot is its own
+			answers[i] = byte(k >> (2 * i) & 3)
+		}
+		if err := s.Submit(ctx, slip, answers); err != nil {
+			t.Fatal(err)
+		}
+		want[string(answers)]++
+	}
+	for _, parts := range []int{1, 2, 3, 7, 256} {
+		got := map[string]int{}
+		for part := range parts {
+			if err := s.EachBallotPart(ctx, r.ID, part, parts, func(unit, category string, a []byte) error {
+				got[string(a)]++
+				return nil
+			}); err != nil {
+				t.Fatalf("part %d of %d: %v", part, parts, err)
+			}
+		}
+		if !maps.Equal(got, want) {
+			t.Errorf("%d parts: read %d distinct ballots, want each of the %d stored once", parts, len(got), len(want))
+		}
+	}
+	for _, bad := range [][2]int{{0, 0}, {2, 2}, {-1, 2}, {0, 257}} {
+		if err := s.EachBallotPart(ctx, r.ID, bad[0], bad[1], func(string, string, []byte) error { return nil }); err == nil {
+			t.Errorf("part %d of %d: no error", bad[0], bad[1])
+		}
 	}
 }

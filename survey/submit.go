@@ -296,11 +296,32 @@ func (b *spendBatch) spend(pos int) error {
 // random order that says nothing of arrival). answers is only valid during
 // the call.
 func (s *Store) EachBallot(ctx context.Context, roundID string, fn func(unit, category string, answers []byte) error) error {
+	return s.EachBallotPart(ctx, roundID, 0, 1, fn)
+}
+
+// EachBallotPart is EachBallot for part of a round's ballots: the parts
+// numbered 0 to parts-1 split them by key, so that each ballot is in
+// exactly one part and, keys being random, each part holds about
+// 1/parts of them. Parts may be read at the same time, each on its own
+// goroutine. parts is at most 256.
+func (s *Store) EachBallotPart(ctx context.Context, roundID string, part, parts int, fn func(unit, category string, answers []byte) error) error {
+	if parts < 1 || parts > 256 || part < 0 || part >= parts {
+		return fmt.Errorf("ballots: part %d of %d", part, parts)
+	}
 	rdb, err := s.r.DB()
 	if err != nil {
 		return err
 	}
-	rows, err := rdb.QueryContext(ctx, `SELECT unit, category, answers FROM ballots WHERE round_id = ?`, roundID)
+	// Keys are 16 random bytes; a part is a range of their first byte.
+	from, to := []byte{byte(part * 256 / parts)}, []byte{byte((part + 1) * 256 / parts)}
+	query, args := `SELECT unit, category, answers FROM ballots WHERE round_id = ? AND id >= ? AND id < ?`, []any{roundID, from, to}
+	switch {
+	case parts == 1:
+		query, args = `SELECT unit, category, answers FROM ballots WHERE round_id = ?`, []any{roundID}
+	case part == parts-1:
+		query, args = `SELECT unit, category, answers FROM ballots WHERE round_id = ? AND id >= ?`, []any{roundID, from}
+	}
+	rows, err := rdb.QueryContext(ctx, query, args...)
 	if err != nil {
 		return fmt.Errorf("ballots: %w", err)
 	}
