@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"runtime"
+	"sync"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -20,11 +22,23 @@ import (
 // as sealed at sealedAt. Seal and recount both call it, so a recount redoes
 // exactly what the seal did.
 func computeDocuments(ctx context.Context, store *survey.Store, r *survey.Round, sealedAt time.Time) (*tally.Documents, error) {
-	counter := tally.NewCounter(r.Definition)
-	if err := store.EachBallot(ctx, r.ID, counter.Add); err != nil {
+	counter, err := countBallots(ctx, store, r, runtime.GOMAXPROCS(0))
+	if err != nil {
 		return nil, fmt.Errorf("count ballots: %w", err)
 	}
-	ts, err := store.Turnout(ctx, r.ID)
+	t, err := turnout(ctx, store, r.ID)
+	if err != nil {
+		return nil, err
+	}
+	return counter.Documents(t, tally.Meta{
+		RoundID: r.ID, RoundName: r.Name, ConfigSHA256: r.ConfigSHA256,
+		SealedAt: sealedAt.UTC().Format(time.RFC3339),
+	})
+}
+
+// turnout is a round's turnout as the tally takes it.
+func turnout(ctx context.Context, store *survey.Store, roundID string) (tally.Turnout, error) {
+	ts, err := store.Turnout(ctx, roundID)
 	if err != nil {
 		return nil, err
 	}
@@ -35,10 +49,38 @@ func computeDocuments(ctx context.Context, store *survey.Store, r *survey.Round,
 			t[u.Unit][c.Category] = tally.Count{Issued: c.Count.Issued, Voted: c.Count.Voted}
 		}
 	}
-	return counter.Documents(t, tally.Meta{
-		RoundID: r.ID, RoundName: r.Name, ConfigSHA256: r.ConfigSHA256,
-		SealedAt: sealedAt.UTC().Format(time.RFC3339),
-	})
+	return t, nil
+}
+
+// countBallots counts a round's stored ballots in parts, each part read and
+// counted on its own goroutine, and merges the counts: reading SQLite rows
+// is most of a seal's work, and one reader used one core.
+func countBallots(ctx context.Context, store *survey.Store, r *survey.Round, parts int) (*tally.Counter, error) {
+	parts = min(max(parts, 1), 8)
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	counters := make([]*tally.Counter, parts)
+	var first error // the error that stopped the count; the others follow from it
+	var once sync.Once
+	var wg sync.WaitGroup
+	for i := range parts {
+		counters[i] = tally.NewCounter(r.Definition)
+		wg.Go(func() {
+			if err := store.EachBallotPart(ctx, r.ID, i, parts, counters[i].Add); err != nil {
+				once.Do(func() { first = err; cancel() })
+			}
+		})
+	}
+	wg.Wait()
+	if first != nil {
+		return nil, first
+	}
+	for _, c := range counters[1:] {
+		if err := counters[0].Merge(c); err != nil {
+			return nil, err
+		}
+	}
+	return counters[0], nil
 }
 
 // seal computes, signs and stores every document of a closed round and

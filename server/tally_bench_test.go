@@ -75,7 +75,7 @@ func BenchmarkSealMillion(b *testing.B) {
 
 // eightMemberRound is the example round with every unit's team at eight
 // members.
-func eightMemberRound(b *testing.B) *survey.Definition {
+func eightMemberRound(b testing.TB) *survey.Definition {
 	def, err := survey.ParseDefinition(assets.Example())
 	if err != nil {
 		b.Fatal(err)
@@ -98,7 +98,7 @@ func eightMemberRound(b *testing.B) *survey.Definition {
 
 // fillClosedRound writes n ballots, spread over units and categories, each
 // with a spent code, and marks the round closed, in the database file.
-func fillClosedRound(b *testing.B, path, roundID string, def *survey.Definition, n int) {
+func fillClosedRound(b testing.TB, path, roundID string, def *survey.Definition, n int) {
 	db, err := sql.Open("sqlite3", "file:"+path+"?_journal_mode=WAL&_synchronous=OFF&_busy_timeout=10000")
 	if err != nil {
 		b.Fatal(err)
@@ -164,5 +164,58 @@ func fillClosedRound(b *testing.B, path, roundID string, def *survey.Definition,
 	}
 	if _, err := db.Exec(`PRAGMA wal_checkpoint(TRUNCATE)`); err != nil {
 		b.Fatal(err)
+	}
+}
+
+// TestCountBallotsInParts seals the same stored ballots counted in one part
+// and in several read at once: every document must be byte for byte the
+// same.
+func TestCountBallotsInParts(t *testing.T) {
+	ctx := context.Background()
+	def := eightMemberRound(t)
+	path := filepath.Join(t.TempDir(), "minping.db")
+	store, err := survey.Open(ctx, path, survey.Options{CodeKey: bytes.Repeat([]byte{3}, 32)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	r, err := store.CreateRound(ctx, def, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const ballots = 5000
+	fillClosedRound(t, path, r.ID, def, ballots)
+	if r, err = store.Round(ctx, r.ID); err != nil {
+		t.Fatal(err)
+	}
+	ts, err := turnout(ctx, store, r.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	documents := func(parts int) *tally.Documents {
+		c, err := countBallots(ctx, store, r, parts)
+		if err != nil {
+			t.Fatalf("%d parts: %v", parts, err)
+		}
+		docs, err := c.Documents(ts, tally.Meta{RoundID: r.ID})
+		if err != nil {
+			t.Fatalf("%d parts: %v", parts, err)
+		}
+		return docs
+	}
+	want := documents(1)
+	if want.Result.Ballots != ballots {
+		t.Fatalf("one part counted %d ballots, want %d", want.Result.Ballots, ballots)
+	}
+	for _, parts := range []int{2, 5} {
+		got := documents(parts)
+		if !bytes.Equal(got.Round, want.Round) {
+			t.Errorf("%d parts: the round document differs from one part's", parts)
+		}
+		for i := range want.Units {
+			if !bytes.Equal(got.Units[i].Bytes, want.Units[i].Bytes) {
+				t.Errorf("%d parts: unit %s's document differs from one part's", parts, want.Units[i].ID)
+			}
+		}
 	}
 }
