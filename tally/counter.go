@@ -27,7 +27,8 @@ var ErrInvalidBallot = errors.New("invalid ballot")
 // goroutine ends once its batch is hashed; an abandoned Counter leaves none
 // behind.
 //
-// A Counter is not safe for concurrent use.
+// A Counter is not safe for concurrent use; to count on several goroutines,
+// give each its own Counter and Merge them.
 type Counter struct {
 	def   *survey.Definition
 	units map[string]int // unit id -> index in def.Units
