@@ -54,9 +54,10 @@ func turnout(ctx context.Context, store *survey.Store, roundID string) (tally.Tu
 
 // countBallots counts a round's stored ballots in parts, each part read and
 // counted on its own goroutine, and merges the counts: reading SQLite rows
-// is most of a seal's work, and one reader used one core.
+// is most of a seal's work, and one reader used one core. At most 4 parts,
+// so that the console and the API keep readers of the pool while it runs.
 func countBallots(ctx context.Context, store *survey.Store, r *survey.Round, parts int) (*tally.Counter, error) {
-	parts = min(max(parts, 1), 8)
+	parts = min(max(parts, 1), 4)
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	counters := make([]*tally.Counter, parts)

@@ -303,7 +303,9 @@ func (s *Store) EachBallot(ctx context.Context, roundID string, fn func(unit, ca
 // numbered 0 to parts-1 split them by key, so that each ballot is in
 // exactly one part and, keys being random, each part holds about
 // 1/parts of them. Parts may be read at the same time, each on its own
-// goroutine. parts is at most 256.
+// goroutine; each reads its own snapshot, so the parts add up to the round
+// only once it takes no more ballots (closed or sealed). parts is at most
+// 256.
 func (s *Store) EachBallotPart(ctx context.Context, roundID string, part, parts int, fn func(unit, category string, answers []byte) error) error {
 	if parts < 1 || parts > 256 || part < 0 || part >= parts {
 		return fmt.Errorf("ballots: part %d of %d", part, parts)

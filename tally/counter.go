@@ -264,6 +264,9 @@ func (c *Counter) Merge(o *Counter) error {
 	if o.def != c.def {
 		return errors.New("tally: merge of counters for different definitions")
 	}
+	if o == c {
+		return errors.New("tally: merge of a counter into itself")
+	}
 	for _, h := range o.hashed() {
 		c.hashes = append(c.hashes, &h)
 	}

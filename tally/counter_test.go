@@ -310,4 +310,7 @@ func TestMergeCountsAsOne(t *testing.T) {
 	if err := merged.Merge(NewCounter(parseDef(t, basicDef))); err == nil {
 		t.Error("merged a counter of another definition")
 	}
+	if err := merged.Merge(merged); err == nil {
+		t.Error("merged a counter into itself")
+	}
 }
