@@ -133,8 +133,10 @@ func (s *server) summarizeRequests(ctx context.Context, period time.Duration) {
 	}
 }
 
+// isVoterPath says whether a route is one voters use; "/" sends them on to
+// "/b".
 func isVoterPath(p string) bool {
-	return p == "/b" || strings.HasPrefix(p, "/b/") || strings.HasPrefix(p, "/api/v1/ballots/")
+	return p == "/" || p == "/b" || strings.HasPrefix(p, "/b/") || strings.HasPrefix(p, "/api/v1/ballots/")
 }
 
 // recover turns a panic into a 500 and logs it with its route, not its
