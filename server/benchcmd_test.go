@@ -41,7 +41,10 @@ func TestBenchCommandRuns(t *testing.T) {
 	if !strings.Contains(text, "the ballot writer") {
 		t.Errorf("no line on the ballot writer:\n%s", text)
 	}
-	if !regexp.MustCompile(`(?m)^8 +ballots ÷ raw group commit [0-9.]+ \([0-9.]+–[0-9.]+ in its 2 rounds\)`).MatchString(text) {
+	// A fast machine may spend every code before the second round; the
+	// spread is then over fewer rounds, and not given for one.
+	ranOut := regexp.MustCompile(`(?m)^8 +ballots \(POST, durable\).*codes ran out`).MatchString(text)
+	if !ranOut && !regexp.MustCompile(`(?m)^8 +ballots ÷ raw group commit [0-9.]+ \([0-9.]+–[0-9.]+ in its 2 rounds\)`).MatchString(text) {
 		t.Errorf("no ballot ratio with its spread over the 2 rounds at 8 clients:\n%s", text)
 	}
 }

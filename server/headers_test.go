@@ -21,10 +21,14 @@ func TestSecurityHeaders(t *testing.T) {
 		"X-Frame-Options":        "DENY",
 		"Referrer-Policy":        "no-referrer",
 	}
-	for _, path := range []string{"/b", "/b/" + codes[0], "/api/v1/ballots/" + codes[0], "/console/login", "/healthz", "/no/such/page"} {
+	css := e.srv.console.urls["console.css"]
+	if css == "" {
+		t.Fatal("no hashed URL for console.css")
+	}
+	for _, path := range []string{"/b", "/b/" + codes[0], "/api/v1/ballots/" + codes[0], "/console/login", css, "/healthz", "/no/such/page"} {
 		r := e.do(http.MethodGet, path, "", nil)
-		if r.status >= 500 {
-			t.Errorf("GET %s: %s", path, r)
+		if r.status >= 500 || path == css && r.status != http.StatusOK {
+			t.Errorf("GET %s: %d", path, r.status)
 			continue
 		}
 		for k, v := range want {

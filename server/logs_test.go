@@ -200,9 +200,9 @@ func TestRequestsSummarized(t *testing.T) {
 	s := &server{log: slog.New(slog.NewTextHandler(&out, nil))}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	go s.summarizeRequests(ctx, 5*time.Millisecond)
 	s.counts.add("POST", "/api/v1/ballots/:code", 201, 3*time.Millisecond)
 	s.counts.add("POST", "/api/v1/ballots/:code", 201, 9*time.Millisecond)
+	go s.summarizeRequests(ctx, 5*time.Millisecond)
 	deadline := time.Now().Add(10 * time.Second)
 	for !strings.Contains(out.String(), "msg=requests ") && time.Now().Before(deadline) {
 		time.Sleep(time.Millisecond)

@@ -166,7 +166,9 @@ func serve(ctx context.Context, cfg config, stdout, stderr io.Writer) error {
 
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
-	go srv.summarizeRequests(ctx, time.Minute)
+	summaries, stopSummaries := context.WithCancel(ctx)
+	defer stopSummaries()
+	go srv.summarizeRequests(summaries, time.Minute)
 	select {
 	case err := <-errc:
 		srv.logRequestCounts()
