@@ -29,25 +29,10 @@ import (
 func BenchmarkSealMillion(b *testing.B) {
 	const ballots = 1_000_000
 	ctx := context.Background()
-	def := eightMemberRound(b)
-	path := filepath.Join(b.TempDir(), "minping.db")
-	store, err := survey.Open(ctx, path, survey.Options{CodeKey: bytes.Repeat([]byte{3}, 32)})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer store.Close()
-	r, err := store.CreateRound(ctx, def, nil)
-	if err != nil {
-		b.Fatal(err)
-	}
-	fillClosedRound(b, path, r.ID, def, ballots)
+	store, r := closedRound(b, ballots)
 	// A round is compacted when it closes (log checkpointed, file rebuilt);
 	// the seal reads that file, not a log of a million rows.
 	if err := store.Compact(ctx); err != nil {
-		b.Fatal(err)
-	}
-	r, err = store.Round(ctx, r.ID)
-	if err != nil {
 		b.Fatal(err)
 	}
 	_, key, _ := ed25519.GenerateKey(nil)
@@ -71,6 +56,28 @@ func BenchmarkSealMillion(b *testing.B) {
 	b.StopTimer()
 	runtime.ReadMemStats(&heap)
 	b.ReportMetric(float64(heap.HeapSys)/(1<<20), "heap-MB")
+}
+
+// closedRound opens a store in a temporary directory holding one closed
+// round of eightMemberRound with n ballots, written by fillClosedRound.
+func closedRound(tb testing.TB, n int) (*survey.Store, *survey.Round) {
+	ctx := context.Background()
+	def := eightMemberRound(tb)
+	path := filepath.Join(tb.TempDir(), "minping.db")
+	store, err := survey.Open(ctx, path, survey.Options{CodeKey: bytes.Repeat([]byte{3}, 32)})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { store.Close() })
+	r, err := store.CreateRound(ctx, def, nil)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	fillClosedRound(tb, path, r.ID, def, n)
+	if r, err = store.Round(ctx, r.ID); err != nil {
+		tb.Fatal(err)
+	}
+	return store, r
 }
 
 // eightMemberRound is the example round with every unit's team at eight
@@ -172,22 +179,8 @@ func fillClosedRound(b testing.TB, path, roundID string, def *survey.Definition,
 // same.
 func TestCountBallotsInParts(t *testing.T) {
 	ctx := context.Background()
-	def := eightMemberRound(t)
-	path := filepath.Join(t.TempDir(), "minping.db")
-	store, err := survey.Open(ctx, path, survey.Options{CodeKey: bytes.Repeat([]byte{3}, 32)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer store.Close()
-	r, err := store.CreateRound(ctx, def, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
 	const ballots = 5000
-	fillClosedRound(t, path, r.ID, def, ballots)
-	if r, err = store.Round(ctx, r.ID); err != nil {
-		t.Fatal(err)
-	}
+	store, r := closedRound(t, ballots)
 	ts, err := turnout(ctx, store, r.ID)
 	if err != nil {
 		t.Fatal(err)
