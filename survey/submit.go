@@ -314,14 +314,14 @@ func (s *Store) EachBallotPart(ctx context.Context, roundID string, part, parts 
 	if err != nil {
 		return err
 	}
-	// Keys are 16 random bytes; a part is a range of their first byte.
-	from, to := []byte{byte(part * 256 / parts)}, []byte{byte((part + 1) * 256 / parts)}
-	query, args := `SELECT unit, category, answers FROM ballots WHERE round_id = ? AND id >= ? AND id < ?`, []any{roundID, from, to}
-	switch {
-	case parts == 1:
-		query, args = `SELECT unit, category, answers FROM ballots WHERE round_id = ?`, []any{roundID}
-	case part == parts-1:
-		query, args = `SELECT unit, category, answers FROM ballots WHERE round_id = ? AND id >= ?`, []any{roundID, from}
+	// Keys are 16 random bytes; a part is a range of their first byte, the
+	// first part open below and the last open above.
+	query, args := `SELECT unit, category, answers FROM ballots WHERE round_id = ?`, []any{roundID}
+	if part > 0 {
+		query, args = query+` AND id >= ?`, append(args, []byte{byte(part * 256 / parts)})
+	}
+	if part < parts-1 {
+		query, args = query+` AND id < ?`, append(args, []byte{byte((part + 1) * 256 / parts)})
 	}
 	rows, err := rdb.QueryContext(ctx, query, args...)
 	if err != nil {
