@@ -197,7 +197,7 @@ func TestRequestsCounted(t *testing.T) {
 // what came since the last line.
 func TestRequestsSummarized(t *testing.T) {
 	var out testOutput
-	s := &server{log: slog.New(slog.NewTextHandler(&out, nil))}
+	s := &server{log: slog.New(slog.NewTextHandler(&out, nil)), counts: requestCounts{since: time.Now()}}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	s.counts.add("POST", "/api/v1/ballots/:code", 201, 3*time.Millisecond)

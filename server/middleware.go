@@ -32,13 +32,14 @@ func (s *server) requestLog() gin.HandlerFunc {
 			s.counts.add(c.Request.Method, route, status, took)
 			return
 		}
+		client := route != "" && !voter
 		if route == "" {
 			route = "(no route)"
 		}
 		attrs := append(make([]slog.Attr, 0, 5),
 			slog.String("method", c.Request.Method), slog.String("route", route),
 			slog.Int("status", status), slog.Int64("ms", took.Milliseconds()))
-		if !voter && route != "(no route)" {
+		if client {
 			attrs = append(attrs, slog.String("client", c.ClientIP()))
 		}
 		s.log.LogAttrs(c.Request.Context(), slog.LevelInfo, "request", attrs...)
@@ -55,7 +56,7 @@ func (s *server) requestLog() gin.HandlerFunc {
 type requestCounts struct {
 	mu    sync.Mutex
 	m     map[countKey]routeCount
-	since time.Time // when counting began afresh; zero until the first count
+	since time.Time // when counting began afresh
 }
 
 type countKey struct {
@@ -73,9 +74,6 @@ func (rc *requestCounts) add(method, route string, status int, took time.Duratio
 	rc.mu.Lock()
 	if rc.m == nil {
 		rc.m = map[countKey]routeCount{}
-		if rc.since.IsZero() {
-			rc.since = time.Now()
-		}
 	}
 	n := rc.m[k]
 	n.n++

@@ -6,6 +6,7 @@ import (
 	"html/template"
 	"log/slog"
 	"sync"
+	"time"
 
 	"minping/assets"
 	"minping/survey"
@@ -34,7 +35,7 @@ func newServer(store *survey.Store, key ed25519.PrivateKey, cfg config, log *slo
 	}
 	return &server{
 		store: store, sealKey: key, cfg: cfg, log: log, tmpl: tmpl,
-		pages: map[pageKey]*renderedPage{}, console: newConsole(),
+		pages: map[pageKey]*renderedPage{}, console: newConsole(), counts: requestCounts{since: time.Now()},
 	}, nil
 }
 
