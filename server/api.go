@@ -22,7 +22,7 @@ const maxDefinition = 4 << 20
 type roundJSON struct {
 	ID           string          `json:"id"`
 	Name         string          `json:"name"`
-	Status       string          `json:"status"`
+	Status       survey.Status   `json:"status"`
 	ConfigSHA256 string          `json:"config_sha256,omitempty"`
 	CreatedAt    time.Time       `json:"created_at"`
 	OpenedAt     *time.Time      `json:"opened_at,omitempty"`
@@ -230,11 +230,11 @@ func (s *server) turnout(c *gin.Context) {
 }
 
 type accountRequest struct {
-	Name     string   `json:"name"`
-	Role     string   `json:"role"`
-	Round    string   `json:"round"`
-	Units    []string `json:"units"`
-	Password string   `json:"password"`
+	Name     string      `json:"name"`
+	Role     survey.Role `json:"role"`
+	Round    string      `json:"round"`
+	Units    []string    `json:"units"`
+	Password string      `json:"password"`
 }
 
 func (s *server) createAccount(c *gin.Context) {

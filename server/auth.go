@@ -32,7 +32,7 @@ func (s *server) authenticate(c *gin.Context) {
 }
 
 // require lets through only accounts with one of the roles.
-func (s *server) require(roles ...string) gin.HandlerFunc {
+func (s *server) require(roles ...survey.Role) gin.HandlerFunc {
 	return func(c *gin.Context) {
 		a := account(c)
 		for _, r := range roles {

@@ -28,6 +28,7 @@ import (
 
 	"minping/assets"
 	"minping/survey"
+	"minping/survey/sqlite"
 )
 
 // The load command. `minping bench` starts minping in this process on
@@ -119,16 +120,16 @@ func benchCommand(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	token := survey.NewToken()
 	addr := newAddrCatcher()
 	served := make(chan error, 1)
-	stores := make(chan *survey.Store, 1)
+	stores := make(chan *sqlite.Store, 1)
 	go func() {
 		served <- serve(ctx, config{
 			Addr: "127.0.0.1:0", Data: filepath.Join(dir, "data"),
 			AdminToken: token, AdminPassword: survey.NewToken(),
-			opened: func(s *survey.Store) { stores <- s },
+			opened: func(s *sqlite.Store) { stores <- s },
 		}, addr, logFile)
 	}()
 	var base string
-	var store *survey.Store
+	var store *sqlite.Store
 	select {
 	case base = <-addr.url:
 		store = <-stores
@@ -212,7 +213,7 @@ func benchCommand(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		var minimal, page, ballots, rawr phaseResult
 		var roundRatios []float64 // ballots ÷ raw in each round, to show the spread
 		var wire atomic.Int64
-		var writer survey.WriterStats
+		var writer sqlite.WriterStats
 		// One connection per client, kept alive through every phase.
 		cs := make([]*loadConn, c)
 		for i := range cs {
@@ -675,7 +676,7 @@ func openRawBaseline(minpingDB, path, round string) (*rawBaseline, error) {
 	if err != nil {
 		return nil, fmt.Errorf("bench: ballots table: %w", err)
 	}
-	db, err := sql.Open("sqlite3", survey.DSN(path)) // the pragmas of survey.Open
+	db, err := sql.Open("sqlite3", sqlite.DSN(path)) // the pragmas of sqlite.Open
 	if err != nil {
 		return nil, fmt.Errorf("bench: raw database: %w", err)
 	}

@@ -17,6 +17,7 @@ import (
 
 	"minping/assets"
 	"minping/survey"
+	"minping/survey/sqlite"
 )
 
 // bigUnit is a unit with a 12-member leadership team, appended to the
@@ -46,7 +47,7 @@ func benchServer(b *testing.B) (*server, *survey.Round) {
 	b.Helper()
 	ctx := context.Background()
 	dir := b.TempDir()
-	store, err := survey.Open(ctx, filepath.Join(dir, "minping.db"), survey.Options{CodeKey: bytes.Repeat([]byte{9}, 32)})
+	store, err := sqlite.Open(ctx, filepath.Join(dir, "minping.db"), sqlite.Options{CodeKey: bytes.Repeat([]byte{9}, 32)})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -169,7 +169,7 @@ func (s *server) sameOrigin(c *gin.Context) {
 }
 
 // consoleRole lets through only accounts with one of the roles.
-func (s *server) consoleRole(roles ...string) gin.HandlerFunc {
+func (s *server) consoleRole(roles ...survey.Role) gin.HandlerFunc {
 	return func(c *gin.Context) {
 		a := account(c)
 		for _, r := range roles {
@@ -285,7 +285,7 @@ func (s *server) round(c *gin.Context) (*survey.Round, bool) {
 }
 
 // statusNames are the round statuses as the console names them.
-var statusNames = map[string]string{
+var statusNames = map[survey.Status]string{
 	survey.StatusDraft:  "草稿",
 	survey.StatusOpen:   "测评中",
 	survey.StatusClosed: "已结束",

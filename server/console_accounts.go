@@ -23,11 +23,12 @@ type accountsView struct {
 }
 
 type conAccount struct {
-	ID, Name, Role, RoleName, Round string
-	Units                           []string
+	ID, Name, RoleName, Round string
+	Role                      survey.Role
+	Units                     []string
 }
 
-var roleNames = map[string]string{
+var roleNames = map[survey.Role]string{
 	survey.RoleAdmin:     "管理员",
 	survey.RoleOrganiser: "组织人员（考核办）",
 	survey.RoleAppraiser: "考核组",
@@ -88,7 +89,7 @@ func (s *server) createAccountForm(c *gin.Context) {
 		return
 	}
 	password := newPassword()
-	n := survey.NewAccount{Name: strings.TrimSpace(c.PostForm("name")), Role: c.PostForm("role"), Password: password}
+	n := survey.NewAccount{Name: strings.TrimSpace(c.PostForm("name")), Role: survey.Role(c.PostForm("role")), Password: password}
 	if n.Role == survey.RoleAppraiser {
 		n.RoundID = c.PostForm("round")
 		n.Units = c.PostFormArray("units")
@@ -167,9 +168,10 @@ type sealedView struct {
 }
 
 type sealedUnit struct {
-	RoundID, Round, Status, StatusName string
-	UnitID, Unit, Type                 string
-	Sealed                             bool
+	RoundID, Round, StatusName string
+	Status                     survey.Status
+	UnitID, Unit, Type         string
+	Sealed                     bool
 }
 
 // sealedPage lists the units an appraisal group may read (an administrator:

@@ -11,6 +11,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"minping/survey"
+	"minping/survey/sqlite"
 )
 
 // maxBulk bounds the slips of one bulk issue, so that its print sheet stays
@@ -148,7 +149,7 @@ func (s *server) useNonce(form, nonce string) bool {
 	}
 	if len(con.issued) > 10000 {
 		for k, t := range con.issued {
-			if now.Sub(t) > survey.SessionMax {
+			if now.Sub(t) > sqlite.SessionMax {
 				delete(con.issued, k)
 			}
 		}

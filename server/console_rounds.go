@@ -23,9 +23,10 @@ type roundsView struct {
 }
 
 type conRound struct {
-	ID, Name, Status, StatusName string
-	Units, Members               int
-	Created                      string
+	ID, Name, StatusName string
+	Status               survey.Status
+	Units, Members       int
+	Created              string
 }
 
 func consoleTime(t time.Time) string { return t.Local().Format("2006-01-02 15:04") }

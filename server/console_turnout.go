@@ -23,20 +23,20 @@ import (
 
 // turnoutView is a round's turnout as the console shows it.
 type turnoutView struct {
-	Round      string    `json:"round"`
-	Status     string    `json:"status"`
-	StatusName string    `json:"status_name"`
-	Coarse     bool      `json:"coarse"`
-	Step       int       `json:"step"`
-	Updated    string    `json:"updated"`
-	Issued     int       `json:"issued"`
-	Voted      int       `json:"voted"`
-	Percent    string    `json:"percent"`
-	Width      float64   `json:"width"`
-	Met        bool      `json:"met"`
-	Quorum     string    `json:"quorum"`
-	QuorumPct  float64   `json:"quorum_pct"`
-	Units      []unitFig `json:"units"`
+	Round      string        `json:"round"`
+	Status     survey.Status `json:"status"`
+	StatusName string        `json:"status_name"`
+	Coarse     bool          `json:"coarse"`
+	Step       int           `json:"step"`
+	Updated    string        `json:"updated"`
+	Issued     int           `json:"issued"`
+	Voted      int           `json:"voted"`
+	Percent    string        `json:"percent"`
+	Width      float64       `json:"width"`
+	Met        bool          `json:"met"`
+	Quorum     string        `json:"quorum"`
+	QuorumPct  float64       `json:"quorum_pct"`
+	Units      []unitFig     `json:"units"`
 
 	categories []string
 }
@@ -60,7 +60,7 @@ type cellFig struct {
 // votedSnapshot is the exact voted counts of a round at one moment, from
 // which the console's coarse figures are drawn until it is turnoutEvery old.
 type votedSnapshot struct {
-	status string
+	status survey.Status
 	at     time.Time
 	voted  map[[2]string]int // unit, category → voted
 }

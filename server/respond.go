@@ -7,6 +7,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"minping/survey"
+	"minping/survey/sqlite"
 )
 
 // apiError is the JSON body of every error response (CONTRACT §4).
@@ -83,7 +84,7 @@ func (s *server) fail(c *gin.Context, err error) {
 // it was incomplete: the change is committed, so it is answered as done, and
 // the log says to run minping compact.
 func (s *server) afterChange(what string, err error) error {
-	if errors.Is(err, survey.ErrCompactIncomplete) {
+	if errors.Is(err, sqlite.ErrCompactIncomplete) {
 		s.log.Warn(what+": done, but the write-ahead log still holds the voting's commit history; run `minping compact` when no backup or export is reading the database", "err", err)
 		return nil
 	}

@@ -18,6 +18,7 @@ import (
 
 	"minping/assets"
 	"minping/survey"
+	"minping/survey/sqlite"
 )
 
 // usageError makes run exit with status 2.
@@ -79,7 +80,7 @@ type config struct {
 	AdminPassword string
 	Demo          bool
 	now           func() time.Time
-	opened        func(*survey.Store) // told of the store once it is open (the bench reads its writer's totals)
+	opened        func(*sqlite.Store) // told of the store once it is open (the bench reads its writer's totals)
 }
 
 func parseServeFlags(args []string, getenv func(string) string, stderr io.Writer) (config, error) {
@@ -195,7 +196,7 @@ func dbPath(cfg config) string {
 
 // openStore opens the store of a data directory; with create, a missing
 // directory, database or code key is created.
-func openStore(ctx context.Context, cfg config, create bool) (*survey.Store, error) {
+func openStore(ctx context.Context, cfg config, create bool) (*sqlite.Store, error) {
 	keyPath := filepath.Join(cfg.Data, "code.key")
 	if !create {
 		if _, err := os.Stat(dbPath(cfg)); err != nil {
@@ -215,11 +216,11 @@ func openStore(ctx context.Context, cfg config, create bool) (*survey.Store, err
 	if cfg.now == nil {
 		cfg.now = time.Now
 	}
-	return survey.Open(ctx, dbPath(cfg), survey.Options{CodeKey: codeKey, Now: cfg.now})
+	return sqlite.Open(ctx, dbPath(cfg), sqlite.Options{CodeKey: codeKey, Now: cfg.now})
 }
 
 // bootstrap creates the admin account and, on a first start, the demo round.
-func bootstrap(ctx context.Context, store *survey.Store, cfg config, firstStart bool, stdout io.Writer) error {
+func bootstrap(ctx context.Context, store *sqlite.Store, cfg config, firstStart bool, stdout io.Writer) error {
 	has, err := store.HasAccount(ctx, "admin")
 	if err != nil {
 		return err

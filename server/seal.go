@@ -15,13 +15,14 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"minping/survey"
+	"minping/survey/sqlite"
 	"minping/tally"
 )
 
 // computeDocuments counts a round's stored ballots and writes its documents,
 // as sealed at sealedAt. Seal and recount both call it, so a recount redoes
 // exactly what the seal did.
-func computeDocuments(ctx context.Context, store *survey.Store, r *survey.Round, sealedAt time.Time) (*tally.Documents, error) {
+func computeDocuments(ctx context.Context, store *sqlite.Store, r *survey.Round, sealedAt time.Time) (*tally.Documents, error) {
 	counter, err := countBallots(ctx, store, r, runtime.GOMAXPROCS(0))
 	if err != nil {
 		return nil, fmt.Errorf("count ballots: %w", err)
@@ -37,7 +38,7 @@ func computeDocuments(ctx context.Context, store *survey.Store, r *survey.Round,
 }
 
 // turnout is a round's turnout as the tally takes it.
-func turnout(ctx context.Context, store *survey.Store, roundID string) (tally.Turnout, error) {
+func turnout(ctx context.Context, store *sqlite.Store, roundID string) (tally.Turnout, error) {
 	ts, err := store.Turnout(ctx, roundID)
 	if err != nil {
 		return nil, err
@@ -56,7 +57,7 @@ func turnout(ctx context.Context, store *survey.Store, roundID string) (tally.Tu
 // counted on its own goroutine, and merges the counts: reading SQLite rows
 // is most of a seal's work, and one reader used one core. At most 4 parts,
 // so that the console and the API keep readers of the pool while it runs.
-func countBallots(ctx context.Context, store *survey.Store, r *survey.Round, parts int) (*tally.Counter, error) {
+func countBallots(ctx context.Context, store *sqlite.Store, r *survey.Round, parts int) (*tally.Counter, error) {
 	parts = min(max(parts, 1), 4)
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()

@@ -9,13 +9,13 @@ import (
 	"time"
 
 	"minping/assets"
-	"minping/survey"
+	"minping/survey/sqlite"
 )
 
 // server holds what the handlers need: the store, the signing key, parsed
 // templates and the cache of rendered ballot pages.
 type server struct {
-	store   *survey.Store
+	store   *sqlite.Store
 	sealKey ed25519.PrivateKey
 	cfg     config
 	log     *slog.Logger
@@ -28,7 +28,7 @@ type server struct {
 	counts  requestCounts // requests counted rather than logged, see requestLog
 }
 
-func newServer(store *survey.Store, key ed25519.PrivateKey, cfg config, log *slog.Logger) (*server, error) {
+func newServer(store *sqlite.Store, key ed25519.PrivateKey, cfg config, log *slog.Logger) (*server, error) {
 	tmpl, err := parseTemplates()
 	if err != nil {
 		return nil, err

@@ -16,6 +16,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"minping/survey"
+	"minping/survey/sqlite"
 )
 
 // Console sign-in: a session cookie holding a random secret (the store keeps
@@ -207,7 +208,7 @@ func (s *server) startSession(c *gin.Context, a *survey.Account) error {
 	if err != nil {
 		return err
 	}
-	s.setCookie(c, sessionCookie, token, "/console", int(survey.SessionMax/time.Second))
+	s.setCookie(c, sessionCookie, token, "/console", int(sqlite.SessionMax/time.Second))
 	return nil
 }
 

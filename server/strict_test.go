@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"minping/survey"
+	"minping/survey/sqlite"
 )
 
 // TestStrictRequests covers requests that must be refused whole: a
@@ -66,7 +67,7 @@ func TestStrictRequests(t *testing.T) {
 // other error still fails the request.
 func TestAfterChange(t *testing.T) {
 	e := newTestEnv(t)
-	incomplete := fmt.Errorf("close round: %w", survey.ErrCompactIncomplete)
+	incomplete := fmt.Errorf("close round: %w", sqlite.ErrCompactIncomplete)
 	if err := e.srv.afterChange("close round", incomplete); err != nil {
 		t.Errorf("incomplete compaction: got %v, want nil", err)
 	}

@@ -15,6 +15,7 @@ import (
 
 	"minping/assets"
 	"minping/survey"
+	"minping/survey/sqlite"
 	"minping/tally"
 )
 
@@ -60,11 +61,11 @@ func BenchmarkSealMillion(b *testing.B) {
 
 // closedRound opens a store in a temporary directory holding one closed
 // round of eightMemberRound with n ballots, written by fillClosedRound.
-func closedRound(tb testing.TB, n int) (*survey.Store, *survey.Round) {
+func closedRound(tb testing.TB, n int) (*sqlite.Store, *survey.Round) {
 	ctx := context.Background()
 	def := eightMemberRound(tb)
 	path := filepath.Join(tb.TempDir(), "minping.db")
-	store, err := survey.Open(ctx, path, survey.Options{CodeKey: bytes.Repeat([]byte{3}, 32)})
+	store, err := sqlite.Open(ctx, path, sqlite.Options{CodeKey: bytes.Repeat([]byte{3}, 32)})
 	if err != nil {
 		tb.Fatal(err)
 	}

@@ -19,6 +19,7 @@ import (
 
 	"minping/assets"
 	"minping/survey"
+	"minping/survey/sqlite"
 )
 
 // testAdminToken is MINPING_ADMIN_TOKEN in every test server.
@@ -51,7 +52,7 @@ func (s *testOutput) String() string {
 type testEnv struct {
 	t     *testing.T
 	srv   *server
-	store *survey.Store
+	store *sqlite.Store
 	ts    *httptest.Server
 	dir   string
 	logs  *testOutput
@@ -60,8 +61,8 @@ type testEnv struct {
 func newTestEnv(t *testing.T, change ...func(*config)) *testEnv {
 	t.Helper()
 	dir := t.TempDir()
-	store, err := survey.Open(context.Background(), filepath.Join(dir, "minping.db"),
-		survey.Options{CodeKey: bytes.Repeat([]byte{9}, 32)})
+	store, err := sqlite.Open(context.Background(), filepath.Join(dir, "minping.db"),
+		sqlite.Options{CodeKey: bytes.Repeat([]byte{9}, 32)})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,23 +1,10 @@
 package survey
 
 import (
-	"bytes"
-	"context"
-	"crypto/hmac"
 	"crypto/rand"
-	"crypto/sha256"
-	"database/sql"
-	"encoding/hex"
-	"errors"
 	"fmt"
-	"hash"
-	"io"
-	"slices"
 	"strings"
 	"time"
-
-	"github.com/google/uuid"
-	"gorm.io/gorm"
 )
 
 // CodeAlphabet has 32 characters and none that look alike (no 0/O, 1/I).
@@ -84,20 +71,6 @@ func FormatCode(n string) string {
 	return n[0:4] + "-" + n[4:8] + "-" + n[8:12] + "-" + n[12:16]
 }
 
-// hashCode is the keyed hash under which a normalized code is stored. Its
-// HMACs are kept for reuse: making one costs more than hashing a code.
-func (s *Store) hashCode(normalized string) []byte {
-	m, _ := s.hmacs.Get().(hash.Hash)
-	if m == nil {
-		m = hmac.New(sha256.New, s.codeKey)
-	}
-	m.Reset()
-	io.WriteString(m, normalized)
-	sum := m.Sum(nil)
-	s.hmacs.Put(m)
-	return sum
-}
-
 // Batch is a set of slips issued for one unit and voter category.
 type Batch struct {
 	ID        string
@@ -109,303 +82,21 @@ type Batch struct {
 	CreatedAt time.Time
 }
 
-type batchRow struct {
-	ID        string `gorm:"primaryKey"`
-	RoundID   string
-	Unit      string
-	Category  string
-	Count     int
-	Voided    bool
-	Spent     int  // its spent codes, kept by the ballot writer
-	Used      *int // Spent as it was at the seal, when the codes went
-	CreatedAt time.Time
-}
-
-func (batchRow) TableName() string { return "batches" }
-
-type codeRow struct {
-	Hash     []byte `gorm:"primaryKey"`
-	RoundID  string
-	BatchID  string
-	Unit     string
-	Category string
-	Pos      int // the rank of its hash in its batch: its bit in the batch's spent bitmap
-}
-
-func (codeRow) TableName() string { return "codes" }
-
-// A code's state, derived from its batch: spent if its bit is set, void if
-// not and the batch was voided, else fresh.
-const (
-	codeFresh = 0
-	codeSpent = 1
-	codeVoid  = 2
-)
-
-// codeState is the state of the code at pos of a batch.
-func codeState(bits []byte, voided bool, pos int) uint8 {
-	switch {
-	case pos/8 < len(bits) && bits[pos/8]&(1<<(pos%8)) != 0:
-		return codeSpent
-	case voided:
-		return codeVoid
-	}
-	return codeFresh
-}
-
-// IssueBatch creates count fresh codes for unit and category of a draft or
-// open round and returns them in random order, formatted. The codes are
-// returned only here: the store keeps their keyed hashes.
-func (s *Store) IssueBatch(ctx context.Context, roundID, unit, category string, count int) (*Batch, []string, error) {
-	r, err := s.Round(ctx, roundID)
-	if err != nil {
-		return nil, nil, fmt.Errorf("issue batch: %w", err)
-	}
-	if r.Status != StatusDraft && r.Status != StatusOpen {
-		return nil, nil, fmt.Errorf("issue batch: %w", ErrWrongState)
-	}
-	var ps []Problem
-	if r.Definition.Unit(unit) == nil {
-		ps = append(ps, Problem{Path: "unit", Message: fmt.Sprintf("没有单位 %q", unit)})
-	}
-	if r.Definition.Category(category) == nil {
-		ps = append(ps, Problem{Path: "category", Message: fmt.Sprintf("没有测评人类别 %q", category)})
-	}
-	if count < 1 || count > MaxBatch {
-		ps = append(ps, Problem{Path: "count", Message: fmt.Sprintf("每批可发放 1 至 %d 张，收到 %d", MaxBatch, count)})
-	}
-	if len(ps) > 0 {
-		return nil, nil, &ValidationError{Problems: ps}
-	}
-	b := batchRow{ID: newID(), RoundID: roundID, Unit: unit, Category: category, Count: count, CreatedAt: s.now().UTC()}
-	codes := make([]string, count)
-	hashes := make([][]byte, count)
-	for i := range codes {
-		codes[i] = NewCode()
-		hashes[i] = s.hashCode(NormalizeCode(codes[i]))
-	}
-	// A code's position in its batch is its hash's rank, which says
-	// nothing of where on the sheet it was printed.
-	byHash := slices.Clone(hashes)
-	slices.SortFunc(byHash, bytes.Compare)
-	s.batchMu.Lock()
-	defer s.batchMu.Unlock()
-	if err := s.storeBatch(ctx, &b, byHash); err != nil {
-		return nil, nil, fmt.Errorf("issue batch: %w", err)
-	}
-	s.slips.add(batchRoute{id: b.ID, round: roundID, unit: unit, category: category}, byHash)
-	// Codes are independent random draws, so their order already says
-	// nothing; there is no serial to hide.
-	return &Batch{ID: b.ID, RoundID: roundID, Unit: unit, Category: category, Count: count, CreatedAt: b.CreatedAt}, codes, nil
-}
-
-// storeBatch writes a batch (with no position spent) and its code hashes,
-// each at its index as its position, in one transaction, after
-// checking the round as it is now, inside the write: a draft's definition
-// may have changed since the caller read it. The codes go in through one
-// prepared statement (the ORM's batched insert cost ten times as much).
-func (s *Store) storeBatch(ctx context.Context, b *batchRow, hashes [][]byte) error {
-	tx, err := s.wdb.BeginTx(ctx, nil)
-	if err != nil {
-		return err
-	}
-	defer tx.Rollback()
-	var status string
-	var canonical []byte
-	err = tx.QueryRowContext(ctx, `SELECT status, definition FROM rounds WHERE id = ?`, b.RoundID).Scan(&status, &canonical)
-	if errors.Is(err, sql.ErrNoRows) {
-		return fmt.Errorf("round: %w", ErrNotFound)
-	}
-	if err != nil {
-		return err
-	}
-	if status != StatusDraft && status != StatusOpen {
-		return ErrWrongState
-	}
-	def, err := s.definition(b.RoundID, canonical)
-	if err != nil {
-		return err
-	}
-	if def.Unit(b.Unit) == nil || def.Category(b.Category) == nil {
-		return &ValidationError{Problems: []Problem{{Path: "unit", Message: fmt.Sprintf("单位 %q 或测评人类别 %q 已不在测评方案中", b.Unit, b.Category)}}}
-	}
-	if _, err := tx.ExecContext(ctx, `INSERT INTO batches (id, round_id, unit, category, count, voided, spent, spent_bits, created_at) VALUES (?, ?, ?, ?, ?, 0, 0, ?, ?)`,
-		b.ID, b.RoundID, b.Unit, b.Category, b.Count, make([]byte, (len(hashes)+7)/8), b.CreatedAt); err != nil {
-		return err
-	}
-	insert, err := tx.PrepareContext(ctx, `INSERT INTO codes (hash, round_id, batch_id, unit, category, pos) VALUES (?, ?, ?, ?, ?, ?)`)
-	if err != nil {
-		return err
-	}
-	defer insert.Close()
-	for pos, h := range hashes {
-		if _, err := insert.ExecContext(ctx, h, b.RoundID, b.ID, b.Unit, b.Category, pos); err != nil {
-			return err
-		}
-	}
-	return tx.Commit()
-}
-
-// VoidBatch makes a batch's unused codes stop working. Spent codes stay
-// counted. ErrWrongState after the round has closed.
-func (s *Store) VoidBatch(ctx context.Context, roundID, batchID string) error {
-	s.batchMu.Lock()
-	defer s.batchMu.Unlock()
-	err := s.w.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		var status string
-		if err := tx.Model(&roundRow{}).Select("status").Where("id = ?", roundID).Scan(&status).Error; err != nil {
-			return fmt.Errorf("void batch: %w", err)
-		}
-		if status == "" {
-			return fmt.Errorf("void batch: round: %w", ErrNotFound)
-		}
-		if status != StatusDraft && status != StatusOpen {
-			return fmt.Errorf("void batch: %w", ErrWrongState)
-		}
-		res := tx.Model(&batchRow{}).Where("id = ? AND round_id = ?", batchID, roundID).Update("voided", true)
-		if res.Error != nil {
-			return fmt.Errorf("void batch: %w", res.Error)
-		}
-		if res.RowsAffected == 0 {
-			return fmt.Errorf("void batch: %w", ErrNotFound)
-		}
-		// Its unspent codes are void from now on: the spend checks the
-		// batch, and a lookup derives the state from it.
-		return nil
-	})
-	if err == nil {
-		s.slips.voided(batchID)
-	}
-	return err
-}
-
-// Batches returns the batches of a round, newest first, with their counts.
-func (s *Store) Batches(ctx context.Context, roundID string) ([]Batch, error) {
-	var rows []batchRow
-	if err := s.r.WithContext(ctx).Where("round_id = ?", roundID).Order("created_at DESC").Find(&rows).Error; err != nil {
-		return nil, fmt.Errorf("batches: %w", err)
-	}
-	out := make([]Batch, len(rows))
-	for i, b := range rows {
-		out[i] = Batch{ID: b.ID, RoundID: b.RoundID, Unit: b.Unit, Category: b.Category, Count: b.Count, Voided: b.Voided, CreatedAt: b.CreatedAt}
-	}
-	return out, nil
-}
-
 // Slip is what a code opens: a round, a unit and a voter category.
 type Slip struct {
 	Round    *Round
 	Unit     *Unit
 	Category *Category
-	hash     []byte
-	batch    string
-	pos      int
+	Ref      SlipRef // where the store keeps the code: for the store only
 }
 
-// Slip looks a code up. Errors, in the order the contract checks them:
-// ErrNotFound (unknown, malformed or void), ErrCodeUsed, ErrNotStarted or
-// ErrVotingOver (the round is not open). The slip is returned with the
-// last two so that a page can still name the round.
-func (s *Store) Slip(ctx context.Context, code string) (*Slip, error) {
-	n := NormalizeCode(code)
-	if n == "" {
-		return nil, ErrNotFound
-	}
-	hash := s.hashCode(n)
-	e, b, state, ok := s.slips.lookup(hash)
-	if !ok {
-		// Not one the index holds (unknown, void, or issued by another
-		// process): SQLite decides.
-		return s.slipFromDB(ctx, hash)
-	}
-	if state == codeFresh && b.voided {
-		return nil, ErrNotFound
-	}
-	r, err := s.slips.round(b.round, func() (*Round, error) { return s.Round(ctx, b.round) })
-	if err != nil {
-		return nil, fmt.Errorf("slip: %w", err)
-	}
-	return slipOf(r, b.id, int(e.pos), b.unit, b.category, state, hash)
-}
-
-// slipOf is the slip of a code of round r in the given state, with the
-// error its state and the round's call for.
-func slipOf(r *Round, batch string, pos int, unit, category string, state uint8, hash []byte) (*Slip, error) {
-	slip := &Slip{Round: r, Unit: r.Definition.Unit(unit), Category: r.Definition.Category(category), hash: hash, batch: batch, pos: pos}
-	if slip.Unit == nil || slip.Category == nil {
-		return nil, ErrNotFound
-	}
-	switch {
-	case state == codeSpent:
-		return slip, ErrCodeUsed
-	case r.Status == StatusDraft:
-		return slip, ErrNotStarted
-	case r.Status != StatusOpen:
-		return slip, ErrVotingOver
-	}
-	return slip, nil
-}
-
-// slipFromDB looks a code up in SQLite: one query fetches the code with its
-// round's row (not the definition), and the parsed definition comes from
-// the cache under the fingerprint frozen at open.
-func (s *Store) slipFromDB(ctx context.Context, hash []byte) (*Slip, error) {
-	rdb, err := s.r.DB()
-	if err != nil {
-		return nil, fmt.Errorf("slip: %w", err)
-	}
-	var (
-		c                  codeRow
-		r                  Round
-		bits               []byte
-		voided             bool
-		opened, closed, at sql.NullTime
-	)
-	err = rdb.QueryRowContext(ctx, `SELECT c.hash, c.pos, c.batch_id, c.unit, c.category, b.spent_bits, b.voided,
-		r.id, r.name, r.status, r.config_sha256, r.created_at, r.opened_at, r.closed_at, r.sealed_at
-		FROM codes c JOIN batches b ON b.id = c.batch_id JOIN rounds r ON r.id = c.round_id WHERE c.hash = ?`, hash).Scan(
-		&c.Hash, &c.Pos, &c.BatchID, &c.Unit, &c.Category, &bits, &voided,
-		&r.ID, &r.Name, &r.Status, &r.ConfigSHA256, &r.CreatedAt, &opened, &closed, &at)
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, ErrNotFound
-	}
-	if err != nil {
-		return nil, fmt.Errorf("slip: %w", err)
-	}
-	state := codeState(bits, voided, c.Pos)
-	if state == codeVoid {
-		return nil, ErrNotFound
-	}
-	r.OpenedAt, r.ClosedAt, r.SealedAt = nullTime(opened), nullTime(closed), nullTime(at)
-	r.Definition = s.frozenDefinition(r.ID, r.ConfigSHA256)
-	if r.Definition == nil {
-		// A draft (its definition may still change) or a definition not yet
-		// cached: read the round in full.
-		full, err := s.Round(ctx, r.ID)
-		if err != nil {
-			return nil, err
-		}
-		r = *full
-	}
-	return slipOf(&r, c.BatchID, c.Pos, c.Unit, c.Category, state, c.Hash)
-}
-
-// frozenDefinition returns the cached definition of a round that has opened
-// (its fingerprint, fixed at open, is the cache key's), or nil.
-func (s *Store) frozenDefinition(id, config string) *Definition {
-	if config == "" {
-		return nil
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.defs[id+":"+config]
-}
-
-func nullTime(t sql.NullTime) *time.Time {
-	if !t.Valid {
-		return nil
-	}
-	return &t.Time
+// SlipRef is how a store finds a slip's code again when its ballot is
+// submitted: the code's keyed hash, its batch and its position there. It
+// says nothing of the code itself, and nothing outside the store reads it.
+type SlipRef struct {
+	Hash  []byte
+	Batch string
+	Pos   int
 }
 
 // Count is issued and voted slips.
@@ -425,49 +116,4 @@ type UnitTurnout struct {
 type CategoryTurnout struct {
 	Category string
 	Count    Count
-}
-
-// Turnout counts slips per unit and category: issued counts codes that are
-// not void (a voided batch's spent codes count), voted counts spent codes.
-// Units and categories come in definition order, every one listed.
-func (s *Store) Turnout(ctx context.Context, roundID string) ([]UnitTurnout, error) {
-	r, err := s.Round(ctx, roundID)
-	if err != nil {
-		return nil, fmt.Errorf("turnout: %w", err)
-	}
-	// Each batch counts its spent codes as they are spent (and keeps the
-	// count when its codes go at the seal): no code is read here.
-	var batches []batchRow
-	if err := s.r.WithContext(ctx).Where("round_id = ?", roundID).Find(&batches).Error; err != nil {
-		return nil, fmt.Errorf("turnout: %w", err)
-	}
-	type key struct{ u, c string }
-	m := map[key]Count{}
-	for _, b := range batches {
-		n := Count{Issued: b.Count, Voted: b.Spent}
-		if b.Voided { // its unused codes no longer count as issued
-			n.Issued = b.Spent
-		}
-		k := key{b.Unit, b.Category}
-		m[k] = Count{Issued: m[k].Issued + n.Issued, Voted: m[k].Voted + n.Voted}
-	}
-	def := r.Definition
-	out := make([]UnitTurnout, len(def.Units))
-	for i, u := range def.Units {
-		out[i].Unit = u.ID
-		for _, c := range def.Categories {
-			n := m[key{u.ID, c.ID}]
-			out[i].Categories = append(out[i].Categories, CategoryTurnout{Category: c.ID, Count: n})
-			out[i].Count.Issued += n.Issued
-			out[i].Count.Voted += n.Voted
-		}
-	}
-	return out, nil
-}
-
-func newID() string { return uuid.NewString() }
-
-func fingerprint(b []byte) string {
-	sum := sha256.Sum256(b)
-	return hex.EncodeToString(sum[:])
 }

@@ -2,7 +2,6 @@ package survey
 
 import (
 	"bytes"
-	"context"
 	"encoding/csv"
 	"errors"
 	"fmt"
@@ -14,19 +13,7 @@ import (
 
 	"github.com/xuri/excelize/v2"
 	"golang.org/x/text/encoding/simplifiedchinese"
-	"gorm.io/gorm"
 )
-
-// A roster (名册) is the organiser's spreadsheet of units and their team
-// members, one member per row, as an .xlsx workbook or a CSV file:
-//
-//	单位编号 | 单位名称 | 单位类型 | 成员编号 | 姓名 | 职务 | 党政正职 | 应到人数（一般干部职工） | …
-//
-// A unit's cells may be merged over its members' rows, or left blank after
-// its first row, or repeated on every row. 成员编号 may be left blank (then
-// UNIT-1, UNIT-2 … are used). One 应到人数 column per voter category is
-// optional: the expected attendance of that category at the unit, from
-// which slips can be issued in bulk.
 
 // Roster column headings, in the order of the template.
 const (
@@ -536,53 +523,4 @@ func RosterTemplate(categories []Category) ([]byte, error) {
 		return nil, fmt.Errorf("roster template: %w", err)
 	}
 	return buf.Bytes(), nil
-}
-
-type expectedRow struct {
-	RoundID  string `gorm:"primaryKey"`
-	Unit     string `gorm:"primaryKey"`
-	Category string `gorm:"primaryKey"`
-	Expected int
-}
-
-func (expectedRow) TableName() string { return "roster_expected" }
-
-// SetExpected replaces a round's expected attendance with e.
-func (s *Store) SetExpected(ctx context.Context, roundID string, e Expected) error {
-	var rows []expectedRow
-	for _, u := range sortedKeys(e) {
-		for _, c := range sortedKeys(e[u]) {
-			rows = append(rows, expectedRow{RoundID: roundID, Unit: u, Category: c, Expected: e[u][c]})
-		}
-	}
-	err := s.w.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		if err := tx.Where("round_id = ?", roundID).Delete(&expectedRow{}).Error; err != nil {
-			return err
-		}
-		if len(rows) == 0 {
-			return nil
-		}
-		return tx.CreateInBatches(rows, 500).Error
-	})
-	if err != nil {
-		return fmt.Errorf("set expected attendance: %w", err)
-	}
-	return nil
-}
-
-// Expected returns a round's expected attendance, empty if no roster gave
-// one.
-func (s *Store) Expected(ctx context.Context, roundID string) (Expected, error) {
-	var rows []expectedRow
-	if err := s.r.WithContext(ctx).Where("round_id = ?", roundID).Find(&rows).Error; err != nil {
-		return nil, fmt.Errorf("expected attendance: %w", err)
-	}
-	e := Expected{}
-	for _, r := range rows {
-		if e[r.Unit] == nil {
-			e[r.Unit] = map[string]int{}
-		}
-		e[r.Unit][r.Category] = r.Expected
-	}
-	return e, nil
 }

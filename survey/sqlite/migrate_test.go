@@ -1,10 +1,11 @@
-package survey
+package sqlite
 
 import (
 	"bytes"
 	"context"
 	"database/sql"
 	"errors"
+	"minping/survey"
 	"path/filepath"
 	"slices"
 	"testing"
@@ -56,7 +57,7 @@ func TestMigrateBatchCounts(t *testing.T) {
 	}
 	for code, v := range codes {
 		exec(`INSERT INTO codes (hash, round_id, batch_id, unit, category, state) VALUES (?, 'open', ?, 'czj', 'staff', ?)`,
-			hash(NormalizeCode(code)), v[0], v[1])
+			hash(survey.NormalizeCode(code)), v[0], v[1])
 	}
 	old.Close()
 
@@ -65,7 +66,7 @@ func TestMigrateBatchCounts(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	for round, want := range map[string]Count{"open": {Issued: 3 + 1, Voted: 2 + 1}, "sealed": {Issued: 6, Voted: 5}} {
+	for round, want := range map[string]survey.Count{"open": {Issued: 3 + 1, Voted: 2 + 1}, "sealed": {Issued: 6, Voted: 5}} {
 		tu, err := s.Turnout(ctx, round)
 		if err != nil {
 			t.Fatal(err)
@@ -74,12 +75,12 @@ func TestMigrateBatchCounts(t *testing.T) {
 			t.Errorf("turnout of czj in the %s round after migrating: %+v, want %+v", round, got, want)
 		}
 	}
-	for code, want := range map[string]error{"AAAA-AAAA-AAAA-AAA3": ErrCodeUsed, "AAAA-AAAA-AAAA-AAA5": ErrCodeUsed, "AAAA-AAAA-AAAA-AAA6": ErrNotFound,
-		"AAAA-AAAA-AAAA-AAA7": ErrNotFound, "AAAA-AAAA-AAAA-AAA9": ErrNotFound} {
+	for code, want := range map[string]error{"AAAA-AAAA-AAAA-AAA3": survey.ErrCodeUsed, "AAAA-AAAA-AAAA-AAA5": survey.ErrCodeUsed, "AAAA-AAAA-AAAA-AAA6": survey.ErrNotFound,
+		"AAAA-AAAA-AAAA-AAA7": survey.ErrNotFound, "AAAA-AAAA-AAAA-AAA9": survey.ErrNotFound} {
 		if _, err := s.Slip(ctx, code); !errors.Is(err, want) {
 			t.Errorf("code %s after migrating: %v, want %v", code, err, want)
 		}
-		if _, err := s.slipFromDB(ctx, hash(NormalizeCode(code))); !errors.Is(err, want) {
+		if _, err := s.slipFromDB(ctx, hash(survey.NormalizeCode(code))); !errors.Is(err, want) {
 			t.Errorf("code %s after migrating, read from SQLite: %v, want %v", code, err, want)
 		}
 	}
@@ -98,14 +99,14 @@ func TestMigrateBatchCounts(t *testing.T) {
 	if err := s.CloseRound(ctx, "open"); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.Seal(ctx, "open", SealTime(time.Now()), nil); err != nil {
+	if err := s.Seal(ctx, "open", survey.SealTime(time.Now()), nil); err != nil {
 		t.Fatal(err)
 	}
 	tu, err := s.Turnout(ctx, "open")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got, want := tu[0].Count, (Count{Issued: 3 + 1, Voted: 3 + 1}); got != want {
+	if got, want := tu[0].Count, (survey.Count{Issued: 3 + 1, Voted: 3 + 1}); got != want {
 		t.Errorf("turnout after a ballot and the seal: %+v, want %+v", got, want)
 	}
 }

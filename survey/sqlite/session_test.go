@@ -1,9 +1,10 @@
-package survey
+package sqlite
 
 import (
 	"bytes"
 	"context"
 	"errors"
+	"minping/survey"
 	"path/filepath"
 	"sync"
 	"testing"
@@ -45,7 +46,7 @@ func openClockedStore(t *testing.T) (*Store, *testClock) {
 func TestSessions(t *testing.T) {
 	ctx := context.Background()
 	s, clock := openClockedStore(t)
-	a, _, err := s.CreateAccount(ctx, NewAccount{Name: "考核办", Role: RoleOrganiser, Password: "pw-organiser-1"})
+	a, _, err := s.CreateAccount(ctx, survey.NewAccount{Name: "考核办", Role: survey.RoleOrganiser, Password: "pw-organiser-1"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -57,7 +58,7 @@ func TestSessions(t *testing.T) {
 	if err != nil {
 		t.Fatalf("SessionAccount: %v", err)
 	}
-	if got.ID != a.ID || got.Role != RoleOrganiser {
+	if got.ID != a.ID || got.Role != survey.RoleOrganiser {
 		t.Errorf("got account %+v, want %+v", got, a)
 	}
 
@@ -69,7 +70,7 @@ func TestSessions(t *testing.T) {
 	}
 
 	for _, bad := range []string{"", "nope", token + "x"} {
-		if _, err := s.SessionAccount(ctx, bad); !errors.Is(err, ErrUnauthorized) {
+		if _, err := s.SessionAccount(ctx, bad); !errors.Is(err, survey.ErrUnauthorized) {
 			t.Errorf("SessionAccount(%q): got %v, want ErrUnauthorized", bad, err)
 		}
 	}
@@ -82,14 +83,14 @@ func TestSessions(t *testing.T) {
 		}
 	}
 	clock.add(SessionIdle / 2)
-	if _, err := s.SessionAccount(ctx, token); !errors.Is(err, ErrUnauthorized) {
+	if _, err := s.SessionAccount(ctx, token); !errors.Is(err, survey.ErrUnauthorized) {
 		t.Errorf("after %v: got %v, want ErrUnauthorized (absolute limit)", SessionMax, err)
 	}
 
 	// Idle for longer than the idle limit ends a session.
 	idle, _ := s.CreateSession(ctx, a.ID)
 	clock.add(SessionIdle)
-	if _, err := s.SessionAccount(ctx, idle); !errors.Is(err, ErrUnauthorized) {
+	if _, err := s.SessionAccount(ctx, idle); !errors.Is(err, survey.ErrUnauthorized) {
 		t.Errorf("idle %v: got %v, want ErrUnauthorized", SessionIdle, err)
 	}
 
@@ -99,7 +100,7 @@ func TestSessions(t *testing.T) {
 	if err := s.EndSession(ctx, one); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.SessionAccount(ctx, one); !errors.Is(err, ErrUnauthorized) {
+	if _, err := s.SessionAccount(ctx, one); !errors.Is(err, survey.ErrUnauthorized) {
 		t.Errorf("after EndSession: got %v, want ErrUnauthorized", err)
 	}
 	if _, err := s.SessionAccount(ctx, two); err != nil {
@@ -108,7 +109,7 @@ func TestSessions(t *testing.T) {
 	if err := s.EndSessionsOf(ctx, a.Name); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.SessionAccount(ctx, two); !errors.Is(err, ErrUnauthorized) {
+	if _, err := s.SessionAccount(ctx, two); !errors.Is(err, survey.ErrUnauthorized) {
 		t.Errorf("after EndSessionsOf: got %v, want ErrUnauthorized", err)
 	}
 	var n int
@@ -128,11 +129,11 @@ func TestExpected(t *testing.T) {
 	if e, err := s.Expected(ctx, r.ID); err != nil || len(e) != 0 {
 		t.Fatalf("before any roster: got %v, %v; want empty", e, err)
 	}
-	first := Expected{"czj": {"staff": 40, "leaders": 3}, "fgj": {"staff": 0}}
+	first := survey.Expected{"czj": {"staff": 40, "leaders": 3}, "fgj": {"staff": 0}}
 	if err := s.SetExpected(ctx, r.ID, first); err != nil {
 		t.Fatal(err)
 	}
-	second := Expected{"czj": {"cadres": 12}}
+	second := survey.Expected{"czj": {"cadres": 12}}
 	if err := s.SetExpected(ctx, r.ID, second); err != nil {
 		t.Fatal(err)
 	}

@@ -1,4 +1,4 @@
-package survey
+package sqlite
 
 import (
 	"context"

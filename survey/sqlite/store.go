@@ -1,10 +1,11 @@
-package survey
+package sqlite
 
 import (
 	"context"
 	"database/sql"
 	"errors"
 	"fmt"
+	"minping/survey"
 	"net/url"
 	"path/filepath"
 	"sync"
@@ -13,25 +14,6 @@ import (
 	"gorm.io/driver/sqlite"
 	"gorm.io/gorm"
 	"gorm.io/gorm/logger"
-)
-
-// Errors the store returns; server maps each to one HTTP status.
-var (
-	ErrNotFound     = errors.New("not found")
-	ErrCodeUsed     = errors.New("code already used")
-	ErrNotStarted   = errors.New("voting has not started")
-	ErrVotingOver   = errors.New("voting is over")
-	ErrWrongState   = errors.New("not allowed in the round's current state")
-	ErrDuplicate    = errors.New("already exists")
-	ErrUnauthorized = errors.New("unauthorized")
-)
-
-// Round statuses, in lifecycle order.
-const (
-	StatusDraft  = "draft"
-	StatusOpen   = "open"
-	StatusClosed = "closed"
-	StatusSealed = "sealed"
 )
 
 // Store keeps rounds, batches, codes, ballots, accounts and sealed documents
@@ -54,7 +36,7 @@ type Store struct {
 	compactWait time.Duration // how long Compact waits for readers
 
 	mu   sync.Mutex
-	defs map[string]*Definition // parsed definitions by round id and fingerprint
+	defs map[string]*survey.Definition // parsed definitions by round id and fingerprint
 
 	slips *slipIndex // codes and rounds as ballot requests need them
 	// batchMu holds a change to a round's batches (issue, void, seal)
@@ -118,7 +100,7 @@ func Open(ctx context.Context, path string, o Options) (*Store, error) {
 		done:        make(chan struct{}),
 		stopped:     make(chan struct{}),
 		compactWait: 30 * time.Second,
-		defs:        map[string]*Definition{},
+		defs:        map[string]*survey.Definition{},
 		slips:       newSlipIndex(),
 	}
 	if err := s.loadSlips(ctx); err != nil {
@@ -162,23 +144,10 @@ func (s *Store) Close() error {
 	return err
 }
 
-// Round is a 测评活动 with its lifecycle status and its definition.
-type Round struct {
-	ID           string
-	Name         string
-	Status       string
-	Definition   *Definition
-	ConfigSHA256 string // fingerprint of the definition frozen at open; "" in draft
-	CreatedAt    time.Time
-	OpenedAt     *time.Time
-	ClosedAt     *time.Time
-	SealedAt     *time.Time
-}
-
 type roundRow struct {
 	ID           string `gorm:"primaryKey"`
 	Name         string
-	Status       string
+	Status       survey.Status
 	Definition   []byte
 	Source       []byte
 	ConfigSHA256 string `gorm:"column:config_sha256"`
@@ -192,9 +161,9 @@ func (roundRow) TableName() string { return "rounds" }
 
 // CreateRound stores a new draft round. source is the definition as the
 // organiser wrote it (YAML or JSON), kept for download.
-func (s *Store) CreateRound(ctx context.Context, def *Definition, source []byte) (*Round, error) {
+func (s *Store) CreateRound(ctx context.Context, def *survey.Definition, source []byte) (*survey.Round, error) {
 	row := roundRow{
-		ID: newID(), Name: def.Name, Status: StatusDraft,
+		ID: newID(), Name: def.Name, Status: survey.StatusDraft,
 		Definition: def.Canonical(), Source: source, CreatedAt: s.now().UTC(),
 	}
 	if err := s.w.WithContext(ctx).Create(&row).Error; err != nil {
@@ -206,28 +175,28 @@ func (s *Store) CreateRound(ctx context.Context, def *Definition, source []byte)
 // UpdateDefinition replaces the definition of a draft round; ErrWrongState
 // once it has opened. Batches already issued keep their unit and category,
 // which must still exist.
-func (s *Store) UpdateDefinition(ctx context.Context, id string, def *Definition, source []byte) error {
+func (s *Store) UpdateDefinition(ctx context.Context, id string, def *survey.Definition, source []byte) error {
 	defer s.slips.forget(id)
 	return s.w.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		var row roundRow
 		if err := tx.First(&row, "id = ?", id).Error; err != nil {
 			return notFound(err, "update definition")
 		}
-		if row.Status != StatusDraft {
-			return fmt.Errorf("update definition: %w", ErrWrongState)
+		if row.Status != survey.StatusDraft {
+			return fmt.Errorf("update definition: %w", survey.ErrWrongState)
 		}
 		var batches []batchRow
 		if err := tx.Where("round_id = ? AND voided = 0", id).Find(&batches).Error; err != nil {
 			return fmt.Errorf("update definition: %w", err)
 		}
-		var ps []Problem
+		var ps []survey.Problem
 		for _, b := range batches {
 			if def.Unit(b.Unit) == nil || def.Category(b.Category) == nil {
-				ps = append(ps, Problem{Path: "units", Message: fmt.Sprintf("a batch was issued for unit %q, category %q: void it first", b.Unit, b.Category)})
+				ps = append(ps, survey.Problem{Path: "units", Message: fmt.Sprintf("a batch was issued for unit %q, category %q: void it first", b.Unit, b.Category)})
 			}
 		}
 		if len(ps) > 0 {
-			return &ValidationError{Problems: ps}
+			return &survey.ValidationError{Problems: ps}
 		}
 		return tx.Model(&roundRow{}).Where("id = ?", id).Updates(map[string]any{
 			"name": def.Name, "definition": def.Canonical(), "source": source,
@@ -236,7 +205,7 @@ func (s *Store) UpdateDefinition(ctx context.Context, id string, def *Definition
 }
 
 // Round returns the round with the id, or ErrNotFound.
-func (s *Store) Round(ctx context.Context, id string) (*Round, error) {
+func (s *Store) Round(ctx context.Context, id string) (*survey.Round, error) {
 	var row roundRow
 	if err := s.r.WithContext(ctx).First(&row, "id = ?", id).Error; err != nil {
 		return nil, notFound(err, "round")
@@ -254,12 +223,12 @@ func (s *Store) RoundSource(ctx context.Context, id string) ([]byte, error) {
 }
 
 // Rounds returns every round, newest first.
-func (s *Store) Rounds(ctx context.Context) ([]*Round, error) {
+func (s *Store) Rounds(ctx context.Context) ([]*survey.Round, error) {
 	var rows []roundRow
 	if err := s.r.WithContext(ctx).Order("created_at DESC").Find(&rows).Error; err != nil {
 		return nil, fmt.Errorf("rounds: %w", err)
 	}
-	out := make([]*Round, 0, len(rows))
+	out := make([]*survey.Round, 0, len(rows))
 	for i := range rows {
 		r, err := s.toRound(&rows[i])
 		if err != nil {
@@ -270,12 +239,12 @@ func (s *Store) Rounds(ctx context.Context) ([]*Round, error) {
 	return out, nil
 }
 
-func (s *Store) toRound(row *roundRow) (*Round, error) {
+func (s *Store) toRound(row *roundRow) (*survey.Round, error) {
 	def, err := s.definition(row.ID, row.Definition)
 	if err != nil {
 		return nil, err
 	}
-	return &Round{
+	return &survey.Round{
 		ID: row.ID, Name: row.Name, Status: row.Status, Definition: def,
 		ConfigSHA256: row.ConfigSHA256, CreatedAt: row.CreatedAt,
 		OpenedAt: row.OpenedAt, ClosedAt: row.ClosedAt, SealedAt: row.SealedAt,
@@ -284,7 +253,7 @@ func (s *Store) toRound(row *roundRow) (*Round, error) {
 
 // definition parses a stored canonical definition once and caches it; the
 // cache key includes the text's fingerprint so draft edits are seen.
-func (s *Store) definition(id string, canonical []byte) (*Definition, error) {
+func (s *Store) definition(id string, canonical []byte) (*survey.Definition, error) {
 	key := id + ":" + fingerprint(canonical)
 	s.mu.Lock()
 	d, ok := s.defs[key]
@@ -292,7 +261,7 @@ func (s *Store) definition(id string, canonical []byte) (*Definition, error) {
 	if ok {
 		return d, nil
 	}
-	d, err := ParseDefinition(canonical)
+	d, err := survey.ParseDefinition(canonical)
 	if err != nil {
 		return nil, fmt.Errorf("stored definition of round %s: %w", id, err)
 	}
@@ -310,12 +279,12 @@ func (s *Store) OpenRound(ctx context.Context, id string) error {
 		if err := tx.First(&row, "id = ?", id).Error; err != nil {
 			return notFound(err, "open round")
 		}
-		if row.Status != StatusDraft {
-			return fmt.Errorf("open round: %w", ErrWrongState)
+		if row.Status != survey.StatusDraft {
+			return fmt.Errorf("open round: %w", survey.ErrWrongState)
 		}
 		now := s.now().UTC()
 		return tx.Model(&roundRow{}).Where("id = ?", id).Updates(map[string]any{
-			"status": StatusOpen, "config_sha256": fingerprint(row.Definition), "opened_at": now,
+			"status": survey.StatusOpen, "config_sha256": fingerprint(row.Definition), "opened_at": now,
 		}).Error
 	})
 }
@@ -332,11 +301,11 @@ func (s *Store) CloseRound(ctx context.Context, id string) error {
 		if err := tx.First(&row, "id = ?", id).Error; err != nil {
 			return notFound(err, "close round")
 		}
-		if row.Status != StatusOpen {
-			return fmt.Errorf("close round: %w", ErrWrongState)
+		if row.Status != survey.StatusOpen {
+			return fmt.Errorf("close round: %w", survey.ErrWrongState)
 		}
 		return tx.Model(&roundRow{}).Where("id = ?", id).Updates(map[string]any{
-			"status": StatusClosed, "closed_at": s.now().UTC(),
+			"status": survey.StatusClosed, "closed_at": s.now().UTC(),
 		}).Error
 	})
 	s.slips.forget(id)
@@ -392,7 +361,7 @@ func (s *Store) checkpoint(ctx context.Context) error {
 
 func notFound(err error, what string) error {
 	if errors.Is(err, gorm.ErrRecordNotFound) {
-		return fmt.Errorf("%s: %w", what, ErrNotFound)
+		return fmt.Errorf("%s: %w", what, survey.ErrNotFound)
 	}
 	return fmt.Errorf("%s: %w", what, err)
 }

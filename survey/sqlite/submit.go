@@ -1,10 +1,11 @@
-package survey
+package sqlite
 
 import (
 	"context"
 	"crypto/rand"
 	"database/sql"
 	"fmt"
+	"minping/survey"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -45,9 +46,9 @@ type submission struct {
 // answers is the compact form from Definition.EncodeAnswers. The stored
 // ballot carries round, unit, category and answers under a random key:
 // nothing that links it to the code, a time or an order.
-func (s *Store) Submit(ctx context.Context, slip *Slip, answers []byte) error {
+func (s *Store) Submit(ctx context.Context, slip *survey.Slip, answers []byte) error {
 	sub := &submission{
-		batch: slip.batch, pos: slip.pos, roundID: slip.Round.ID, unit: slip.Unit.ID, category: slip.Category.ID,
+		batch: slip.Ref.Batch, pos: slip.Ref.Pos, roundID: slip.Round.ID, unit: slip.Unit.ID, category: slip.Category.ID,
 		answers: answers, result: make(chan error, 1),
 	}
 	select {
@@ -223,8 +224,8 @@ type spendBatch struct {
 	found  bool
 	bits   []byte
 	voided bool
-	status string // of its round
-	spent  int    // codes spent by this group
+	status survey.Status // of its round
+	spent  int           // codes spent by this group
 }
 
 // readSpendBatches reads, in one statement, every batch the group's codes
@@ -257,7 +258,7 @@ func readSpendBatches(ctx context.Context, tx *sql.Tx, group []*submission) (map
 		var id string
 		var bits []byte
 		var voided bool
-		var status string
+		var status survey.Status
 		if err := rows.Scan(&id, &bits, &voided, &status); err != nil {
 			return nil, err
 		}
@@ -272,20 +273,20 @@ func readSpendBatches(ctx context.Context, tx *sql.Tx, group []*submission) (map
 // lookup does: unknown or void, spent, then the round's status.
 func (b *spendBatch) spend(pos int) error {
 	if !b.found || pos < 0 || pos/8 >= len(b.bits) {
-		return ErrNotFound
+		return survey.ErrNotFound
 	}
 	switch codeState(b.bits, b.voided, pos) {
 	case codeSpent:
-		return ErrCodeUsed
+		return survey.ErrCodeUsed
 	case codeVoid:
-		return ErrNotFound
+		return survey.ErrNotFound
 	}
 	switch b.status {
-	case StatusOpen:
-	case StatusDraft:
-		return ErrNotStarted
+	case survey.StatusOpen:
+	case survey.StatusDraft:
+		return survey.ErrNotStarted
 	default:
-		return ErrVotingOver
+		return survey.ErrVotingOver
 	}
 	b.bits[pos/8] |= 1 << (pos % 8)
 	b.spent++

@@ -1,4 +1,4 @@
-package survey
+package sqlite
 
 import (
 	"bytes"
@@ -6,6 +6,7 @@ import (
 	"database/sql"
 	"errors"
 	"maps"
+	"minping/survey"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -18,13 +19,13 @@ import (
 	"gorm.io/gorm"
 )
 
-func exampleDefinition(t testing.TB) *Definition {
+func exampleDefinition(t testing.TB) *survey.Definition {
 	t.Helper()
-	b, err := os.ReadFile("../assets/examples/quzhi-2026.yaml")
+	b, err := os.ReadFile("../../assets/examples/quzhi-2026.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}
-	d, err := ParseDefinition(b)
+	d, err := survey.ParseDefinition(b)
 	if err != nil {
 		t.Fatalf("example definition: %v", err)
 	}
@@ -44,7 +45,7 @@ func openStore(t testing.TB) (*Store, string) {
 
 // openRound creates the example round, opens it and issues n codes for
 // czj × staff.
-func openRound(t testing.TB, s *Store, n int) (*Round, []string) {
+func openRound(t testing.TB, s *Store, n int) (*survey.Round, []string) {
 	t.Helper()
 	ctx := context.Background()
 	r, err := s.CreateRound(ctx, exampleDefinition(t), nil)
@@ -62,7 +63,7 @@ func openRound(t testing.TB, s *Store, n int) (*Round, []string) {
 }
 
 // fullAnswers answers every slot of a layout with the second option.
-func fullAnswers(d *Definition, u *Unit, category string) []byte {
+func fullAnswers(d *survey.Definition, u *survey.Unit, category string) []byte {
 	b := make([]byte, len(d.Layout(u, category)))
 	for i := range b {
 		b[i] = 1
@@ -74,7 +75,7 @@ func TestCodeFormat(t *testing.T) {
 	re := regexp.MustCompile(`^[2-9A-HJ-NP-Z]{4}(-[2-9A-HJ-NP-Z]{4}){3}$`)
 	seen := map[string]bool{}
 	for i := 0; i < 2000; i++ {
-		c := NewCode()
+		c := survey.NewCode()
 		if !re.MatchString(c) {
 			t.Fatalf("code %q does not match %s", c, re)
 		}
@@ -92,7 +93,7 @@ func TestCodeFormat(t *testing.T) {
 		{"ABCD-EFGH-JKLM-NPQRS", ""},
 		{"测评码测评码测评码测评码测评码测评", ""},
 	} {
-		if got := NormalizeCode(tc.in); got != tc.want {
+		if got := survey.NormalizeCode(tc.in); got != tc.want {
 			t.Errorf("NormalizeCode(%q) = %q, want %q", tc.in, got, tc.want)
 		}
 	}
@@ -124,7 +125,7 @@ func TestSubmitSpendsCodeOnce(t *testing.T) {
 		switch {
 		case err == nil:
 			ok++
-		case errors.Is(err, ErrCodeUsed):
+		case errors.Is(err, survey.ErrCodeUsed):
 			used++
 		default:
 			t.Errorf("unexpected error: %v", err)
@@ -133,7 +134,7 @@ func TestSubmitSpendsCodeOnce(t *testing.T) {
 	if ok != 1 || used != racers-1 {
 		t.Fatalf("got %d accepted and %d used, want 1 and %d", ok, used, racers-1)
 	}
-	if _, err := s.Slip(ctx, codes[0]); !errors.Is(err, ErrCodeUsed) {
+	if _, err := s.Slip(ctx, codes[0]); !errors.Is(err, survey.ErrCodeUsed) {
 		t.Fatalf("slip after voting: got %v, want ErrCodeUsed", err)
 	}
 	n := 0
@@ -160,10 +161,10 @@ func TestSlipStatuses(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.Slip(ctx, codes[0]); !errors.Is(err, ErrNotStarted) {
+	if _, err := s.Slip(ctx, codes[0]); !errors.Is(err, survey.ErrNotStarted) {
 		t.Errorf("draft round: got %v, want ErrNotStarted", err)
 	}
-	if _, err := s.Slip(ctx, "2222-2222-2222-2222"); !errors.Is(err, ErrNotFound) {
+	if _, err := s.Slip(ctx, "2222-2222-2222-2222"); !errors.Is(err, survey.ErrNotFound) {
 		t.Errorf("unknown code: got %v, want ErrNotFound", err)
 	}
 	if err := s.OpenRound(ctx, r.ID); err != nil {
@@ -179,14 +180,14 @@ func TestSlipStatuses(t *testing.T) {
 	if err := s.VoidBatch(ctx, r.ID, b.ID); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.Slip(ctx, codes[1]); !errors.Is(err, ErrNotFound) {
+	if _, err := s.Slip(ctx, codes[1]); !errors.Is(err, survey.ErrNotFound) {
 		t.Errorf("void code: got %v, want ErrNotFound", err)
 	}
 	tu, err := s.Turnout(ctx, r.ID)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := tu[0].Count; got != (Count{Issued: 1, Voted: 1}) {
+	if got := tu[0].Count; got != (survey.Count{Issued: 1, Voted: 1}) {
 		t.Errorf("turnout of czj after voiding: got %+v, want issued 1 (the spent code), voted 1", got)
 	}
 	_, more, err := s.IssueBatch(ctx, r.ID, "czj", "staff", 2)
@@ -196,13 +197,13 @@ func TestSlipStatuses(t *testing.T) {
 	if err := s.CloseRound(ctx, r.ID); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.Slip(ctx, more[0]); !errors.Is(err, ErrVotingOver) {
+	if _, err := s.Slip(ctx, more[0]); !errors.Is(err, survey.ErrVotingOver) {
 		t.Errorf("closed round: got %v, want ErrVotingOver", err)
 	}
-	if err := s.Submit(ctx, slip, fullAnswers(r.Definition, slip.Unit, "staff")); !errors.Is(err, ErrCodeUsed) {
+	if err := s.Submit(ctx, slip, fullAnswers(r.Definition, slip.Unit, "staff")); !errors.Is(err, survey.ErrCodeUsed) {
 		t.Errorf("second submit: got %v, want ErrCodeUsed", err)
 	}
-	if _, _, err := s.IssueBatch(ctx, r.ID, "czj", "staff", 2); !errors.Is(err, ErrWrongState) {
+	if _, _, err := s.IssueBatch(ctx, r.ID, "czj", "staff", 2); !errors.Is(err, survey.ErrWrongState) {
 		t.Errorf("issue after close: got %v, want ErrWrongState", err)
 	}
 }
@@ -334,7 +335,7 @@ func TestCompactWaitsForReaders(t *testing.T) {
 	if !errors.Is(err, ErrCompactIncomplete) {
 		t.Fatalf("close while a reader holds a snapshot: got %v, want ErrCompactIncomplete", err)
 	}
-	if got, _ := s.Round(ctx, r.ID); got.Status != StatusClosed {
+	if got, _ := s.Round(ctx, r.ID); got.Status != survey.StatusClosed {
 		t.Fatalf("the round is %s after the close, want closed", got.Status)
 	}
 	tx.Rollback()

@@ -1,17 +1,18 @@
-package survey
+package sqlite
 
 import (
 	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"minping/survey"
 	"sync"
 	"testing"
 )
 
 // slipVerdict is what a lookup says of a code, for comparing the index's
 // answer with SQLite's.
-func slipVerdict(sl *Slip, err error) string {
+func slipVerdict(sl *survey.Slip, err error) string {
 	if sl == nil {
 		return fmt.Sprintf("no slip, %v", err)
 	}
@@ -25,7 +26,7 @@ func checkIndex(t *testing.T, step string, s *Store, codes []string, want []erro
 	ctx := context.Background()
 	for i, code := range codes {
 		got, gotErr := s.Slip(ctx, code)
-		db, dbErr := s.slipFromDB(ctx, s.hashCode(NormalizeCode(code)))
+		db, dbErr := s.slipFromDB(ctx, s.hashCode(survey.NormalizeCode(code)))
 		if g, d := slipVerdict(got, gotErr), slipVerdict(db, dbErr); g != d {
 			t.Errorf("%s: code %d: index says %s; SQLite says %s", step, i, g, d)
 		}
@@ -44,10 +45,10 @@ func checkTurnout(t *testing.T, step string, s *Store, roundID string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	got := map[string]Count{}
+	got := map[string]survey.Count{}
 	for _, u := range tu {
 		for _, c := range u.Categories {
-			if c.Count != (Count{}) {
+			if c.Count != (survey.Count{}) {
 				got[u.Unit+"/"+c.Category] = c.Count
 			}
 		}
@@ -59,7 +60,7 @@ func checkTurnout(t *testing.T, step string, s *Store, roundID string) {
 		t.Fatal(err)
 	}
 	defer rows.Close()
-	want := map[string]Count{}
+	want := map[string]survey.Count{}
 	for rows.Next() {
 		var u, c string
 		var voided bool
@@ -76,7 +77,7 @@ func checkTurnout(t *testing.T, step string, s *Store, roundID string) {
 		case codeFresh:
 			n.Issued++
 		}
-		if n != (Count{}) {
+		if n != (survey.Count{}) {
 			want[u+"/"+c] = n
 		}
 	}
@@ -109,7 +110,7 @@ func TestSlipIndexFollowsEveryChange(t *testing.T) {
 		t.Helper()
 		n := 0
 		for _, c := range codes {
-			if _, _, _, ok := s.slips.lookup(s.hashCode(NormalizeCode(c))); ok {
+			if _, _, _, ok := s.slips.lookup(s.hashCode(survey.NormalizeCode(c))); ok {
 				n++
 			}
 		}
@@ -119,7 +120,7 @@ func TestSlipIndexFollowsEveryChange(t *testing.T) {
 	}
 	held("issued", 5)
 	codes = append(codes, "2222-2222-2222-2222") // never issued
-	checkIndex(t, "draft", s, codes, []error{ErrNotStarted, ErrNotStarted, ErrNotStarted, ErrNotStarted, ErrNotStarted, ErrNotFound})
+	checkIndex(t, "draft", s, codes, []error{survey.ErrNotStarted, survey.ErrNotStarted, survey.ErrNotStarted, survey.ErrNotStarted, survey.ErrNotStarted, survey.ErrNotFound})
 	checkTurnout(t, "draft", s, r.ID)
 
 	// A draft's definition may change: the round's name must follow.
@@ -135,7 +136,7 @@ func TestSlipIndexFollowsEveryChange(t *testing.T) {
 	if err := s.OpenRound(ctx, r.ID); err != nil {
 		t.Fatal(err)
 	}
-	checkIndex(t, "open", s, codes, []error{nil, nil, nil, nil, nil, ErrNotFound})
+	checkIndex(t, "open", s, codes, []error{nil, nil, nil, nil, nil, survey.ErrNotFound})
 	checkTurnout(t, "open", s, r.ID)
 
 	sl, err := s.Slip(ctx, a[0])
@@ -155,7 +156,7 @@ func TestSlipIndexFollowsEveryChange(t *testing.T) {
 	if err := s.VoidBatch(ctx, r.ID, b.ID); err != nil {
 		t.Fatal(err)
 	}
-	afterVoid := []error{ErrCodeUsed, nil, nil, ErrCodeUsed, ErrNotFound, ErrNotFound}
+	afterVoid := []error{survey.ErrCodeUsed, nil, nil, survey.ErrCodeUsed, survey.ErrNotFound, survey.ErrNotFound}
 	checkIndex(t, "spent and voided", s, codes, afterVoid)
 	checkTurnout(t, "spent and voided", s, r.ID)
 
@@ -173,13 +174,13 @@ func TestSlipIndexFollowsEveryChange(t *testing.T) {
 	if err := s.CloseRound(ctx, r.ID); err != nil {
 		t.Fatal(err)
 	}
-	checkIndex(t, "closed", s, codes, []error{ErrCodeUsed, ErrVotingOver, ErrVotingOver, ErrCodeUsed, ErrNotFound, ErrNotFound})
+	checkIndex(t, "closed", s, codes, []error{survey.ErrCodeUsed, survey.ErrVotingOver, survey.ErrVotingOver, survey.ErrCodeUsed, survey.ErrNotFound, survey.ErrNotFound})
 	checkTurnout(t, "closed", s, r.ID)
 
-	if err := s.Seal(ctx, r.ID, SealTime(s.now()), nil); err != nil {
+	if err := s.Seal(ctx, r.ID, survey.SealTime(s.now()), nil); err != nil {
 		t.Fatal(err)
 	}
-	checkIndex(t, "sealed", s, codes, []error{ErrNotFound, ErrNotFound, ErrNotFound, ErrNotFound, ErrNotFound, ErrNotFound})
+	checkIndex(t, "sealed", s, codes, []error{survey.ErrNotFound, survey.ErrNotFound, survey.ErrNotFound, survey.ErrNotFound, survey.ErrNotFound, survey.ErrNotFound})
 	held("sealed", 0)
 }
 
@@ -210,7 +211,7 @@ func TestSlipIndexIsNotTheAuthority(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	if _, _, _, ok := s.slips.lookup(s.hashCode(NormalizeCode(own[0]))); !ok {
+	if _, _, _, ok := s.slips.lookup(s.hashCode(survey.NormalizeCode(own[0]))); !ok {
 		t.Fatal("the store's own code is not in its index")
 	}
 	if err := other.CloseRound(ctx, r.ID); err != nil {
@@ -225,7 +226,7 @@ func TestSlipIndexIsNotTheAuthority(t *testing.T) {
 		if sl == nil {
 			t.Fatalf("code %s after the close elsewhere: %v", code, err)
 		}
-		if err := s.Submit(ctx, sl, fullAnswers(sl.Round.Definition, sl.Unit, "staff")); !errors.Is(err, ErrVotingOver) {
+		if err := s.Submit(ctx, sl, fullAnswers(sl.Round.Definition, sl.Unit, "staff")); !errors.Is(err, survey.ErrVotingOver) {
 			t.Errorf("a ballot for a round another process closed: got %v, want ErrVotingOver", err)
 		}
 	}
@@ -253,7 +254,7 @@ func TestSpentWhileLookedUp(t *testing.T) {
 					return
 				default:
 				}
-				if _, err := s.Slip(ctx, codes[j%len(codes)]); err != nil && !errors.Is(err, ErrCodeUsed) {
+				if _, err := s.Slip(ctx, codes[j%len(codes)]); err != nil && !errors.Is(err, survey.ErrCodeUsed) {
 					t.Errorf("lookup while voting: %v", err)
 					return
 				}
@@ -280,7 +281,7 @@ func TestSpentWhileLookedUp(t *testing.T) {
 	readers.Wait()
 
 	for i, code := range codes {
-		if _, _, state, ok := s.slips.lookup(s.hashCode(NormalizeCode(code))); !ok || state != codeSpent {
+		if _, _, state, ok := s.slips.lookup(s.hashCode(survey.NormalizeCode(code))); !ok || state != codeSpent {
 			t.Fatalf("code %d after voting: in the index %v, state %d, want spent (%d)", i, ok, state, codeSpent)
 		}
 	}

@@ -1,9 +1,10 @@
-package survey
+package sqlite
 
 import (
 	"context"
 	"errors"
 	"fmt"
+	"minping/survey"
 	"time"
 
 	"gorm.io/gorm"
@@ -35,7 +36,7 @@ func (sessionRow) TableName() string { return "sessions" }
 // account are removed on the way.
 func (s *Store) CreateSession(ctx context.Context, accountID string) (string, error) {
 	now := s.now().UTC()
-	token := NewToken()
+	token := survey.NewToken()
 	row := sessionRow{
 		TokenHash: hashToken(token), AccountID: accountID,
 		CreatedAt: now, SeenAt: now, ExpiresAt: now.Add(SessionMax),
@@ -55,26 +56,26 @@ func (s *Store) CreateSession(ctx context.Context, accountID string) (string, er
 // SessionAccount returns the account signed in with a session secret, or
 // ErrUnauthorized if the secret is unknown or its session has expired. It
 // keeps the session alive (at most one write a minute).
-func (s *Store) SessionAccount(ctx context.Context, token string) (*Account, error) {
+func (s *Store) SessionAccount(ctx context.Context, token string) (*survey.Account, error) {
 	if token == "" {
-		return nil, ErrUnauthorized
+		return nil, survey.ErrUnauthorized
 	}
 	var sess sessionRow
 	err := s.r.WithContext(ctx).Where("token_hash = ?", hashToken(token)).Take(&sess).Error
 	if errors.Is(err, gorm.ErrRecordNotFound) {
-		return nil, ErrUnauthorized
+		return nil, survey.ErrUnauthorized
 	}
 	if err != nil {
 		return nil, fmt.Errorf("session: %w", err)
 	}
 	now := s.now().UTC()
 	if !now.Before(sess.ExpiresAt) || !now.Before(sess.SeenAt.Add(SessionIdle)) {
-		return nil, ErrUnauthorized
+		return nil, survey.ErrUnauthorized
 	}
 	var acc accountRow
 	err = s.r.WithContext(ctx).Where("id = ?", sess.AccountID).Take(&acc).Error
 	if errors.Is(err, gorm.ErrRecordNotFound) {
-		return nil, ErrUnauthorized
+		return nil, survey.ErrUnauthorized
 	}
 	if err != nil {
 		return nil, fmt.Errorf("session account: %w", err)

@@ -1,8 +1,9 @@
-package survey
+package sqlite
 
 import (
 	"context"
 	"fmt"
+	"minping/survey"
 	"sync"
 	"sync/atomic"
 )
@@ -33,8 +34,8 @@ type slipIndex struct {
 	batches []batchRoute
 	batchOf map[string]uint32 // batch id → index in batches
 
-	rounds map[string]*Round // snapshots, dropped on every change of the round
-	gen    uint64            // bumped by every drop, so a stale load is not kept
+	rounds map[string]*survey.Round // snapshots, dropped on every change of the round
+	gen    uint64                   // bumped by every drop, so a stale load is not kept
 }
 
 type slipEntry struct {
@@ -76,7 +77,7 @@ func (m spentMarks) load(bits []byte) {
 }
 
 func newSlipIndex() *slipIndex {
-	return &slipIndex{codes: map[[32]byte]slipEntry{}, batchOf: map[string]uint32{}, rounds: map[string]*Round{}}
+	return &slipIndex{codes: map[[32]byte]slipEntry{}, batchOf: map[string]uint32{}, rounds: map[string]*survey.Round{}}
 }
 
 // batchLocked returns the index of the batch, adding it with room for codes
@@ -171,7 +172,7 @@ func (x *slipIndex) forget(roundID string) {
 
 // round returns a snapshot of the round, loading it with load when there is
 // none. A snapshot is shared: callers must not change it.
-func (x *slipIndex) round(id string, load func() (*Round, error)) (*Round, error) {
+func (x *slipIndex) round(id string, load func() (*survey.Round, error)) (*survey.Round, error) {
 	x.mu.RLock()
 	r, gen := x.rounds[id], x.gen
 	x.mu.RUnlock()

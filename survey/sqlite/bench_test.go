@@ -1,8 +1,9 @@
-package survey
+package sqlite
 
 import (
 	"bytes"
 	"context"
+	"minping/survey"
 	"os"
 	"path/filepath"
 	"sync/atomic"
@@ -15,11 +16,11 @@ import (
 // one ballot, answered only after its group's commit.
 func BenchmarkSubmit(b *testing.B) {
 	ctx := context.Background()
-	src, err := os.ReadFile("../assets/examples/quzhi-2026.yaml")
+	src, err := os.ReadFile("../../assets/examples/quzhi-2026.yaml")
 	if err != nil {
 		b.Fatal(err)
 	}
-	def, err := ParseDefinition(src)
+	def, err := survey.ParseDefinition(src)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -37,7 +38,7 @@ func BenchmarkSubmit(b *testing.B) {
 	for len(codes) < b.N {
 		for _, u := range def.Units {
 			for _, c := range def.Categories {
-				_, cs, err := s.IssueBatch(ctx, r.ID, u.ID, c.ID, min(MaxBatch, b.N/(len(def.Units)*len(def.Categories))+1))
+				_, cs, err := s.IssueBatch(ctx, r.ID, u.ID, c.ID, min(survey.MaxBatch, b.N/(len(def.Units)*len(def.Categories))+1))
 				if err != nil {
 					b.Fatal(err)
 				}
@@ -132,7 +133,7 @@ func BenchmarkIssueBatch(b *testing.B) {
 		b.Fatal(err)
 	}
 	for b.Loop() {
-		if _, codes, err := s.IssueBatch(ctx, r.ID, "czj", "staff", MaxBatch); err != nil || len(codes) != MaxBatch {
+		if _, codes, err := s.IssueBatch(ctx, r.ID, "czj", "staff", survey.MaxBatch); err != nil || len(codes) != survey.MaxBatch {
 			b.Fatalf("issued %d codes: %v", len(codes), err)
 		}
 	}

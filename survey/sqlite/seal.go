@@ -1,21 +1,14 @@
-package survey
+package sqlite
 
 import (
 	"context"
 	"errors"
 	"fmt"
+	"minping/survey"
 	"time"
 
 	"gorm.io/gorm"
 )
-
-// SealedDocument is one signed document of a sealed round: the round
-// document (Unit "") or a unit's.
-type SealedDocument struct {
-	Unit      string
-	Body      []byte
-	Signature string
-}
 
 type documentRow struct {
 	RoundID   string `gorm:"primaryKey"`
@@ -26,24 +19,20 @@ type documentRow struct {
 
 func (documentRow) TableName() string { return "documents" }
 
-// SealTime is the time a seal records, to the second in UTC, so that it
-// reads back from the database exactly as it was signed.
-func SealTime(now time.Time) time.Time { return now.UTC().Truncate(time.Second) }
-
 // Seal stores the signed documents of a closed round and freezes it, in one
 // transaction: the round becomes sealed at sealedAt, each batch keeps its
 // count of spent codes, and the round's code hashes are purged. After this
 // no ballot can be added (the round is not open) and none can be changed
 // (the store has no way to). ErrWrongState unless the round is closed.
-func (s *Store) Seal(ctx context.Context, roundID string, sealedAt time.Time, docs []SealedDocument) error {
+func (s *Store) Seal(ctx context.Context, roundID string, sealedAt time.Time, docs []survey.SealedDocument) error {
 	s.batchMu.Lock()
 	err := s.w.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		var row roundRow
 		if err := tx.Select("status").First(&row, "id = ?", roundID).Error; err != nil {
 			return notFound(err, "round")
 		}
-		if row.Status != StatusClosed {
-			return ErrWrongState
+		if row.Status != survey.StatusClosed {
+			return survey.ErrWrongState
 		}
 		for _, d := range docs {
 			if err := tx.Create(&documentRow{RoundID: roundID, Unit: d.Unit, Body: d.Body, Signature: d.Signature}).Error; err != nil {
@@ -57,10 +46,10 @@ func (s *Store) Seal(ctx context.Context, roundID string, sealedAt time.Time, do
 			return err
 		}
 		return tx.Model(&roundRow{}).Where("id = ?", roundID).Updates(map[string]any{
-			"status": StatusSealed, "sealed_at": sealedAt,
+			"status": survey.StatusSealed, "sealed_at": sealedAt,
 		}).Error
 	})
-	if !errors.Is(err, ErrWrongState) { // sealed, or perhaps: forgetting is safe, SQLite answers
+	if !errors.Is(err, survey.ErrWrongState) { // sealed, or perhaps: forgetting is safe, SQLite answers
 		s.slips.purge(roundID)
 	}
 	s.batchMu.Unlock()
@@ -75,10 +64,10 @@ func (s *Store) Seal(ctx context.Context, roundID string, sealedAt time.Time, do
 // Document returns a sealed document of a round (unit "" for the round
 // document). ErrNotFound if there is none; callers check the round status
 // first to tell "not sealed yet" from "no such unit".
-func (s *Store) Document(ctx context.Context, roundID, unit string) (*SealedDocument, error) {
+func (s *Store) Document(ctx context.Context, roundID, unit string) (*survey.SealedDocument, error) {
 	var row documentRow
 	if err := s.r.WithContext(ctx).Where("round_id = ? AND unit = ?", roundID, unit).Take(&row).Error; err != nil {
 		return nil, notFound(err, "document")
 	}
-	return &SealedDocument{Unit: row.Unit, Body: row.Body, Signature: row.Signature}, nil
+	return &survey.SealedDocument{Unit: row.Unit, Body: row.Body, Signature: row.Signature}, nil
 }

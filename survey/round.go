@@ -1,0 +1,53 @@
+package survey
+
+import (
+	"errors"
+	"time"
+)
+
+// Errors a store returns; server maps each to one HTTP status.
+var (
+	ErrNotFound     = errors.New("not found")
+	ErrCodeUsed     = errors.New("code already used")
+	ErrNotStarted   = errors.New("voting has not started")
+	ErrVotingOver   = errors.New("voting is over")
+	ErrWrongState   = errors.New("not allowed in the round's current state")
+	ErrDuplicate    = errors.New("already exists")
+	ErrUnauthorized = errors.New("unauthorized")
+)
+
+// Status is where a round is in its lifecycle.
+type Status string
+
+// Round statuses, in lifecycle order.
+const (
+	StatusDraft  Status = "draft"
+	StatusOpen   Status = "open"
+	StatusClosed Status = "closed"
+	StatusSealed Status = "sealed"
+)
+
+// Round is a 测评活动 with its lifecycle status and its definition.
+type Round struct {
+	ID           string
+	Name         string
+	Status       Status
+	Definition   *Definition
+	ConfigSHA256 string // fingerprint of the definition frozen at open; "" in draft
+	CreatedAt    time.Time
+	OpenedAt     *time.Time
+	ClosedAt     *time.Time
+	SealedAt     *time.Time
+}
+
+// SealedDocument is one signed document of a sealed round: the round
+// document (Unit "") or a unit's.
+type SealedDocument struct {
+	Unit      string
+	Body      []byte
+	Signature string
+}
+
+// SealTime is the time a seal records, to the second in UTC, so that it
+// reads back from the database exactly as it was signed.
+func SealTime(now time.Time) time.Time { return now.UTC().Truncate(time.Second) }

@@ -1,0 +1,203 @@
+package sqlite
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"minping/survey"
+	"strings"
+	"time"
+
+	"golang.org/x/crypto/argon2"
+	"gorm.io/gorm"
+)
+
+type accountRow struct {
+	ID           string `gorm:"primaryKey"`
+	Name         string
+	Role         survey.Role
+	RoundID      string
+	Units        string
+	PasswordHash string
+	TokenHash    []byte
+	CreatedAt    time.Time
+}
+
+func (accountRow) TableName() string { return "accounts" }
+
+func (r *accountRow) account() *survey.Account {
+	a := &survey.Account{ID: r.ID, Name: r.Name, Role: r.Role, RoundID: r.RoundID}
+	_ = json.Unmarshal([]byte(r.Units), &a.Units)
+	return a
+}
+
+// CreateAccount stores an account and returns it with a fresh bearer token
+// (shown once; only its hash is kept). An appraiser must name a round and
+// units of it. ErrDuplicate if the name is taken.
+func (s *Store) CreateAccount(ctx context.Context, n survey.NewAccount) (*survey.Account, string, error) {
+	var ps []survey.Problem
+	if strings.TrimSpace(n.Name) == "" {
+		ps = append(ps, survey.Problem{Path: "name", Message: "an account needs a name"})
+	}
+	switch n.Role {
+	case survey.RoleAdmin, survey.RoleOrganiser:
+	case survey.RoleAppraiser:
+		r, err := s.Round(ctx, n.RoundID)
+		if err != nil {
+			ps = append(ps, survey.Problem{Path: "round", Message: fmt.Sprintf("no round %q", n.RoundID)})
+			break
+		}
+		if len(n.Units) == 0 {
+			ps = append(ps, survey.Problem{Path: "units", Message: "an appraiser needs at least one unit"})
+		}
+		for i, u := range n.Units {
+			if r.Definition.Unit(u) == nil {
+				ps = append(ps, survey.Problem{Path: fmt.Sprintf("units[%d]", i), Message: fmt.Sprintf("round has no unit %q", u)})
+			}
+		}
+	default:
+		ps = append(ps, survey.Problem{Path: "role", Message: fmt.Sprintf("role must be organiser or appraiser, got %q", n.Role)})
+	}
+	if len(ps) > 0 {
+		return nil, "", &survey.ValidationError{Problems: ps}
+	}
+	token := survey.NewToken()
+	units, _ := json.Marshal(n.Units)
+	if n.Units == nil {
+		units = []byte("[]")
+	}
+	row := accountRow{
+		ID: newID(), Name: n.Name, Role: n.Role, RoundID: n.RoundID, Units: string(units),
+		TokenHash: hashToken(token), CreatedAt: s.now().UTC(),
+	}
+	if n.Password != "" {
+		row.PasswordHash = HashPassword(n.Password)
+	}
+	if n.Role != survey.RoleAppraiser {
+		row.RoundID, row.Units = "", "[]"
+	}
+	if err := s.w.WithContext(ctx).Create(&row).Error; err != nil {
+		if errors.Is(err, gorm.ErrDuplicatedKey) {
+			return nil, "", fmt.Errorf("create account %q: %w", n.Name, survey.ErrDuplicate)
+		}
+		return nil, "", fmt.Errorf("create account: %w", err)
+	}
+	return row.account(), token, nil
+}
+
+// AccountByToken returns the account a bearer token belongs to, or
+// ErrUnauthorized.
+func (s *Store) AccountByToken(ctx context.Context, token string) (*survey.Account, error) {
+	if token == "" {
+		return nil, survey.ErrUnauthorized
+	}
+	var row accountRow
+	if err := s.r.WithContext(ctx).Where("token_hash = ?", hashToken(token)).Take(&row).Error; err != nil {
+		if errors.Is(err, gorm.ErrRecordNotFound) {
+			return nil, survey.ErrUnauthorized
+		}
+		return nil, fmt.Errorf("account by token: %w", err)
+	}
+	return row.account(), nil
+}
+
+// Authenticate checks a name and password and returns the account, or
+// ErrUnauthorized.
+func (s *Store) Authenticate(ctx context.Context, name, password string) (*survey.Account, error) {
+	var row accountRow
+	err := s.r.WithContext(ctx).Where("name = ?", name).Take(&row).Error
+	if err != nil && !errors.Is(err, gorm.ErrRecordNotFound) {
+		return nil, fmt.Errorf("authenticate: %w", err)
+	}
+	if err != nil || row.PasswordHash == "" {
+		// Spend the same time as a real check so names cannot be probed.
+		CheckPassword("$argon2id$v=19$m=19456,t=2,p=1$AAAAAAAAAAAAAAAAAAAAAA$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", password)
+		return nil, survey.ErrUnauthorized
+	}
+	if !CheckPassword(row.PasswordHash, password) {
+		return nil, survey.ErrUnauthorized
+	}
+	return row.account(), nil
+}
+
+// SetPassword sets the console password of the named account, creating it
+// with the role if it does not exist (used for the bootstrap admin).
+func (s *Store) SetPassword(ctx context.Context, name string, role survey.Role, password string) error {
+	res := s.w.WithContext(ctx).Model(&accountRow{}).Where("name = ?", name).Update("password_hash", HashPassword(password))
+	if res.Error != nil {
+		return fmt.Errorf("set password: %w", res.Error)
+	}
+	if res.RowsAffected > 0 {
+		return nil
+	}
+	_, _, err := s.CreateAccount(ctx, survey.NewAccount{Name: name, Role: role, Password: password})
+	return err
+}
+
+// HasAccount reports whether an account with the name exists.
+func (s *Store) HasAccount(ctx context.Context, name string) (bool, error) {
+	var n int64
+	err := s.r.WithContext(ctx).Model(&accountRow{}).Where("name = ?", name).Count(&n).Error
+	return n > 0, err
+}
+
+// Accounts returns every account, in name order.
+func (s *Store) Accounts(ctx context.Context) ([]*survey.Account, error) {
+	var rows []accountRow
+	if err := s.r.WithContext(ctx).Order("name").Find(&rows).Error; err != nil {
+		return nil, fmt.Errorf("accounts: %w", err)
+	}
+	out := make([]*survey.Account, len(rows))
+	for i := range rows {
+		out[i] = rows[i].account()
+	}
+	return out, nil
+}
+
+func hashToken(t string) []byte {
+	sum := sha256.Sum256([]byte(t))
+	return sum[:]
+}
+
+// argon2id parameters (OWASP's second recommended set: 19 MiB, 2 passes).
+const (
+	argonMemory = 19 * 1024
+	argonTime   = 2
+	argonLanes  = 1
+	argonKeyLen = 32
+)
+
+// HashPassword returns an argon2id hash in the PHC string format.
+func HashPassword(password string) string {
+	salt := make([]byte, 16)
+	rand.Read(salt)
+	key := argon2.IDKey([]byte(password), salt, argonTime, argonMemory, argonLanes, argonKeyLen)
+	enc := base64.RawStdEncoding
+	return fmt.Sprintf("$argon2id$v=19$m=%d,t=%d,p=%d$%s$%s", argonMemory, argonTime, argonLanes, enc.EncodeToString(salt), enc.EncodeToString(key))
+}
+
+// CheckPassword reports whether password matches a HashPassword hash.
+func CheckPassword(hash, password string) bool {
+	parts := strings.Split(hash, "$")
+	if len(parts) != 6 || parts[1] != "argon2id" {
+		return false
+	}
+	var m, t uint32
+	var p uint8
+	if _, err := fmt.Sscanf(parts[3], "m=%d,t=%d,p=%d", &m, &t, &p); err != nil {
+		return false
+	}
+	enc := base64.RawStdEncoding
+	salt, err1 := enc.DecodeString(parts[4])
+	want, err2 := enc.DecodeString(parts[5])
+	if err1 != nil || err2 != nil {
+		return false
+	}
+	got := argon2.IDKey([]byte(password), salt, t, m, p, uint32(len(want)))
+	return subtle.ConstantTimeCompare(got, want) == 1
+}

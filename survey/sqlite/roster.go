@@ -1,0 +1,60 @@
+package sqlite
+
+import (
+	"context"
+	"fmt"
+	"maps"
+	"minping/survey"
+	"slices"
+
+	"gorm.io/gorm"
+)
+
+type expectedRow struct {
+	RoundID  string `gorm:"primaryKey"`
+	Unit     string `gorm:"primaryKey"`
+	Category string `gorm:"primaryKey"`
+	Expected int
+}
+
+func (expectedRow) TableName() string { return "roster_expected" }
+
+// SetExpected replaces a round's expected attendance with e.
+func (s *Store) SetExpected(ctx context.Context, roundID string, e survey.Expected) error {
+	var rows []expectedRow
+	for _, u := range slices.Sorted(maps.Keys(e)) {
+		for _, c := range slices.Sorted(maps.Keys(e[u])) {
+			rows = append(rows, expectedRow{RoundID: roundID, Unit: u, Category: c, Expected: e[u][c]})
+		}
+	}
+	err := s.w.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		if err := tx.Where("round_id = ?", roundID).Delete(&expectedRow{}).Error; err != nil {
+			return err
+		}
+		if len(rows) == 0 {
+			return nil
+		}
+		return tx.CreateInBatches(rows, 500).Error
+	})
+	if err != nil {
+		return fmt.Errorf("set expected attendance: %w", err)
+	}
+	return nil
+}
+
+// Expected returns a round's expected attendance, empty if no roster gave
+// one.
+func (s *Store) Expected(ctx context.Context, roundID string) (survey.Expected, error) {
+	var rows []expectedRow
+	if err := s.r.WithContext(ctx).Where("round_id = ?", roundID).Find(&rows).Error; err != nil {
+		return nil, fmt.Errorf("expected attendance: %w", err)
+	}
+	e := survey.Expected{}
+	for _, r := range rows {
+		if e[r.Unit] == nil {
+			e[r.Unit] = map[string]int{}
+		}
+		e[r.Unit][r.Category] = r.Expected
+	}
+	return e, nil
+}
