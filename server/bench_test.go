@@ -1,4 +1,4 @@
-package main
+package server
 
 import (
 	"bytes"
@@ -43,7 +43,7 @@ const bigUnit = `
 
 // benchServer is the real server over a real SQLite store in a temporary
 // directory, with the example round plus bigUnit created and opened.
-func benchServer(b *testing.B) (*server, *survey.Round) {
+func benchServer(b *testing.B) (*Server, *survey.Round) {
 	b.Helper()
 	ctx := context.Background()
 	dir := b.TempDir()
@@ -56,7 +56,7 @@ func benchServer(b *testing.B) (*server, *survey.Round) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	srv, err := newServer(store, key, config{Data: dir}, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	srv, err := New(store, key, Config{Data: dir}, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -128,7 +128,7 @@ func BenchmarkBallotPage(b *testing.B) {
 		b.ReportMetric(float64(len(p.gzip)), "gzip-bytes")
 	})
 	b.Run("serve", func(b *testing.B) {
-		h := srv.routes()
+		h := srv.Handler()
 		var wire int
 		i := 0
 		for b.Loop() {
@@ -180,7 +180,7 @@ func BenchmarkBallotPost(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	h := srv.routes()
+	h := srv.Handler()
 	var next atomic.Int64
 	b.ReportMetric(float64(len(req.Answers)), "answers/ballot")
 	b.SetParallelism(128)

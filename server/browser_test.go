@@ -1,4 +1,4 @@
-package main
+package server
 
 import (
 	"context"
@@ -153,7 +153,7 @@ func clickRadio(t *testing.T, ctx context.Context, row, col int) {
 // thank-you page; then it renders a print sheet.
 func TestBrowserBallot(t *testing.T) {
 	needBrowser(t)
-	m := startMinping(t, nil)
+	m := startMinping(t)
 	admin := m.admin(t)
 	round := admin.createRound()
 	_, codes := admin.issue(round, "czj", "staff", 2)

@@ -1,4 +1,4 @@
-package main
+package server
 
 import (
 	"crypto/sha256"
@@ -87,7 +87,7 @@ func newConsole() *console {
 
 // consoleRoutes adds the console's routes. Roles: admin and organiser run
 // rounds; only admin manages accounts; appraiser reads sealed units.
-func (s *server) consoleRoutes(r *gin.Engine) {
+func (s *Server) consoleRoutes(r *gin.Engine) {
 	r.GET("/static/:hash/*name", s.staticFile)
 
 	// Bodies are bounded before anything reads a form field: the session's
@@ -144,7 +144,7 @@ func (s *server) consoleRoutes(r *gin.Engine) {
 
 // staticFile serves an embedded static file under its content hash, cached
 // for a year: a changed file gets a new URL.
-func (s *server) staticFile(c *gin.Context) {
+func (s *Server) staticFile(c *gin.Context) {
 	f, ok := s.console.static[c.Param("hash")+c.Param("name")]
 	if !ok {
 		c.String(http.StatusNotFound, "not found")
@@ -162,14 +162,14 @@ func noStore(c *gin.Context) {
 
 // sameOrigin refuses state-changing requests that a browser marks as coming
 // from another site.
-func (s *server) sameOrigin(c *gin.Context) {
+func (s *Server) sameOrigin(c *gin.Context) {
 	if err := s.console.cop.Check(c.Request); err != nil {
 		s.consoleError(c, http.StatusForbidden, "请求被拒绝", "这个请求来自其他网站，已被拒绝。请直接在管理台页面中操作。")
 	}
 }
 
 // consoleRole lets through only accounts with one of the roles.
-func (s *server) consoleRole(roles ...survey.Role) gin.HandlerFunc {
+func (s *Server) consoleRole(roles ...survey.Role) gin.HandlerFunc {
 	return func(c *gin.Context) {
 		a := account(c)
 		for _, r := range roles {
@@ -182,7 +182,7 @@ func (s *server) consoleRole(roles ...survey.Role) gin.HandlerFunc {
 }
 
 // consoleHome sends each role to where its work is.
-func (s *server) consoleHome(c *gin.Context) {
+func (s *Server) consoleHome(c *gin.Context) {
 	home := "/console/rounds"
 	if account(c).Role == survey.RoleAppraiser {
 		home = "/console/sealed"
@@ -205,7 +205,7 @@ type consolePage struct {
 }
 
 // newPage returns the frame of a console page for the signed-in account.
-func (s *server) newPage(c *gin.Context, title, nav string) consolePage {
+func (s *Server) newPage(c *gin.Context, title, nav string) consolePage {
 	p := consolePage{Title: title, Account: account(c), CSRF: csrfToken(c), Nav: nav,
 		CSS: s.console.urls["console.css"], JS: s.console.urls["console.js"]}
 	p.Flash = flashes[c.Query("ok")]
@@ -234,7 +234,7 @@ type consoleMessage struct {
 }
 
 // consoleError renders an error page and stops the request.
-func (s *server) consoleError(c *gin.Context, status int, title, text string) {
+func (s *Server) consoleError(c *gin.Context, status int, title, text string) {
 	v := consoleMessage{consolePage: s.newPage(c, title, ""), Text: text}
 	var buf strings.Builder
 	if err := s.tmpl.ExecuteTemplate(&buf, "console-message", v); err != nil {
@@ -248,7 +248,7 @@ func (s *server) consoleError(c *gin.Context, status int, title, text string) {
 
 // consoleFail shows a domain error on a console page; unexpected errors are
 // logged, once, here.
-func (s *server) consoleFail(c *gin.Context, err error) {
+func (s *Server) consoleFail(c *gin.Context, err error) {
 	status := statusOf(err)
 	if status == http.StatusInternalServerError {
 		s.log.Error("console", "route", c.FullPath(), "err", err)
@@ -275,7 +275,7 @@ func consoleRedirect(c *gin.Context, to, ok string) {
 }
 
 // round loads the round of the path's :id.
-func (s *server) round(c *gin.Context) (*survey.Round, bool) {
+func (s *Server) round(c *gin.Context) (*survey.Round, bool) {
 	r, err := s.store.Round(c.Request.Context(), c.Param("id"))
 	if err != nil {
 		s.consoleFail(c, err)

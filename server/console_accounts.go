@@ -1,4 +1,4 @@
-package main
+package server
 
 import (
 	"net/http"
@@ -34,7 +34,7 @@ var roleNames = map[survey.Role]string{
 	survey.RoleAppraiser: "考核组",
 }
 
-func (s *server) newAccountsView(c *gin.Context) (accountsView, error) {
+func (s *Server) newAccountsView(c *gin.Context) (accountsView, error) {
 	ctx := c.Request.Context()
 	v := accountsView{consolePage: s.newPage(c, "账号管理", "accounts")}
 	accounts, err := s.store.Accounts(ctx)
@@ -70,7 +70,7 @@ func (s *server) newAccountsView(c *gin.Context) (accountsView, error) {
 	return v, nil
 }
 
-func (s *server) accountsPage(c *gin.Context) {
+func (s *Server) accountsPage(c *gin.Context) {
 	v, err := s.newAccountsView(c)
 	if err != nil {
 		s.consoleFail(c, err)
@@ -81,7 +81,7 @@ func (s *server) accountsPage(c *gin.Context) {
 
 // createAccountForm creates an organiser or appraiser account with a
 // generated password, shown on the answer page once and never again.
-func (s *server) createAccountForm(c *gin.Context) {
+func (s *Server) createAccountForm(c *gin.Context) {
 	ctx := c.Request.Context()
 	v, err := s.newAccountsView(c)
 	if err != nil {
@@ -119,7 +119,7 @@ func (s *server) createAccountForm(c *gin.Context) {
 
 // resetPasswordForm gives an account a new generated password, shown once,
 // and signs all its sessions out.
-func (s *server) resetPasswordForm(c *gin.Context) {
+func (s *Server) resetPasswordForm(c *gin.Context) {
 	ctx := c.Request.Context()
 	accounts, err := s.store.Accounts(ctx)
 	if err != nil {
@@ -176,7 +176,7 @@ type sealedUnit struct {
 
 // sealedPage lists the units an appraisal group may read (an administrator:
 // every unit of every round) with their rounds' status.
-func (s *server) sealedPage(c *gin.Context) {
+func (s *Server) sealedPage(c *gin.Context) {
 	a := account(c)
 	rounds, err := s.store.Rounds(c.Request.Context())
 	if err != nil {

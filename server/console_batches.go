@@ -1,4 +1,4 @@
-package main
+package server
 
 import (
 	"fmt"
@@ -55,7 +55,7 @@ type conBulk struct {
 	NewUnitsSlips int
 }
 
-func (s *server) batchesPage(c *gin.Context) {
+func (s *Server) batchesPage(c *gin.Context) {
 	ctx := c.Request.Context()
 	r, ok := s.round(c)
 	if !ok {
@@ -135,7 +135,7 @@ func (s *server) batchesPage(c *gin.Context) {
 // useNonce reports whether an issue form's nonce is fresh, and spends it:
 // reloading a print tab re-posts its form, and must not issue a second
 // batch behind the organiser's back.
-func (s *server) useNonce(form, nonce string) bool {
+func (s *Server) useNonce(form, nonce string) bool {
 	if len(nonce) < 16 {
 		return false
 	}
@@ -158,7 +158,7 @@ func (s *server) useNonce(form, nonce string) bool {
 	return true
 }
 
-func (s *server) spentForm(c *gin.Context, id string) {
+func (s *Server) spentForm(c *gin.Context, id string) {
 	v := consoleMessage{consolePage: s.newPage(c, "这张发放表单已经提交过", "rounds"), Back: "/console/rounds/" + id + "/batches",
 		Text: "为防止重复发放，同一张发放表单只能提交一次（刷新打印页也会重新提交表单）。测评码只显示一次，无法再次打开：如果上一次的打印页已关闭而没有打印，请回到发放页面，作废那个批次后重新发放。"}
 	s.html(c, http.StatusConflict, "console-message", v)
@@ -166,7 +166,7 @@ func (s *server) spentForm(c *gin.Context, id string) {
 
 // consoleIssue issues one batch and answers with its print sheet, which the
 // form opens in a new tab: the only time its codes are shown.
-func (s *server) consoleIssue(c *gin.Context) {
+func (s *Server) consoleIssue(c *gin.Context) {
 	ctx := c.Request.Context()
 	id := c.Param("id")
 	if !s.useNonce("one", c.PostForm("nonce")) {
@@ -209,7 +209,7 @@ type bulkPage struct {
 // its 应到人数 from the roster, skipping units that already have slips of
 // that category, and answers with one print sheet of them all, each
 // batch starting on a new page.
-func (s *server) consoleIssueBulk(c *gin.Context) {
+func (s *Server) consoleIssueBulk(c *gin.Context) {
 	ctx := c.Request.Context()
 	id := c.Param("id")
 	if !s.useNonce("bulk", c.PostForm("nonce")) {
@@ -308,7 +308,7 @@ func (s *server) consoleIssueBulk(c *gin.Context) {
 	s.html(c, http.StatusCreated, "console-print", v)
 }
 
-func (s *server) consoleVoid(c *gin.Context) {
+func (s *Server) consoleVoid(c *gin.Context) {
 	id := c.Param("id")
 	if err := s.store.VoidBatch(c.Request.Context(), id, c.Param("batch")); err != nil {
 		s.consoleFail(c, err)

@@ -1,4 +1,4 @@
-package main
+package server
 
 import (
 	"net/http"
@@ -9,7 +9,7 @@ import (
 // consoleSeal seals a closed round from the console, through the same seal
 // as the API, so that a seal from the console and one from a script cannot
 // differ.
-func (s *server) consoleSeal(c *gin.Context) {
+func (s *Server) consoleSeal(c *gin.Context) {
 	if c.PostForm("confirm") != "yes" {
 		s.consoleError(c, http.StatusUnprocessableEntity, "尚未确认", "请勾选确认框后再封存。")
 		return

@@ -1,4 +1,4 @@
-package main
+package server
 
 import (
 	"bytes"
@@ -144,7 +144,7 @@ const (
 	appraiserPassword = "appraiser-password-1"
 )
 
-func newConsoleEnv(t *testing.T, change ...func(*config)) *consoleEnv {
+func newConsoleEnv(t *testing.T, change ...func(*Config)) *consoleEnv {
 	t.Helper()
 	e := newTestEnv(t, change...)
 	ctx := context.Background()
@@ -249,7 +249,7 @@ func checkSessionCookie(t *testing.T, h http.Header, secure bool) {
 
 func TestConsoleSessionCookieSecure(t *testing.T) {
 	e := newConsoleEnv(t)
-	tls := httptest.NewTLSServer(e.srv.routes())
+	tls := httptest.NewTLSServer(e.srv.Handler())
 	t.Cleanup(tls.Close)
 	cc := newConsoleClient(t, tls.URL)
 	cc.hc.Transport = tls.Client().Transport
@@ -259,7 +259,7 @@ func TestConsoleSessionCookieSecure(t *testing.T) {
 
 	// Behind a TLS front (--base-url https://HOST), requests for that host
 	// get Secure cookies although they arrive over plain HTTP.
-	front := newConsoleEnv(t, func(c *config) { c.BaseURL = "https://minping.example.gov.cn" })
+	front := newConsoleEnv(t, func(c *Config) { c.BaseURL = "https://minping.example.gov.cn" })
 	cc = newConsoleClient(t, front.ts.URL)
 	tok := survey.NewToken() // the login form's token, as its page would set it
 	r = cc.post("/console/login", url.Values{"name": {"考核办"}, "password": {organiserPassword}, "csrf": {tok}},

@@ -1,4 +1,4 @@
-package main
+package server
 
 import (
 	"context"
@@ -69,7 +69,7 @@ type votedSnapshot struct {
 // issued counts as they are now, voted counts from a snapshot at most
 // turnoutEvery old (taken anew when the round's status changes), rounded
 // down while voting is open.
-func (s *server) turnoutSnapshot(ctx context.Context, r *survey.Round) (*turnoutView, error) {
+func (s *Server) turnoutSnapshot(ctx context.Context, r *survey.Round) (*turnoutView, error) {
 	con := s.console
 	now := s.now()
 	ts, err := s.store.Turnout(ctx, r.ID)
@@ -134,9 +134,9 @@ func turnoutShare(voted, issued int, quorum *big.Rat) (string, float64, bool) {
 	return fmt.Sprintf("%.1f%%", f), min(f, 100), met
 }
 
-func (s *server) now() time.Time {
-	if s.cfg.now != nil {
-		return s.cfg.now()
+func (s *Server) now() time.Time {
+	if s.cfg.Now != nil {
+		return s.cfg.Now()
 	}
 	return time.Now()
 }
@@ -149,7 +149,7 @@ type turnoutPageView struct {
 	Every      int
 }
 
-func (s *server) turnoutPage(c *gin.Context) {
+func (s *Server) turnoutPage(c *gin.Context) {
 	r, ok := s.round(c)
 	if !ok {
 		return
@@ -168,7 +168,7 @@ func (s *server) turnoutPage(c *gin.Context) {
 }
 
 // turnoutJSON is what the turnout and big-screen pages poll.
-func (s *server) turnoutJSON(c *gin.Context) {
+func (s *Server) turnoutJSON(c *gin.Context) {
 	r, err := s.store.Round(c.Request.Context(), c.Param("id"))
 	if err != nil {
 		s.fail(c, err)
@@ -192,7 +192,7 @@ type screenView struct {
 
 // screenPage is the big-screen view for the meeting hall: the round, a QR
 // code to the page where a code is typed, and the coarse count.
-func (s *server) screenPage(c *gin.Context) {
+func (s *Server) screenPage(c *gin.Context) {
 	r, ok := s.round(c)
 	if !ok {
 		return

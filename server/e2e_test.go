@@ -1,4 +1,4 @@
-package main
+package server
 
 import (
 	"database/sql"
@@ -22,7 +22,7 @@ import (
 // close. Then it checks turnout and that the data directory, copied now,
 // could not tie a ballot to a code, a time or an order.
 func TestEndToEnd(t *testing.T) {
-	m := startMinping(t, nil)
+	m := startMinping(t)
 	if r := testRequest(t, m.base, "GET", "/healthz", "", nil); r.status != 200 {
 		t.Fatalf("healthz: got %s", r)
 	}

@@ -1,4 +1,4 @@
-package main
+package server
 
 import (
 	"bytes"
@@ -290,7 +290,7 @@ func TestIssueBatch(t *testing.T) {
 	})
 
 	t.Run("base-url", func(t *testing.T) {
-		e2 := newTestEnv(t, func(c *config) { c.BaseURL = "https://mp.example.gov.cn" })
+		e2 := newTestEnv(t, func(c *Config) { c.BaseURL = "https://mp.example.gov.cn" })
 		a2 := e2.admin()
 		r2 := a2.createRound()
 		var got struct{ Codes, Links []string }

@@ -1,4 +1,4 @@
-package main
+package server
 
 import (
 	"bytes"
@@ -9,14 +9,14 @@ import (
 )
 
 // TestSecondServerRefused: while one minping serves a data directory, a
-// second `minping serve` on it stops with a message saying why, and the
+// second Serve on it stops with a message saying why, and the
 // first keeps serving. Once the first has stopped, the directory can be
 // served again.
 func TestSecondServerRefused(t *testing.T) {
-	m := startMinping(t, nil)
+	m := startMinping(t)
 	var out, errs bytes.Buffer
-	getenv := func(string) string { return "" }
-	err := run(context.Background(), []string{"serve", "--addr", "127.0.0.1:0", "--data", m.data}, getenv, &out, &errs)
+	cfg := Config{Addr: "127.0.0.1:0", Data: m.data}
+	err := Serve(context.Background(), cfg, &out, &errs)
 	if err == nil || !strings.Contains(err.Error(), "another minping is already serving") {
 		t.Fatalf("second serve: got %v, want a refusal naming the other minping\n%s%s", err, out.String(), errs.String())
 	}
@@ -29,7 +29,7 @@ func TestSecondServerRefused(t *testing.T) {
 	done := make(chan error, 1)
 	var again testOutput
 	go func() {
-		done <- run(ctx, []string{"serve", "--addr", "127.0.0.1:0", "--data", m.data}, getenv, &again, &testOutput{})
+		done <- Serve(ctx, cfg, &again, &testOutput{})
 	}()
 	deadline := time.After(60 * time.Second)
 	for !servingLineRE.MatchString(again.String()) {
@@ -43,6 +43,6 @@ func TestSecondServerRefused(t *testing.T) {
 	}
 	cancel()
 	if err := <-done; err != nil {
-		t.Errorf("the second run: %v", err)
+		t.Errorf("the second Serve: %v", err)
 	}
 }

@@ -1,4 +1,4 @@
-package main
+package server
 
 import (
 	"context"
@@ -28,7 +28,7 @@ func TestLogsNeverHoldACode(t *testing.T) {
 		log.SetOutput(oldLog)
 	})
 
-	m := startMinping(t, nil)
+	m := startMinping(t)
 	admin := m.admin(t)
 	round := admin.createRound()
 	var all []string
@@ -128,7 +128,7 @@ func TestLogsNeverHoldACode(t *testing.T) {
 // TestLogsOddPaths sends codes under paths no route matches. Their log lines
 // must not carry the code either.
 func TestLogsOddPaths(t *testing.T) {
-	m := startMinping(t, nil)
+	m := startMinping(t)
 	admin := m.admin(t)
 	round := admin.createRound()
 	_, codes := admin.issue(round, "czj", "staff", 1)
@@ -157,7 +157,7 @@ func TestLogsOddPaths(t *testing.T) {
 // by one but counted, by method, route and status, and the counts are
 // logged — here at the stop.
 func TestRequestsCounted(t *testing.T) {
-	m := startMinping(t, nil)
+	m := startMinping(t)
 	admin := m.admin(t)
 	round := admin.createRound()
 	_, codes := admin.issue(round, "czj", "staff", 1)
@@ -197,7 +197,7 @@ func TestRequestsCounted(t *testing.T) {
 // what came since the last line.
 func TestRequestsSummarized(t *testing.T) {
 	var out testOutput
-	s := &server{log: slog.New(slog.NewTextHandler(&out, nil)), counts: requestCounts{since: time.Now()}}
+	s := &Server{log: slog.New(slog.NewTextHandler(&out, nil)), counts: requestCounts{since: time.Now()}}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	s.counts.add("POST", "/api/v1/ballots/:code", 201, 3*time.Millisecond)

@@ -1,4 +1,4 @@
-package main
+package server
 
 import (
 	"cmp"
@@ -22,7 +22,7 @@ import (
 // logged as "(no route)". No query string (GET /b?code=…), and no client
 // address on voter routes or unmatched paths, so the log cannot place a
 // voter.
-func (s *server) requestLog() gin.HandlerFunc {
+func (s *Server) requestLog() gin.HandlerFunc {
 	return func(c *gin.Context) {
 		start := time.Now()
 		c.Next()
@@ -107,7 +107,7 @@ type countLine struct {
 
 // logRequestCounts writes a line for each method, route and status counted
 // since the last call, with the time they were counted over.
-func (s *server) logRequestCounts() {
+func (s *Server) logRequestCounts() {
 	lines, period := s.counts.take()
 	for _, l := range lines {
 		s.log.LogAttrs(context.Background(), slog.LevelInfo, "requests",
@@ -118,7 +118,7 @@ func (s *server) logRequestCounts() {
 }
 
 // summarizeRequests calls logRequestCounts every period until ctx ends.
-func (s *server) summarizeRequests(ctx context.Context, period time.Duration) {
+func (s *Server) summarizeRequests(ctx context.Context, period time.Duration) {
 	t := time.NewTicker(period)
 	defer t.Stop()
 	for {
@@ -139,7 +139,7 @@ func isVoterPath(p string) bool {
 
 // recover turns a panic into a 500 and logs it with its route, not its
 // path.
-func (s *server) recover() gin.HandlerFunc {
+func (s *Server) recover() gin.HandlerFunc {
 	return func(c *gin.Context) {
 		defer func() {
 			if v := recover(); v != nil {

@@ -1,4 +1,4 @@
-package main
+package server
 
 import (
 	"fmt"
@@ -61,7 +61,7 @@ type legendEntry struct {
 var barColours = []string{"#1f5f8b", "#5d9cc4", "#c9a44a", "#b33a3a", "#7a1f1f", "#444", "#777", "#999"}
 
 // report renders the sealed units the account may read.
-func (s *server) report(c *gin.Context) {
+func (s *Server) report(c *gin.Context) {
 	ctx := c.Request.Context()
 	a := account(c)
 	r, err := s.readableRound(c)

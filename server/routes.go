@@ -1,4 +1,4 @@
-package main
+package server
 
 import (
 	"net/http"
@@ -6,8 +6,8 @@ import (
 	"github.com/gin-gonic/gin"
 )
 
-// routes is every route of minping, with its middleware, top to bottom.
-func (s *server) routes() http.Handler {
+// Handler is every route of minping, with its middleware, top to bottom.
+func (s *Server) Handler() http.Handler {
 	gin.SetMode(gin.ReleaseMode)
 	r := gin.New()
 	r.SetTrustedProxies(nil)

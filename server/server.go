@@ -1,4 +1,4 @@
-package main
+package server
 
 import (
 	"crypto/ed25519"
@@ -12,12 +12,12 @@ import (
 	"minping/survey/sqlite"
 )
 
-// server holds what the handlers need: the store, the signing key, parsed
-// templates and the cache of rendered ballot pages.
-type server struct {
+// Server is minping's HTTP side: what the handlers need (the store, the
+// signing key, parsed templates and the cache of rendered ballot pages).
+type Server struct {
 	store   *sqlite.Store
 	sealKey ed25519.PrivateKey
-	cfg     config
+	cfg     Config
 	log     *slog.Logger
 	tmpl    *template.Template
 
@@ -28,12 +28,15 @@ type server struct {
 	counts  requestCounts // requests counted rather than logged, see requestLog
 }
 
-func newServer(store *sqlite.Store, key ed25519.PrivateKey, cfg config, log *slog.Logger) (*server, error) {
+// New makes the HTTP side of minping over an open store, signing sealed
+// documents with key. It fails only if an embedded template does not parse.
+func New(store *sqlite.Store, key ed25519.PrivateKey, cfg Config, log *slog.Logger) (*Server, error) {
+	cfg = cfg.withDefaults()
 	tmpl, err := parseTemplates()
 	if err != nil {
 		return nil, err
 	}
-	return &server{
+	return &Server{
 		store: store, sealKey: key, cfg: cfg, log: log, tmpl: tmpl,
 		pages: map[pageKey]*renderedPage{}, console: newConsole(), counts: requestCounts{since: time.Now()},
 	}, nil

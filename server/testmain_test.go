@@ -1,4 +1,4 @@
-package main
+package server
 
 import (
 	"bytes"
@@ -51,14 +51,14 @@ func (s *testOutput) String() string {
 // t.TempDir(), wired as serve wires it, behind an httptest server.
 type testEnv struct {
 	t     *testing.T
-	srv   *server
+	srv   *Server
 	store *sqlite.Store
 	ts    *httptest.Server
 	dir   string
 	logs  *testOutput
 }
 
-func newTestEnv(t *testing.T, change ...func(*config)) *testEnv {
+func newTestEnv(t *testing.T, change ...func(*Config)) *testEnv {
 	t.Helper()
 	dir := t.TempDir()
 	store, err := sqlite.Open(context.Background(), filepath.Join(dir, "minping.db"),
@@ -71,16 +71,16 @@ func newTestEnv(t *testing.T, change ...func(*config)) *testEnv {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg := config{Data: dir, AdminToken: testAdminToken, now: time.Now}
+	cfg := Config{Data: dir, AdminToken: testAdminToken, Now: time.Now}
 	for _, c := range change {
 		c(&cfg)
 	}
 	logs := &testOutput{}
-	srv, err := newServer(store, key, cfg, slog.New(slog.NewTextHandler(logs, nil)))
+	srv, err := New(store, key, cfg, slog.New(slog.NewTextHandler(logs, nil)))
 	if err != nil {
 		t.Fatal(err)
 	}
-	ts := httptest.NewServer(srv.routes())
+	ts := httptest.NewServer(srv.Handler())
 	t.Cleanup(ts.Close)
 	return &testEnv{t: t, srv: srv, store: store, ts: ts, dir: dir, logs: logs}
 }
@@ -278,7 +278,7 @@ func codeSpellings(code string) []string {
 	return []string{code, n, strings.ToLower(code), strings.ToLower(n)}
 }
 
-// runningMinping is minping started through run, as main starts it.
+// runningMinping is minping started through Serve, as `minping serve` starts it.
 type runningMinping struct {
 	base           string
 	data           string
@@ -288,25 +288,19 @@ type runningMinping struct {
 
 var servingLineRE = regexp.MustCompile(`minping serving on (http://\S+)`)
 
-// startMinping runs `minping serve` on a free port with a fresh data directory
-// and waits until it says it is serving. env adds environment variables.
-func startMinping(t *testing.T, env map[string]string, args ...string) *runningMinping {
+// startMinping runs Serve on a free port with a fresh data directory and
+// waits until it says it is serving.
+func startMinping(t *testing.T) *runningMinping {
 	t.Helper()
 	data := t.TempDir()
-	getenv := func(k string) string {
-		if k == "MINPING_ADMIN_TOKEN" {
-			return testAdminToken
-		}
-		return env[k]
-	}
 	r := &runningMinping{data: data, stdout: &testOutput{}, stderr: &testOutput{}}
 	ctx, cancel := context.WithCancel(context.Background())
 	exited := make(chan struct{})
 	var runErr error
-	argv := append([]string{"serve", "--addr", "127.0.0.1:0", "--data", data, "--demo=false"}, args...)
+	cfg := Config{Addr: "127.0.0.1:0", Data: data, AdminToken: testAdminToken}
 	go func() {
 		defer close(exited)
-		runErr = run(ctx, argv, getenv, r.stdout, r.stderr)
+		runErr = Serve(ctx, cfg, r.stdout, r.stderr)
 	}()
 	var once sync.Once
 	r.stop = func() {
@@ -315,10 +309,10 @@ func startMinping(t *testing.T, env map[string]string, args ...string) *runningM
 			select {
 			case <-exited:
 				if runErr != nil {
-					t.Errorf("run returned %v, want nil after a graceful stop", runErr)
+					t.Errorf("Serve returned %v, want nil after a graceful stop", runErr)
 				}
 			case <-time.After(30 * time.Second):
-				t.Errorf("run did not return within 30 s of its context ending")
+				t.Errorf("Serve did not return within 30 s of its context ending")
 			}
 		})
 	}
@@ -331,11 +325,11 @@ func startMinping(t *testing.T, env map[string]string, args ...string) *runningM
 		}
 		select {
 		case <-exited:
-			t.Fatalf("run ended before serving: %v\nstdout: %s\nstderr: %s", runErr, r.stdout, r.stderr)
+			t.Fatalf("Serve ended before serving: %v\nstdout: %s\nstderr: %s", runErr, r.stdout, r.stderr)
 		case <-time.After(20 * time.Millisecond):
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("run did not print its address within 60 s\nstdout: %s\nstderr: %s", r.stdout, r.stderr)
+			t.Fatalf("Serve did not print its address within 60 s\nstdout: %s\nstderr: %s", r.stdout, r.stderr)
 		}
 	}
 }

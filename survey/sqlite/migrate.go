@@ -15,6 +15,16 @@ import (
 // key in a WITHOUT ROWID table (no hidden integer that grows with arrival),
 // and round, unit, category and answers only — no code, time, IP or order.
 // Codes likewise keep only their state, never when they were spent.
+// ballotsTable is the ballots table as migration 1 made it (and no later
+// one changed); OpenBallotTable makes the same.
+const ballotsTable = `CREATE TABLE ballots (
+	id       BLOB PRIMARY KEY,    -- 16 random bytes
+	round_id TEXT NOT NULL,
+	unit     TEXT NOT NULL,
+	category TEXT NOT NULL,
+	answers  BLOB NOT NULL        -- one byte per slot of the definition's layout
+) WITHOUT ROWID;`
+
 var migrations = []string{
 	1: `
 CREATE TABLE rounds (
@@ -49,13 +59,7 @@ CREATE TABLE codes (
 	state    INTEGER NOT NULL DEFAULT 0 -- 0 fresh, 1 spent, 2 void
 ) WITHOUT ROWID;
 CREATE INDEX codes_batch ON codes(batch_id, state);
-CREATE TABLE ballots (
-	id       BLOB PRIMARY KEY,    -- 16 random bytes
-	round_id TEXT NOT NULL,
-	unit     TEXT NOT NULL,
-	category TEXT NOT NULL,
-	answers  BLOB NOT NULL        -- one byte per slot of the definition's layout
-) WITHOUT ROWID;
+` + ballotsTable + `
 CREATE TABLE accounts (
 	id            TEXT PRIMARY KEY,
 	name          TEXT NOT NULL UNIQUE,

@@ -11,6 +11,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/mattn/go-sqlite3"
+
 	"gorm.io/driver/sqlite"
 	"gorm.io/gorm"
 	"gorm.io/gorm/logger"
@@ -364,4 +366,33 @@ func notFound(err error, what string) error {
 		return fmt.Errorf("%s: %w", what, survey.ErrNotFound)
 	}
 	return fmt.Errorf("%s: %w", what, err)
+}
+
+// LibVersion is the version of the SQLite library linked in.
+func LibVersion() string {
+	v, _, _ := sqlite3.Version()
+	return v
+}
+
+// OpenBallotTable creates a SQLite file at path with the store's pragmas
+// (DSN) and its ballots table alone, for measuring raw group commit against
+// the store's ballot writer; the caller closes it.
+func OpenBallotTable(path string) (*sql.DB, error) {
+	db, err := sql.Open("sqlite3", DSN(path))
+	if err != nil {
+		return nil, err
+	}
+	db.SetMaxOpenConns(1)
+	var syncMode string
+	if _, err = db.Exec(ballotsTable); err == nil {
+		err = db.QueryRow(`PRAGMA synchronous`).Scan(&syncMode)
+	}
+	if err == nil && syncMode != "2" {
+		err = fmt.Errorf("synchronous = %q, want 2 (FULL)", syncMode)
+	}
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	return db, nil
 }

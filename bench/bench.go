@@ -1,4 +1,4 @@
-package main
+package bench
 
 import (
 	"bytes"
@@ -24,15 +24,15 @@ import (
 	"sync/atomic"
 	"time"
 
-	_ "github.com/mattn/go-sqlite3" // the raw group-commit baseline speaks to SQLite directly
-
 	"minping/assets"
 	"minping/survey"
 	"minping/survey/sqlite"
 )
 
-// The load command. `minping bench` starts minping in this process on
-// loopback with a temporary data directory, defines the example round,
+// Package bench is minping's load generator: `minping bench` starts
+// minping in its own process on loopback with a temporary data directory and
+// hands it to Run, which speaks only the public HTTP API. Run defines the
+// example round,
 // issues codes over its units and categories, opens it, and then, for each
 // number of concurrent clients, measures in turn: the minimal request
 // (GET /healthz), the cached ballot page (GET /b/CODE, gzip), durable
@@ -53,7 +53,8 @@ const (
 	targetP99Many     = 200 * time.Millisecond // above
 )
 
-type benchConfig struct {
+// Config is a load test's shape, from ParseFlags.
+type Config struct {
 	clients    []int
 	duration   time.Duration
 	rounds     int
@@ -61,238 +62,105 @@ type benchConfig struct {
 	cpuProfile string
 }
 
-func parseBenchFlags(args []string, stderr io.Writer) (benchConfig, error) {
+// ParseFlags reads the bench's flags; a bad one is an error naming it.
+func ParseFlags(args []string, stderr io.Writer) (Config, error) {
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	var c benchConfig
+	var c Config
 	clients := fs.String("clients", "64,256", "concurrent clients, one run of every phase per number")
 	fs.DurationVar(&c.duration, "duration", 5*time.Second, "length of each phase, over all its slices")
 	fs.IntVar(&c.rounds, "rounds", 5, "slices each phase is run in, taking turns with the other phases")
 	fs.IntVar(&c.codes, "codes", 200000, "codes to issue; ballot phases end early if they run out")
 	fs.StringVar(&c.cpuProfile, "cpuprofile", "", "write a CPU profile of the measured phases (server and clients) to this file")
 	if err := fs.Parse(args); err != nil {
-		return c, usageError{err}
+		return c, UsageError{err}
 	}
 	if fs.NArg() > 0 {
-		return c, usageError{fmt.Errorf("bench: unexpected argument %q", fs.Arg(0))}
+		return c, UsageError{fmt.Errorf("bench: unexpected argument %q", fs.Arg(0))}
 	}
 	for _, f := range strings.Split(*clients, ",") {
 		n, err := strconv.Atoi(strings.TrimSpace(f))
 		if err != nil || n < 1 || n > 4096 {
-			return c, usageError{fmt.Errorf("bench: -clients %q: want numbers in 1..4096, comma separated", *clients)}
+			return c, UsageError{fmt.Errorf("bench: -clients %q: want numbers in 1..4096, comma separated", *clients)}
 		}
 		c.clients = append(c.clients, n)
 	}
 	if c.duration <= 0 || c.duration > 10*time.Minute {
-		return c, usageError{fmt.Errorf("bench: -duration %s: want up to 10m", c.duration)}
+		return c, UsageError{fmt.Errorf("bench: -duration %s: want up to 10m", c.duration)}
 	}
 	if c.rounds < 1 || c.rounds > 100 || c.duration/time.Duration(c.rounds) < 10*time.Millisecond {
-		return c, usageError{fmt.Errorf("bench: -rounds %d: want 1..100, each slice of -duration at least 10ms", c.rounds)}
+		return c, UsageError{fmt.Errorf("bench: -rounds %d: want 1..100, each slice of -duration at least 10ms", c.rounds)}
 	}
 	if c.codes < 100 || c.codes > 2_000_000 {
-		return c, usageError{fmt.Errorf("bench: -codes %d: want 100..2000000", c.codes)}
+		return c, UsageError{fmt.Errorf("bench: -codes %d: want 100..2000000", c.codes)}
 	}
 	return c, nil
 }
 
-// benchCommand runs the load test and prints its figures to stdout.
-func benchCommand(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	cfg, err := parseBenchFlags(args, stderr)
-	if err != nil {
-		return err
-	}
-	dir, err := os.MkdirTemp("", "minping-bench-")
-	if err != nil {
-		return fmt.Errorf("bench: %w", err)
-	}
-	defer os.RemoveAll(dir)
+// UsageError is a bad flag: the command exits with status 2.
+type UsageError struct{ error }
 
-	// minping itself, in this process, on a loopback port of its choosing.
-	// Its log goes to a file, as a service's goes to the journal, so that
-	// what logging costs is part of what is measured.
-	logFile, err := os.Create(filepath.Join(dir, "minping.log"))
-	if err != nil {
-		return fmt.Errorf("bench: %w", err)
-	}
-	defer logFile.Close()
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	token := survey.NewToken()
-	addr := newAddrCatcher()
-	served := make(chan error, 1)
-	stores := make(chan *sqlite.Store, 1)
-	go func() {
-		served <- serve(ctx, config{
-			Addr: "127.0.0.1:0", Data: filepath.Join(dir, "data"),
-			AdminToken: token, AdminPassword: survey.NewToken(),
-			opened: func(s *sqlite.Store) { stores <- s },
-		}, addr, logFile)
-	}()
-	var base string
-	var store *sqlite.Store
-	select {
-	case base = <-addr.url:
-		store = <-stores
-	case err := <-served:
-		return fmt.Errorf("bench: start minping: %w", err)
-	case <-time.After(30 * time.Second):
-		return errors.New("bench: minping did not start within 30 s")
-	}
-	defer func() {
-		cancel()
-		<-served
-	}()
+func (e UsageError) Unwrap() error { return e.error }
 
+// Target is the minping under load, started by the caller on loopback.
+type Target struct {
+	URL   string // where it serves, e.g. http://127.0.0.1:41234
+	Token string // an administrator's bearer token
+	// Writer reads the ballot writer's totals, so that the bench can say how
+	// many ballots each commit carried.
+	Writer func() sqlite.WriterStats
+	// Dir is a scratch directory for the raw group-commit baseline.
+	Dir string
+}
+
+// verdicts are the targets a run checked, in order.
+type verdicts []verdict
+
+type verdict struct {
+	what string
+	ok   bool
+}
+
+func (v *verdicts) check(what string, ok bool) { *v = append(*v, verdict{what, ok}) }
+
+// Run sets up the example round on t, runs every phase for each number of
+// clients, prints the figures and the ratios against the targets to
+// stdout, and returns an error if a target is missed.
+func Run(ctx context.Context, cfg Config, t Target, stdout io.Writer) error {
 	def, err := survey.ParseDefinition(assets.Example())
 	if err != nil {
 		return fmt.Errorf("bench: example round: %w", err)
 	}
-	admin := &benchAPI{base: base, token: token, client: &http.Client{Timeout: 5 * time.Minute}}
-	u, err := url.Parse(base)
+	admin := &benchAPI{base: t.URL, token: t.Token, client: &http.Client{Timeout: 5 * time.Minute}}
+	u, err := url.Parse(t.URL)
 	if err != nil {
 		return fmt.Errorf("bench: %w", err)
 	}
-	host := u.Host
 	start := time.Now()
 	round, pool, err := setUpRound(admin, def, cfg.codes)
 	if err != nil {
 		return err
 	}
-	issuing := time.Since(start)
-	groups := pool.groups
 	fmt.Fprintf(stdout, "minping bench: %s — %d units × %d categories, %d answers per ballot on average; %d codes issued in %s; %s per phase in %d turns; GOMAXPROCS %d\n",
-		def.Name, len(def.Units), len(def.Categories), pool.meanAnswers(), len(pool.codes)+len(groups), issuing.Round(time.Millisecond), cfg.duration, cfg.rounds, runtime.GOMAXPROCS(0))
+		def.Name, len(def.Units), len(def.Categories), pool.meanAnswers(), len(pool.codes)+len(pool.groups), time.Since(start).Round(time.Millisecond), cfg.duration, cfg.rounds, runtime.GOMAXPROCS(0))
 
-	raw, err := openRawBaseline(filepath.Join(dir, "data", "minping.db"), filepath.Join(dir, "raw.db"), round)
+	raw, err := openRawBaseline(filepath.Join(t.Dir, "raw.db"), round)
 	if err != nil {
 		return err
 	}
 	defer raw.close()
-
 	if cfg.cpuProfile != "" {
-		f, err := os.Create(cfg.cpuProfile)
+		stop, err := startCPUProfile(cfg.cpuProfile)
 		if err != nil {
-			return fmt.Errorf("bench: %w", err)
+			return err
 		}
-		defer f.Close()
-		if err := pprof.StartCPUProfile(f); err != nil {
-			return fmt.Errorf("bench: %w", err)
-		}
-		defer pprof.StopCPUProfile()
+		defer stop()
 	}
+	m := &measure{cfg: cfg, host: u.Host, pool: pool, raw: raw, writer: t.Writer, out: stdout}
 	fmt.Fprintf(stdout, "%-8s %-24s %10s %9s %9s %9s %6s\n", "clients", "phase", "per second", "p50", "p99", "CPU/op", "failed")
-	line := func(c int, name string, r phaseResult) {
-		fmt.Fprintf(stdout, "%-8d %-24s %10.0f %9s %9s %9s %6d%s\n", c, name, r.rate(), fmtDur(r.pct(50)), fmtDur(r.pct(99)), fmtDur(r.cpuPerOp()), r.failed, r.note())
-	}
-	type verdict struct {
-		what string
-		ok   bool
-	}
-	var verdicts []verdict
-	check := func(what string, ok bool) { verdicts = append(verdicts, verdict{what, ok}) }
-	var acknowledged int
-	var pageBytes int
-
-	// What this disk's flush costs: one writer committing one row at a time
-	// (every commit waits for its fsync). The ballot ÷ raw ratio depends on
-	// it: where flushing is slow, group commit is bound by it and a ballot's
-	// other work hides behind it; where it is fast, that work shows.
-	single := runPhase(ctx, 1, min(cfg.duration, 2*time.Second), func(int) (bool, bool, error) {
-		if !raw.insert(&groups[mrand.IntN(len(groups))]) {
-			return false, true, errors.New("raw insert failed")
-		}
-		return true, true, nil
-	})
-	line(1, "raw, a commit per row", single)
-	fmt.Fprintf(stdout, "%-8s %-24s %s per single-row durable commit\n", "", "  the disk's flush", fmtDur(time.Duration(float64(time.Second)/single.rate())))
-
+	m.flush(ctx)
 	for _, c := range cfg.clients {
-		// The four phases take turns, a slice of each per round, so that a
-		// shared machine's speed, which drifts over seconds, weighs on each
-		// phase alike.
-		var minimal, page, ballots, rawr phaseResult
-		var roundRatios []float64 // ballots ÷ raw in each round, to show the spread
-		var wire atomic.Int64
-		var writer sqlite.WriterStats
-		// One connection per client, kept alive through every phase.
-		cs := make([]*loadConn, c)
-		for i := range cs {
-			cs[i] = newLoadConn(host)
-		}
-		slice := cfg.duration / time.Duration(cfg.rounds)
-		for range cfg.rounds {
-			minimal.add(runPhase(ctx, c, slice, func(w int) (bool, bool, error) {
-				return cs[w].expect(http.MethodGet, "/healthz", nil, nil, http.StatusOK, nil)
-			}))
-			page.add(runPhase(ctx, c, slice, func(w int) (bool, bool, error) {
-				g := &groups[mrand.IntN(len(groups))]
-				var n int64
-				ok, more, err := cs[w].expect(http.MethodGet, "/b/"+g.pageCode, acceptGzip, nil, http.StatusOK, &n)
-				wire.Store(n)
-				return ok, more, err
-			}))
-			var ballotSlice phaseResult
-			if !ballots.exhausted {
-				w0 := store.WriterStats()
-				ballotSlice = runPhase(ctx, c, slice, func(w int) (bool, bool, error) {
-					sl, ok := pool.take()
-					if !ok {
-						return false, false, nil
-					}
-					g := &groups[sl.group]
-					body := g.bodies[mrand.IntN(len(g.bodies))]
-					return cs[w].expect(http.MethodPost, "/api/v1/ballots/"+sl.code, jsonBody, body, http.StatusCreated, nil)
-				})
-				ballots.add(ballotSlice)
-				w1 := store.WriterStats()
-				writer.Commits += w1.Commits - w0.Commits
-				writer.Submissions += w1.Submissions - w0.Submissions
-				writer.Busy += w1.Busy - w0.Busy
-			}
-			rawSlice := runPhase(ctx, c, slice, func(w int) (bool, bool, error) {
-				g := &groups[mrand.IntN(len(groups))]
-				if !raw.insert(g) {
-					return false, true, errors.New("raw insert failed")
-				}
-				return true, true, nil
-			})
-			rawr.add(rawSlice)
-			if ballotSlice.ok > 0 && rawSlice.ok > 0 && !ballotSlice.exhausted {
-				roundRatios = append(roundRatios, ratio(ballotSlice.rate(), rawSlice.rate()))
-			}
-		}
-		closeAll(cs)
-		pageBytes = int(wire.Load())
-		acknowledged += ballots.ok
-
-		line(c, "minimal (GET /healthz)", minimal)
-		line(c, "ballot page (GET /b/…)", page)
-		line(c, "ballots (POST, durable)", ballots)
-		if writer.Commits > 0 {
-			fmt.Fprintf(stdout, "%-8d %-24s %d commits of %.1f ballots on average; busy %.0f%% of the phase\n", c, "  the ballot writer", writer.Commits,
-				float64(writer.Submissions)/float64(writer.Commits), 100*writer.Busy.Seconds()/ballots.elapsed.Seconds())
-		}
-		line(c, "raw group commit (SQL)", rawr)
-
-		br := ratio(ballots.rate(), rawr.rate())
-		pr := ratio(page.rate(), minimal.rate())
-		spread := ""
-		if len(roundRatios) > 1 {
-			spread = fmt.Sprintf(" (%.2f–%.2f in its %d rounds)", slices.Min(roundRatios), slices.Max(roundRatios), len(roundRatios))
-		}
-		fmt.Fprintf(stdout, "%-8d ballots ÷ raw group commit %.2f%s · page ÷ minimal %.2f · ballots ÷ minimal %.2f · minimal ÷ raw group commit %.2f (what a handler costing nothing would reach)\n",
-			c, br, spread, pr, ratio(ballots.rate(), minimal.rate()), ratio(minimal.rate(), rawr.rate()))
-		if c == slices.Max(cfg.clients) {
-			check(fmt.Sprintf("ballots ÷ raw group commit at %d clients = %.2f (target ≥ %.2f)", c, br, targetBallotRatio), br >= targetBallotRatio)
-		}
-		check(fmt.Sprintf("page ÷ minimal at %d clients = %.2f (target ≥ %.2f)", c, pr, targetPageRatio), pr >= targetPageRatio)
-		limit := targetP99Few
-		if c > 64 {
-			limit = targetP99Many
-		}
-		check(fmt.Sprintf("ballot p99 at %d clients = %s (target ≤ %s)", c, fmtDur(ballots.pct(99)), limit), ballots.pct(99) <= limit)
-		failed := minimal.failed + page.failed + ballots.failed + rawr.failed
-		check(fmt.Sprintf("failed requests at %d clients = %d (target 0)", c, failed), failed == 0)
+		m.clients(ctx, c, c == slices.Max(cfg.clients))
 	}
 
 	// Every acknowledged ballot must have spent its code.
@@ -300,51 +168,179 @@ func benchCommand(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	if err != nil {
 		return err
 	}
-	check(fmt.Sprintf("acknowledged ballots %d, turnout counts %d voted", acknowledged, voted), voted == acknowledged)
-	check(fmt.Sprintf("ballot page on the wire %.1f KB gzip (target ≤ 10 KB)", float64(pageBytes)/1024), pageBytes > 0 && pageBytes <= 10<<10)
+	m.verdicts.check(fmt.Sprintf("acknowledged ballots %d, turnout counts %d voted", m.acknowledged, voted), voted == m.acknowledged)
+	m.verdicts.check(fmt.Sprintf("ballot page on the wire %.1f KB gzip (target ≤ 10 KB)", float64(m.pageBytes)/1024), m.pageBytes > 0 && m.pageBytes <= 10<<10)
 	rss := peakRSS()
-	check(fmt.Sprintf("peak RSS %d MB (target ≤ %d MB)", rss>>20, targetRSS>>20), rss > 0 && rss <= targetRSS)
+	m.verdicts.check(fmt.Sprintf("peak RSS %d MB (target ≤ %d MB)", rss>>20, targetRSS>>20), rss > 0 && rss <= targetRSS)
+	return m.verdicts.report(stdout)
+}
 
-	var missed []string
-	for _, v := range verdicts {
+// report prints each verdict and returns an error if one was missed.
+func (v verdicts) report(stdout io.Writer) error {
+	missed := 0
+	for _, v := range v {
 		mark := "ok  "
 		if !v.ok {
 			mark = "MISS"
-			missed = append(missed, v.what)
+			missed++
 		}
 		fmt.Fprintf(stdout, "%s %s\n", mark, v.what)
 	}
-	if len(missed) > 0 {
-		return fmt.Errorf("bench: %d target(s) missed", len(missed))
+	if missed > 0 {
+		return fmt.Errorf("bench: %d target(s) missed", missed)
 	}
 	return nil
 }
 
-// addrCatcher is serve's stdout: it passes nothing on and reports the URL
-// from serve's "serving on" line.
-type addrCatcher struct {
-	mu   sync.Mutex
-	buf  []byte
-	url  chan string
-	done bool
+func startCPUProfile(path string) (stop func(), err error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, fmt.Errorf("bench: %w", err)
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("bench: %w", err)
+	}
+	return func() { pprof.StopCPUProfile(); f.Close() }, nil
 }
 
-func newAddrCatcher() *addrCatcher { return &addrCatcher{url: make(chan string, 1)} }
+// measure is a run in progress: what its phases share and what they found.
+type measure struct {
+	cfg    Config
+	host   string
+	pool   *codePool
+	raw    *rawBaseline
+	writer func() sqlite.WriterStats
+	out    io.Writer
 
-func (a *addrCatcher) Write(p []byte) (int, error) {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	if a.done {
-		return len(p), nil
-	}
-	a.buf = append(a.buf, p...)
-	if _, rest, ok := bytes.Cut(a.buf, []byte("serving on ")); ok {
-		if u, _, ok := bytes.Cut(rest, []byte(" ")); ok {
-			a.done = true
-			a.url <- string(u)
+	verdicts     verdicts
+	acknowledged int // ballots answered 201
+	pageBytes    int // the ballot page's size on the wire
+}
+
+func (m *measure) line(c int, name string, r phaseResult) {
+	fmt.Fprintf(m.out, "%-8d %-24s %10.0f %9s %9s %9s %6d%s\n", c, name, r.rate(), fmtDur(r.pct(50)), fmtDur(r.pct(99)), fmtDur(r.cpuPerOp()), r.failed, r.note())
+}
+
+// flush measures what this disk's flush costs: one writer committing one
+// row at a time (every commit waits for its fsync). The ballot ÷ raw ratio
+// depends on it: where flushing is slow, group commit is bound by it and a
+// ballot's other work hides behind it; where it is fast, that work shows.
+func (m *measure) flush(ctx context.Context) {
+	groups := m.pool.groups
+	single := runPhase(ctx, 1, min(m.cfg.duration, 2*time.Second), func(int) (bool, bool, error) {
+		if !m.raw.insert(&groups[mrand.IntN(len(groups))]) {
+			return false, true, errors.New("raw insert failed")
 		}
+		return true, true, nil
+	})
+	m.line(1, "raw, a commit per row", single)
+	fmt.Fprintf(m.out, "%-8s %-24s %s per single-row durable commit\n", "", "  the disk's flush", fmtDur(time.Duration(float64(time.Second)/single.rate())))
+}
+
+// phases is what the four phases measured at one number of clients.
+type phases struct {
+	minimal, page, ballots, raw phaseResult
+	roundRatios                 []float64 // ballots ÷ raw in each round, to show the spread
+	writer                      sqlite.WriterStats
+}
+
+// clients runs the four phases with c clients, taking turns a slice of
+// each per round so that a shared machine's speed, which drifts over
+// seconds, weighs on each phase alike; then prints and checks them.
+func (m *measure) clients(ctx context.Context, c int, most bool) {
+	var p phases
+	var wire atomic.Int64
+	// One connection per client, kept alive through every phase.
+	cs := make([]*loadConn, c)
+	for i := range cs {
+		cs[i] = newLoadConn(m.host)
 	}
-	return len(p), nil
+	defer closeAll(cs)
+	slice := m.cfg.duration / time.Duration(m.cfg.rounds)
+	for range m.cfg.rounds {
+		m.round(ctx, &p, cs, slice, &wire)
+	}
+	m.pageBytes = int(wire.Load())
+	m.acknowledged += p.ballots.ok
+	m.report(c, &p, most)
+}
+
+// round runs one slice of each phase.
+func (m *measure) round(ctx context.Context, p *phases, cs []*loadConn, slice time.Duration, wire *atomic.Int64) {
+	groups := m.pool.groups
+	c := len(cs)
+	p.minimal.add(runPhase(ctx, c, slice, func(w int) (bool, bool, error) {
+		return cs[w].expect(http.MethodGet, "/healthz", nil, nil, http.StatusOK, nil)
+	}))
+	p.page.add(runPhase(ctx, c, slice, func(w int) (bool, bool, error) {
+		g := &groups[mrand.IntN(len(groups))]
+		var n int64
+		ok, more, err := cs[w].expect(http.MethodGet, "/b/"+g.pageCode, acceptGzip, nil, http.StatusOK, &n)
+		wire.Store(n)
+		return ok, more, err
+	}))
+	var ballotSlice phaseResult
+	if !p.ballots.exhausted {
+		w0 := m.writer()
+		ballotSlice = runPhase(ctx, c, slice, func(w int) (bool, bool, error) {
+			sl, ok := m.pool.take()
+			if !ok {
+				return false, false, nil
+			}
+			g := &groups[sl.group]
+			body := g.bodies[mrand.IntN(len(g.bodies))]
+			return cs[w].expect(http.MethodPost, "/api/v1/ballots/"+sl.code, jsonBody, body, http.StatusCreated, nil)
+		})
+		p.ballots.add(ballotSlice)
+		w1 := m.writer()
+		p.writer.Commits += w1.Commits - w0.Commits
+		p.writer.Submissions += w1.Submissions - w0.Submissions
+		p.writer.Busy += w1.Busy - w0.Busy
+	}
+	rawSlice := runPhase(ctx, c, slice, func(w int) (bool, bool, error) {
+		if !m.raw.insert(&groups[mrand.IntN(len(groups))]) {
+			return false, true, errors.New("raw insert failed")
+		}
+		return true, true, nil
+	})
+	p.raw.add(rawSlice)
+	if ballotSlice.ok > 0 && rawSlice.ok > 0 && !ballotSlice.exhausted {
+		p.roundRatios = append(p.roundRatios, ratio(ballotSlice.rate(), rawSlice.rate()))
+	}
+}
+
+// report prints what c clients measured and checks it against the targets;
+// the ballot ratio's target holds at the most clients.
+func (m *measure) report(c int, p *phases, most bool) {
+	m.line(c, "minimal (GET /healthz)", p.minimal)
+	m.line(c, "ballot page (GET /b/…)", p.page)
+	m.line(c, "ballots (POST, durable)", p.ballots)
+	if w := p.writer; w.Commits > 0 {
+		fmt.Fprintf(m.out, "%-8d %-24s %d commits of %.1f ballots on average; busy %.0f%% of the phase\n", c, "  the ballot writer", w.Commits,
+			float64(w.Submissions)/float64(w.Commits), 100*w.Busy.Seconds()/p.ballots.elapsed.Seconds())
+	}
+	m.line(c, "raw group commit (SQL)", p.raw)
+
+	br := ratio(p.ballots.rate(), p.raw.rate())
+	pr := ratio(p.page.rate(), p.minimal.rate())
+	spread := ""
+	if len(p.roundRatios) > 1 {
+		spread = fmt.Sprintf(" (%.2f–%.2f in its %d rounds)", slices.Min(p.roundRatios), slices.Max(p.roundRatios), len(p.roundRatios))
+	}
+	fmt.Fprintf(m.out, "%-8d ballots ÷ raw group commit %.2f%s · page ÷ minimal %.2f · ballots ÷ minimal %.2f · minimal ÷ raw group commit %.2f (what a handler costing nothing would reach)\n",
+		c, br, spread, pr, ratio(p.ballots.rate(), p.minimal.rate()), ratio(p.minimal.rate(), p.raw.rate()))
+	if most {
+		m.verdicts.check(fmt.Sprintf("ballots ÷ raw group commit at %d clients = %.2f (target ≥ %.2f)", c, br, targetBallotRatio), br >= targetBallotRatio)
+	}
+	m.verdicts.check(fmt.Sprintf("page ÷ minimal at %d clients = %.2f (target ≥ %.2f)", c, pr, targetPageRatio), pr >= targetPageRatio)
+	limit := targetP99Few
+	if c > 64 {
+		limit = targetP99Many
+	}
+	m.verdicts.check(fmt.Sprintf("ballot p99 at %d clients = %s (target ≤ %s)", c, fmtDur(p.ballots.pct(99)), limit), p.ballots.pct(99) <= limit)
+	failed := p.minimal.failed + p.page.failed + p.ballots.failed + p.raw.failed
+	m.verdicts.check(fmt.Sprintf("failed requests at %d clients = %d (target 0)", c, failed), failed == 0)
 }
 
 // benchAPI makes the organiser's calls.
@@ -435,7 +431,7 @@ func setUpRound(a *benchAPI, def *survey.Definition, n int) (string, *codePool, 
 				k := min(left, survey.MaxBatch)
 				left -= k
 				var batch struct{ Codes []string }
-				req, _ := json.Marshal(batchRequest{Unit: u.ID, Category: c.ID, Count: k})
+				req, _ := json.Marshal(batchJSON{Unit: u.ID, Category: c.ID, Count: k})
 				if err := a.call(http.MethodPost, "/api/v1/rounds/"+created.ID+"/batches", "application/json", req, http.StatusCreated, &batch); err != nil {
 					return "", nil, err
 				}
@@ -455,12 +451,12 @@ func setUpRound(a *benchAPI, def *survey.Definition, n int) (string, *codePool, 
 	}
 	for i := range pool.groups {
 		g := &pool.groups[i]
-		var doc ballotDoc
+		var doc ballotJSON
 		if err := a.call(http.MethodGet, "/api/v1/ballots/"+g.pageCode, "", nil, http.StatusOK, &doc); err != nil {
 			return "", nil, err
 		}
 		for v := 0; v < 16; v++ {
-			body, err := json.Marshal(submitRequest{Answers: benchAnswers(&doc)})
+			body, err := json.Marshal(submitJSON{Answers: benchAnswers(&doc)})
 			if err != nil {
 				return "", nil, err
 			}
@@ -472,8 +468,8 @@ func setUpRound(a *benchAPI, def *survey.Definition, n int) (string, *codePool, 
 
 // benchAnswers answers every row of every form a voter is asked, at random
 // but within each form's top_limit; one answer in ten is the abstain label.
-func benchAnswers(doc *ballotDoc) []survey.Answer {
-	var out []survey.Answer
+func benchAnswers(doc *ballotJSON) []answerJSON {
+	var out []answerJSON
 	for _, f := range doc.Forms {
 		rows := f.Items
 		if f.Overall != "" {
@@ -494,7 +490,7 @@ func benchAnswers(doc *ballotDoc) []survey.Answer {
 				if f.Abstain != "" && mrand.IntN(10) == 0 {
 					opt = f.Abstain
 				}
-				out = append(out, survey.Answer{Form: f.ID, Subject: s.ID, Item: row, Option: opt})
+				out = append(out, answerJSON{Form: f.ID, Subject: s.ID, Item: row, Option: opt})
 			}
 		}
 	}
@@ -663,32 +659,12 @@ type rawRow struct {
 	result         chan error
 }
 
-// openRawBaseline creates path with the ballots table as minping created it
-// in the database at minpingDB, and starts its writer.
-func openRawBaseline(minpingDB, path, round string) (*rawBaseline, error) {
-	src, err := sql.Open("sqlite3", "file:"+minpingDB+"?mode=ro")
-	if err != nil {
-		return nil, fmt.Errorf("bench: %w", err)
-	}
-	var ddl string
-	err = src.QueryRow(`SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'ballots'`).Scan(&ddl)
-	src.Close()
-	if err != nil {
-		return nil, fmt.Errorf("bench: ballots table: %w", err)
-	}
-	db, err := sql.Open("sqlite3", sqlite.DSN(path)) // the pragmas of sqlite.Open
+// openRawBaseline creates path with the store's pragmas and its ballots
+// table, and starts its writer.
+func openRawBaseline(path, round string) (*rawBaseline, error) {
+	db, err := sqlite.OpenBallotTable(path)
 	if err != nil {
 		return nil, fmt.Errorf("bench: raw database: %w", err)
-	}
-	db.SetMaxOpenConns(1)
-	if _, err := db.Exec(ddl); err != nil {
-		db.Close()
-		return nil, fmt.Errorf("bench: raw database: %w", err)
-	}
-	var syncMode string
-	if err := db.QueryRow(`PRAGMA synchronous`).Scan(&syncMode); err != nil || syncMode != "2" {
-		db.Close()
-		return nil, fmt.Errorf("bench: raw database: synchronous = %q, want 2 (FULL): %v", syncMode, err)
 	}
 	b := &rawBaseline{db: db, round: round, rows: make(chan rawRow, 4096), done: make(chan struct{})}
 	b.wg.Add(1)

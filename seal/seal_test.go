@@ -1,4 +1,4 @@
-package main
+package seal
 
 import (
 	"bytes"
@@ -42,7 +42,7 @@ func BenchmarkSealMillion(b *testing.B) {
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		docs, err := computeDocuments(ctx, store, r, time.Unix(1_800_000_000, 0))
+		docs, err := Compute(ctx, store, r, time.Unix(1_800_000_000, 0))
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -187,7 +187,7 @@ func TestCountBallotsInParts(t *testing.T) {
 		t.Fatal(err)
 	}
 	documents := func(parts int) *tally.Documents {
-		c, err := countBallots(ctx, store, r, parts)
+		c, err := count(ctx, store, r, parts)
 		if err != nil {
 			t.Fatalf("%d parts: %v", parts, err)
 		}

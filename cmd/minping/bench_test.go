@@ -3,8 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"errors"
-	"io"
 	"regexp"
 	"strings"
 	"testing"
@@ -46,32 +44,5 @@ func TestBenchCommandRuns(t *testing.T) {
 	ranOut := regexp.MustCompile(`(?m)^8 +ballots \(POST, durable\).*codes ran out`).MatchString(text)
 	if !ranOut && !regexp.MustCompile(`(?m)^8 +ballots ÷ raw group commit [0-9.]+ \([0-9.]+–[0-9.]+ in its 2 rounds\)`).MatchString(text) {
 		t.Errorf("no ballot ratio with its spread over the 2 rounds at 8 clients:\n%s", text)
-	}
-}
-
-// TestBenchFlagsRefused checks that each bad flag is refused with an error
-// naming it, before anything starts.
-func TestBenchFlagsRefused(t *testing.T) {
-	for _, tc := range []struct{ args []string }{
-		{[]string{"-clients", "0"}},
-		{[]string{"-clients", "64,x"}},
-		{[]string{"-duration", "0s"}},
-		{[]string{"-rounds", "0"}},
-		{[]string{"-duration", "50ms", "-rounds", "10"}},
-		{[]string{"-codes", "10"}},
-		{[]string{"extra"}},
-	} {
-		_, err := parseBenchFlags(tc.args, io.Discard)
-		var usage usageError
-		if !errors.As(err, &usage) {
-			t.Errorf("%v: got %v, want a usage error", tc.args, err)
-			continue
-		}
-		if name := strings.TrimPrefix(tc.args[0], "-"); !strings.Contains(err.Error(), name) {
-			t.Errorf("%v: %q does not name %s", tc.args, err, name)
-		}
-	}
-	if _, err := parseBenchFlags([]string{"-clients", "8", "-duration", "1s", "-rounds", "4"}, io.Discard); err != nil {
-		t.Errorf("good flags refused: %v", err)
 	}
 }

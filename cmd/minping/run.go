@@ -1,0 +1,211 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"runtime"
+	"runtime/debug"
+	"strings"
+
+	"minping/seal"
+	"minping/server"
+	"minping/survey/sqlite"
+)
+
+// usageError makes run exit with status 2.
+type usageError struct{ error }
+
+func (e usageError) Unwrap() error { return e.error }
+
+func exitCode(err error) int {
+	var u usageError
+	if errors.As(err, &u) {
+		return 2
+	}
+	return 1
+}
+
+// run is the whole program: main only adds the process around it, so tests
+// call run with their own arguments, environment and output.
+func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	cmd := "serve"
+	switch {
+	case len(args) == 0:
+	case args[0] == "-h" || args[0] == "-help" || args[0] == "--help":
+		cmd = "help"
+	case !strings.HasPrefix(args[0], "-"):
+		cmd, args = args[0], args[1:]
+	}
+	var err error
+	switch cmd {
+	case "serve":
+		err = serveCommand(ctx, args, getenv, stdout, stderr)
+	case "verify":
+		err = verifyCommand(args, stdout, stderr)
+	case "bench":
+		err = benchCommand(ctx, args, stdout, stderr)
+	case "recount":
+		err = recountCommand(ctx, args, getenv, stdout, stderr)
+	case "compact":
+		err = compactCommand(ctx, args, getenv, stdout, stderr)
+	case "version":
+		err = versionCommand(args, stdout)
+	case "help":
+		fmt.Fprint(stdout, usage)
+	default:
+		err = usageError{fmt.Errorf("unknown command %q\n%s", cmd, usage)}
+	}
+	if errors.Is(err, flag.ErrHelp) { // a command's -h: its flags were printed
+		return nil
+	}
+	return err
+}
+
+const usage = `usage:
+  minping [serve] [--addr :8080] [--data DIR] [--base-url URL] [--db FILE]
+  minping verify  --pubkey B64 DOCUMENT SIGNATURE
+  minping recount [--data DIR] ROUND
+  minping compact [--data DIR]
+  minping bench   [-clients 64,256] [-duration 5s] [-rounds 5] [-codes 200000]   load test on loopback
+  minping version
+Each command's flags: minping COMMAND -h
+`
+
+// parseFlags reads the flags of serve, or of a command that opens a data
+// directory (only --data and --db), each of which also reads an
+// environment variable, and returns the config and the other arguments.
+func parseFlags(name string, args []string, getenv func(string) string, stderr io.Writer) (server.Config, []string, error) {
+	env := func(name, def string) string {
+		if v := getenv(name); v != "" {
+			return v
+		}
+		return def
+	}
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var c server.Config
+	fs.StringVar(&c.Data, "data", env("MINPING_DATA", "minping-data"), "data directory: database and keys (MINPING_DATA)")
+	fs.StringVar(&c.DB, "db", env("MINPING_DB", ""), "SQLite database file (MINPING_DB); default DATA/minping.db")
+	if name == "serve" {
+		fs.StringVar(&c.Addr, "addr", env("MINPING_ADDR", ":8080"), "address to listen on (MINPING_ADDR)")
+		fs.StringVar(&c.BaseURL, "base-url", env("MINPING_BASE_URL", ""), "public URL that QR links point to, e.g. https://mp.example.gov.cn (MINPING_BASE_URL); default: taken from each request")
+		fs.BoolVar(&c.Demo, "demo", env("MINPING_DEMO", "true") == "true", "on a first start, load the example round as a draft (MINPING_DEMO)")
+	}
+	if err := fs.Parse(args); err != nil {
+		return c, nil, usageError{err}
+	}
+	c.AdminToken = getenv("MINPING_ADMIN_TOKEN")
+	c.AdminPassword = getenv("MINPING_ADMIN_PASSWORD")
+	if strings.HasPrefix(c.DB, "postgres") {
+		return c, nil, usageError{fmt.Errorf("%s: --db %q: this build stores in SQLite only; give a file path", name, c.DB)}
+	}
+	return c, fs.Args(), nil
+}
+
+// serveCommand runs minping until ctx ends.
+func serveCommand(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	cfg, rest, err := parseFlags("serve", args, getenv, stderr)
+	if err != nil {
+		return err
+	}
+	if len(rest) > 0 {
+		return usageError{fmt.Errorf("serve: unexpected argument %q", rest[0])}
+	}
+	return server.Serve(ctx, cfg, stdout, stderr)
+}
+
+// recountCommand recomputes every document of a sealed round from the
+// stored ballots and reports whether each is byte-identical to the sealed
+// one: the tool for 复核 and 申诉. Exit 0 iff all are.
+func recountCommand(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	cfg, rest, err := parseFlags("recount", args, getenv, stderr)
+	if err != nil {
+		return err
+	}
+	if len(rest) != 1 {
+		return usageError{errors.New("usage: minping recount [--data DIR] ROUND")}
+	}
+	store, err := server.OpenStore(ctx, cfg, false)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	rep, err := seal.Recount(ctx, store, rest[0])
+	if err != nil {
+		return fmt.Errorf("recount: %w", err)
+	}
+	differ := 0
+	for _, c := range rep.Checks {
+		name := "round document"
+		if c.Unit != "" {
+			name = "unit " + c.Unit
+		}
+		switch c.Outcome {
+		case seal.Missing:
+			differ++
+			fmt.Fprintf(stdout, "MISSING    %s: %v\n", name, c.Err)
+		case seal.Identical:
+			fmt.Fprintf(stdout, "identical  %s (%d bytes)\n", name, c.Size)
+		default:
+			differ++
+			fmt.Fprintf(stdout, "DIFFERENT  %s: the recount does not reproduce the sealed bytes\n", name)
+		}
+	}
+	if differ > 0 {
+		return fmt.Errorf("recount: %d of %d documents differ from the sealed ones", differ, len(rep.Checks))
+	}
+	fmt.Fprintf(stdout, "recount of %q: all %d documents identical to the sealed ones (ballots_sha256 %s)\n", rep.Round.Name, len(rep.Checks), rep.BallotsSHA256)
+	return nil
+}
+
+// compactCommand empties the write-ahead log and rebuilds the database file
+// of a data directory, as closing a round does: for when a close or seal
+// reported the log still full, and before copying the directory.
+func compactCommand(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	cfg, rest, err := parseFlags("compact", args, getenv, stderr)
+	if err != nil {
+		return err
+	}
+	if len(rest) > 0 {
+		return usageError{fmt.Errorf("compact: unexpected argument %q", rest[0])}
+	}
+	store, err := server.OpenStore(ctx, cfg, false)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	if err := store.Compact(ctx); err != nil {
+		return err
+	}
+	fmt.Fprintln(stdout, "compacted: the write-ahead log is empty and the database file rebuilt")
+	return nil
+}
+
+// versionCommand prints minping's module version and commit, and the Go
+// and SQLite it was built with.
+func versionCommand(args []string, stdout io.Writer) error {
+	if len(args) > 0 {
+		return usageError{fmt.Errorf("version: unexpected argument %q", args[0])}
+	}
+	version, commit := "(devel)", "unknown"
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		if bi.Main.Version != "" {
+			version = bi.Main.Version
+		}
+		for _, s := range bi.Settings {
+			switch s.Key {
+			case "vcs.revision":
+				commit = s.Value
+			case "vcs.modified":
+				if s.Value == "true" {
+					commit += " (modified)"
+				}
+			}
+		}
+	}
+	fmt.Fprintf(stdout, "minping %s\ncommit  %s\ngo      %s %s/%s\nsqlite  %s\n", version, commit, runtime.Version(), runtime.GOOS, runtime.GOARCH, sqlite.LibVersion())
+	return nil
+}

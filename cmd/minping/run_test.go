@@ -1,0 +1,170 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/ed25519"
+	"encoding/base64"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"minping/assets"
+	"minping/seal"
+	"minping/server"
+	"minping/survey"
+)
+
+func noEnv(string) string { return "" }
+
+// TestHelpAndUsage: --help and a command's -h exit 0 with the usage; an
+// unknown command or flag exits 2 and says what was wrong.
+func TestHelpAndUsage(t *testing.T) {
+	ctx := context.Background()
+	for _, args := range [][]string{{"--help"}, {"-h"}, {"help"}, {"serve", "-h"}, {"recount", "--help"}, {"bench", "-h"}} {
+		var out, errs bytes.Buffer
+		if err := run(ctx, args, noEnv, &out, &errs); err != nil {
+			t.Errorf("%v: got %v, want nil (exit 0)", args, err)
+		}
+		if out.Len()+errs.Len() == 0 {
+			t.Errorf("%v printed nothing", args)
+		}
+	}
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"frobnicate"}, `unknown command "frobnicate"`},
+		{[]string{"serve", "--nosuch"}, "nosuch"},
+		{[]string{"serve", "extra"}, `unexpected argument "extra"`},
+		{[]string{"serve", "--db", "postgres://x"}, "SQLite only"},
+		{[]string{"recount"}, "usage: minping recount"},
+		{[]string{"version", "x"}, "unexpected argument"},
+	} {
+		err := run(ctx, tc.args, noEnv, io.Discard, io.Discard)
+		if err == nil || exitCode(err) != 2 || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%v: got %v (exit %d), want exit 2 naming %q", tc.args, err, exitCode(err), tc.want)
+		}
+	}
+}
+
+func TestVersion(t *testing.T) {
+	var out bytes.Buffer
+	if err := run(context.Background(), []string{"version"}, noEnv, &out, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"minping ", "commit ", "go      go1.", "sqlite  3."} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("version output lacks %q:\n%s", want, out.String())
+		}
+	}
+}
+
+// TestSealedDataDirectory seals a round in a data directory the way the
+// server does, then runs the commands that read it: verify of each
+// document (and of a tampered one), recount and compact.
+func TestSealedDataDirectory(t *testing.T) {
+	ctx := context.Background()
+	data := t.TempDir()
+	id, docs := sealedRound(t, data)
+
+	key, err := server.SealKey(server.Config{Data: data})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pub := base64.StdEncoding.EncodeToString(key.Public().(ed25519.PublicKey))
+	dir := t.TempDir()
+	for _, d := range docs {
+		docPath, sigPath := filepath.Join(dir, "doc.json"), filepath.Join(dir, "doc.sig")
+		os.WriteFile(docPath, d.Body, 0o600)
+		os.WriteFile(sigPath, []byte(d.Signature), 0o600)
+		var out bytes.Buffer
+		if err := run(ctx, []string{"verify", "--pubkey", pub, docPath, sigPath}, noEnv, &out, io.Discard); err != nil || !strings.Contains(out.String(), "valid") {
+			t.Errorf("verify %q: %v %s", d.Unit, err, out.String())
+		}
+		os.WriteFile(docPath, append(d.Body, ' '), 0o600)
+		err := run(ctx, []string{"verify", "--pubkey", pub, docPath, sigPath}, noEnv, io.Discard, io.Discard)
+		if err == nil || exitCode(err) != 1 || !strings.Contains(err.Error(), "INVALID") {
+			t.Errorf("verify of a tampered %q: got %v, want exit 1 saying INVALID", d.Unit, err)
+		}
+	}
+
+	var out bytes.Buffer
+	if err := run(ctx, []string{"recount", "--data", data, id}, noEnv, &out, io.Discard); err != nil {
+		t.Fatalf("recount: %v\n%s", err, out.String())
+	}
+	if want := "documents identical to the sealed ones"; !strings.Contains(out.String(), want) || strings.Contains(out.String(), "DIFFERENT") {
+		t.Errorf("recount output lacks %q:\n%s", want, out.String())
+	}
+	out.Reset()
+	if err := run(ctx, []string{"compact", "--data", data}, noEnv, &out, io.Discard); err != nil {
+		t.Errorf("compact: %v", err)
+	}
+	if err := run(ctx, []string{"recount", "--data", t.TempDir(), id}, noEnv, io.Discard, io.Discard); err == nil || !strings.Contains(err.Error(), "no minping database") {
+		t.Errorf("recount of an empty directory: got %v, want a refusal naming the missing database", err)
+	}
+}
+
+// sealedRound creates the example round in data, issues, votes two
+// ballots, closes and seals it, and returns its id and sealed documents.
+func sealedRound(t *testing.T, data string) (string, []survey.SealedDocument) {
+	t.Helper()
+	ctx := context.Background()
+	cfg := server.Config{Data: data}
+	store, err := server.OpenStore(ctx, cfg, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	def, err := survey.ParseDefinition(assets.Example())
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := store.CreateRound(ctx, def, assets.Example())
+	if err != nil {
+		t.Fatal(err)
+	}
+	unit, category := def.Units[0].ID, def.Categories[0].ID
+	_, codes, err := store.IssueBatch(ctx, r.ID, unit, category, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := store.OpenRound(ctx, r.ID); err != nil {
+		t.Fatal(err)
+	}
+	for _, code := range codes {
+		slip, err := store.Slip(ctx, code)
+		if err != nil {
+			t.Fatal(err)
+		}
+		answers := make([]byte, len(def.Layout(slip.Unit, category)))
+		for i := range answers {
+			answers[i] = 1 // every row's second option: never over a top limit
+		}
+		if err := store.Submit(ctx, slip, answers); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := store.CloseRound(ctx, r.ID); err != nil {
+		t.Fatal(err)
+	}
+	key, err := server.SealKey(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := seal.Seal(ctx, store, key, r.ID, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	var docs []survey.SealedDocument
+	for _, u := range append([]string{""}, unit) {
+		d, err := store.Document(ctx, r.ID, u)
+		if err != nil {
+			t.Fatal(err)
+		}
+		docs = append(docs, *d)
+	}
+	return r.ID, docs
+}

@@ -1,0 +1,200 @@
+// Package seal is the seal and recount use case: count a closed round's
+// stored ballots in parallel parts, turn the counts into the tally's
+// documents, sign each and store them with the round frozen; and, for
+// review (复核, 申诉), recount a sealed round from its ballots and compare
+// the result with the sealed bytes. The API, the console and the recount
+// command all go through here, so a recount redoes exactly what the seal did.
+package seal
+
+import (
+	"bytes"
+	"context"
+	"crypto/ed25519"
+	"fmt"
+	"runtime"
+	"sync"
+	"time"
+
+	"minping/survey"
+	"minping/tally"
+)
+
+// Ballots is what counting a round reads from a store.
+type Ballots interface {
+	Turnout(ctx context.Context, roundID string) ([]survey.UnitTurnout, error)
+	EachBallotPart(ctx context.Context, roundID string, part, parts int, fn func(unit, category string, answers []byte) error) error
+}
+
+// Store is what sealing and recounting need of a store.
+type Store interface {
+	Ballots
+	Round(ctx context.Context, id string) (*survey.Round, error)
+	Seal(ctx context.Context, roundID string, sealedAt time.Time, docs []survey.SealedDocument) error
+	Document(ctx context.Context, roundID, unit string) (*survey.SealedDocument, error)
+}
+
+// maxParts bounds the goroutines that read ballots at once, so that the
+// console and the API keep readers of the store's pool while a seal runs.
+const maxParts = 4
+
+// Compute counts a round's stored ballots and writes its documents as
+// sealed at sealedAt. Reading rows is most of a seal's work, so the ballots
+// are read in parts, each counted on its own goroutine, and merged.
+func Compute(ctx context.Context, store Ballots, r *survey.Round, sealedAt time.Time) (*tally.Documents, error) {
+	counter, err := count(ctx, store, r, runtime.GOMAXPROCS(0))
+	if err != nil {
+		return nil, fmt.Errorf("count ballots: %w", err)
+	}
+	t, err := turnout(ctx, store, r.ID)
+	if err != nil {
+		return nil, err
+	}
+	return counter.Documents(t, tally.Meta{
+		RoundID: r.ID, RoundName: r.Name, ConfigSHA256: r.ConfigSHA256,
+		SealedAt: sealedAt.UTC().Format(time.RFC3339),
+	})
+}
+
+// turnout is a round's turnout as the tally takes it.
+func turnout(ctx context.Context, store Ballots, roundID string) (tally.Turnout, error) {
+	ts, err := store.Turnout(ctx, roundID)
+	if err != nil {
+		return nil, err
+	}
+	t := tally.Turnout{}
+	for _, u := range ts {
+		t[u.Unit] = map[string]tally.Count{}
+		for _, c := range u.Categories {
+			t[u.Unit][c.Category] = tally.Count{Issued: c.Count.Issued, Voted: c.Count.Voted}
+		}
+	}
+	return t, nil
+}
+
+// count reads a round's ballots in parts (at most maxParts), each counted on
+// its own goroutine, and merges the counts. The first error stops them all.
+func count(ctx context.Context, store Ballots, r *survey.Round, parts int) (*tally.Counter, error) {
+	parts = min(max(parts, 1), maxParts)
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	counters := make([]*tally.Counter, parts)
+	var first error // the error that stopped the count; the others follow from it
+	var once sync.Once
+	var wg sync.WaitGroup
+	for i := range parts {
+		counters[i] = tally.NewCounter(r.Definition)
+		wg.Go(func() {
+			if err := store.EachBallotPart(ctx, r.ID, i, parts, counters[i].Add); err != nil {
+				once.Do(func() { first = err; cancel() })
+			}
+		})
+	}
+	wg.Wait()
+	if first != nil {
+		return nil, first
+	}
+	for _, c := range counters[1:] {
+		if err := counters[0].Merge(c); err != nil {
+			return nil, err
+		}
+	}
+	return counters[0], nil
+}
+
+// Seal computes, signs with key and stores every document of a closed
+// round, sealed at now (to the second), and returns them. ErrWrongState
+// unless the round is closed. An error from storing them comes with the
+// documents, for a store that reports a completed seal with a warning
+// (sqlite.ErrCompactIncomplete).
+func Seal(ctx context.Context, store Store, key ed25519.PrivateKey, roundID string, now time.Time) (*tally.Documents, error) {
+	r, err := store.Round(ctx, roundID)
+	if err != nil {
+		return nil, err
+	}
+	if r.Status != survey.StatusClosed {
+		return nil, fmt.Errorf("seal: %w", survey.ErrWrongState)
+	}
+	sealedAt := survey.SealTime(now)
+	docs, err := Compute(ctx, store, r, sealedAt)
+	if err != nil {
+		return nil, err
+	}
+	signed := []survey.SealedDocument{{Unit: "", Body: docs.Round, Signature: tally.Sign(key, docs.Round)}}
+	for _, u := range docs.Units {
+		signed = append(signed, survey.SealedDocument{Unit: u.ID, Body: u.Bytes, Signature: tally.Sign(key, u.Bytes)})
+	}
+	if err := store.Seal(ctx, r.ID, sealedAt, signed); err != nil {
+		return docs, fmt.Errorf("seal: %w", err)
+	}
+	return docs, nil
+}
+
+// Outcome is how one recounted document compares with the sealed one.
+type Outcome int
+
+// The outcomes of a recounted document.
+const (
+	Identical Outcome = iota // the recount reproduces the sealed bytes
+	Different                // it does not
+	Missing                  // no sealed document to compare with
+)
+
+// Check is one document of a recount.
+type Check struct {
+	Unit    string // "" for the round document
+	Outcome Outcome
+	Size    int   // bytes of the recounted document
+	Err     error // why a document is Missing
+}
+
+// Report is the outcome of a recount.
+type Report struct {
+	Round  *survey.Round
+	Checks []Check // the round document first, then each unit's
+	// BallotsSHA256 is the digest of the ballot set recounted.
+	BallotsSHA256 string
+}
+
+// Identical reports whether every document was reproduced byte for byte.
+func (r *Report) Identical() bool {
+	for _, c := range r.Checks {
+		if c.Outcome != Identical {
+			return false
+		}
+	}
+	return true
+}
+
+// Recount recomputes every document of a sealed round from its stored
+// ballots, as sealed at its recorded time, and compares each with the
+// sealed bytes. ErrWrongState unless the round is sealed.
+func Recount(ctx context.Context, store Store, roundID string) (*Report, error) {
+	r, err := store.Round(ctx, roundID)
+	if err != nil {
+		return nil, err
+	}
+	if r.Status != survey.StatusSealed || r.SealedAt == nil {
+		return nil, fmt.Errorf("round %s is %s, not sealed: %w", r.ID, r.Status, survey.ErrWrongState)
+	}
+	docs, err := Compute(ctx, store, r, *r.SealedAt)
+	if err != nil {
+		return nil, err
+	}
+	rep := &Report{Round: r, BallotsSHA256: docs.Result.BallotsSHA256}
+	compare := func(unit string, got []byte) {
+		c := Check{Unit: unit, Size: len(got)}
+		sealed, err := store.Document(ctx, r.ID, unit)
+		switch {
+		case err != nil:
+			c.Outcome, c.Err = Missing, err
+		case !bytes.Equal(sealed.Body, got):
+			c.Outcome = Different
+		}
+		rep.Checks = append(rep.Checks, c)
+	}
+	compare("", docs.Round)
+	for _, u := range docs.Units {
+		compare(u.ID, u.Bytes)
+	}
+	return rep, nil
+}

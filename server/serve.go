@@ -1,0 +1,233 @@
+package server
+
+import (
+	"context"
+	"crypto/ed25519"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"minping/assets"
+	"minping/survey"
+	"minping/survey/sqlite"
+)
+
+// Config is what Serve needs. cmd/minping fills it from flags and the
+// environment; zero values take the defaults in brackets.
+type Config struct {
+	Addr          string           // address to listen on [:8080]
+	Data          string           // data directory: database and keys [minping-data]
+	BaseURL       string           // public URL that QR links point to; "" takes each request's
+	DB            string           // SQLite database file [Data/minping.db]
+	AdminToken    string           // a bearer token for the administrator (MINPING_ADMIN_TOKEN)
+	AdminPassword string           // the console password of admin (MINPING_ADMIN_PASSWORD)
+	Demo          bool             // on a first start, load the example round as a draft
+	Now           func() time.Time // the clock for round-level times [time.Now]
+}
+
+func (cfg Config) withDefaults() Config {
+	if cfg.Addr == "" {
+		cfg.Addr = ":8080"
+	}
+	if cfg.Data == "" {
+		cfg.Data = "minping-data"
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	cfg.BaseURL = strings.TrimRight(cfg.BaseURL, "/")
+	return cfg
+}
+
+// Serve runs minping until ctx ends, wired by hand in order: logger, data
+// directory and keys, store, bootstrap, HTTP server; then shuts down
+// gracefully. It prints where it serves to stdout and logs to stderr.
+func Serve(ctx context.Context, cfg Config, stdout, stderr io.Writer) error {
+	cfg = cfg.withDefaults()
+	log := slog.New(slog.NewTextHandler(stderr, nil))
+
+	unlock, err := lockDatabase(dbPath(cfg))
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	_, statErr := os.Stat(dbPath(cfg))
+	firstStart := errors.Is(statErr, os.ErrNotExist)
+	store, err := OpenStore(ctx, cfg, true)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	key, err := SealKey(cfg)
+	if err != nil {
+		return err
+	}
+
+	if err := bootstrap(ctx, store, cfg, firstStart, stdout); err != nil {
+		return err
+	}
+
+	srv, err := New(store, key, cfg, log)
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("listen: %w", err)
+	}
+	hs := &http.Server{
+		Handler:           srv.Handler(),
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       60 * time.Second,
+		WriteTimeout:      120 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+	}
+	url := "http://" + displayAddr(ln.Addr())
+	fmt.Fprintf(stdout, "minping serving on %s  (console %s/console, voters %s/b)\n", url, url, url)
+	log.Info("serving", "addr", ln.Addr().String(), "data", cfg.Data)
+
+	errc := make(chan error, 1)
+	go func() { errc <- hs.Serve(ln) }()
+	summaries, stopSummaries := context.WithCancel(ctx)
+	defer stopSummaries()
+	go srv.summarizeRequests(summaries, time.Minute)
+	select {
+	case err := <-errc:
+		srv.logRequestCounts()
+		return fmt.Errorf("serve: %w", err)
+	case <-ctx.Done():
+	}
+	shutdown, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	err = hs.Shutdown(shutdown)
+	srv.logRequestCounts() // what was counted since the last summary
+	if err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	log.Info("stopped")
+	return nil
+}
+
+func dbPath(cfg Config) string {
+	if cfg.DB != "" {
+		return cfg.DB
+	}
+	return filepath.Join(cfg.Data, "minping.db")
+}
+
+// OpenStore opens the store of a data directory; with create, a missing
+// directory, database or code key is created, else a missing one is an
+// error (the commands that read a data directory never make one).
+func OpenStore(ctx context.Context, cfg Config, create bool) (*sqlite.Store, error) {
+	cfg = cfg.withDefaults()
+	keyPath := filepath.Join(cfg.Data, "code.key")
+	if !create {
+		if _, err := os.Stat(dbPath(cfg)); err != nil {
+			return nil, fmt.Errorf("no minping database in %s: %w", cfg.Data, err)
+		}
+		if _, err := os.Stat(keyPath); err != nil {
+			return nil, fmt.Errorf("no code key in %s: %w", cfg.Data, err)
+		}
+	}
+	if err := os.MkdirAll(cfg.Data, 0o700); err != nil {
+		return nil, fmt.Errorf("data directory: %w", err)
+	}
+	codeKey, err := loadOrCreateKey(keyPath, 32)
+	if err != nil {
+		return nil, err
+	}
+	return sqlite.Open(ctx, dbPath(cfg), sqlite.Options{CodeKey: codeKey, Now: cfg.Now})
+}
+
+// bootstrap creates the admin account and, on a first start, the demo round.
+func bootstrap(ctx context.Context, store *sqlite.Store, cfg Config, firstStart bool, stdout io.Writer) error {
+	has, err := store.HasAccount(ctx, "admin")
+	if err != nil {
+		return err
+	}
+	switch {
+	case cfg.AdminPassword != "":
+		if err := store.SetPassword(ctx, "admin", survey.RoleAdmin, cfg.AdminPassword); err != nil {
+			return fmt.Errorf("admin account: %w", err)
+		}
+	case !has:
+		pw := survey.NewToken()[:16]
+		if err := store.SetPassword(ctx, "admin", survey.RoleAdmin, pw); err != nil {
+			return fmt.Errorf("admin account: %w", err)
+		}
+		fmt.Fprintf(stdout, "created the console account admin with the password %s\n(shown this once; set MINPING_ADMIN_PASSWORD to choose your own)\n", pw)
+	}
+	if firstStart && cfg.Demo {
+		def, err := survey.ParseDefinition(assets.Example())
+		if err != nil {
+			return fmt.Errorf("example round: %w", err)
+		}
+		r, err := store.CreateRound(ctx, def, assets.Example())
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "loaded the example round %q (%s) as a draft\n", r.Name, r.ID)
+	}
+	return nil
+}
+
+// SealKey is the data directory's Ed25519 signing key, made on first use.
+func SealKey(cfg Config) (ed25519.PrivateKey, error) {
+	seed, err := loadOrCreateKey(filepath.Join(cfg.withDefaults().Data, "seal.key"), ed25519.SeedSize)
+	if err != nil {
+		return nil, err
+	}
+	return ed25519.NewKeyFromSeed(seed), nil
+}
+
+// loadOrCreateKey reads a secret of n bytes from path, creating it (mode
+// 0600) from crypto/rand if it does not exist.
+func loadOrCreateKey(path string, n int) ([]byte, error) {
+	b, err := os.ReadFile(path)
+	if err == nil {
+		if len(b) != n {
+			return nil, fmt.Errorf("key %s: has %d bytes, want %d", filepath.Base(path), len(b), n)
+		}
+		return b, nil
+	}
+	if !errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("key: %w", err)
+	}
+	b = make([]byte, n)
+	if _, err := rand.Read(b); err != nil {
+		return nil, fmt.Errorf("key: %w", err)
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("key: %w", err)
+	}
+	if _, err := f.Write(b); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("key: %w", err)
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("key: %w", err)
+	}
+	return b, f.Close()
+}
+
+func displayAddr(a net.Addr) string {
+	host, port, err := net.SplitHostPort(a.String())
+	if err != nil {
+		return a.String()
+	}
+	if ip := net.ParseIP(host); ip == nil || ip.IsUnspecified() {
+		host = "localhost"
+	}
+	return net.JoinHostPort(host, port)
+}
