@@ -40,7 +40,7 @@ func toRoundJSON(r *survey.Round, withDefinition bool) roundJSON {
 	return out
 }
 
-func (s *Server) listRounds(c *gin.Context) {
+func (s *api) listRounds(c *gin.Context) {
 	rounds, err := s.store.Rounds(c.Request.Context())
 	if err != nil {
 		s.fail(c, err)
@@ -66,7 +66,7 @@ func readDefinition(c *gin.Context) (*survey.Definition, []byte, error) {
 	return def, body, err
 }
 
-func (s *Server) createRound(c *gin.Context) {
+func (s *api) createRound(c *gin.Context) {
 	def, src, err := readDefinition(c)
 	if err != nil {
 		s.fail(c, err)
@@ -80,7 +80,7 @@ func (s *Server) createRound(c *gin.Context) {
 	c.JSON(http.StatusCreated, gin.H{"id": r.ID, "config_sha256": def.Fingerprint()})
 }
 
-func (s *Server) updateRound(c *gin.Context) {
+func (s *api) updateRound(c *gin.Context) {
 	def, src, err := readDefinition(c)
 	if err != nil {
 		s.fail(c, err)
@@ -93,7 +93,7 @@ func (s *Server) updateRound(c *gin.Context) {
 	s.getRound(c)
 }
 
-func (s *Server) getRound(c *gin.Context) {
+func (s *api) getRound(c *gin.Context) {
 	r, err := s.store.Round(c.Request.Context(), c.Param("id"))
 	if err != nil {
 		s.fail(c, err)
@@ -102,17 +102,17 @@ func (s *Server) getRound(c *gin.Context) {
 	c.JSON(http.StatusOK, toRoundJSON(r, true))
 }
 
-func (s *Server) openRound(c *gin.Context) {
+func (s *api) openRound(c *gin.Context) {
 	s.transition(c, s.store.OpenRound)
 }
 
-func (s *Server) closeRound(c *gin.Context) {
+func (s *api) closeRound(c *gin.Context) {
 	s.transition(c, func(ctx context.Context, id string) error {
 		return s.afterChange("close round", s.store.CloseRound(ctx, id))
 	})
 }
 
-func (s *Server) transition(c *gin.Context, change func(ctx context.Context, id string) error) {
+func (s *api) transition(c *gin.Context, change func(ctx context.Context, id string) error) {
 	id := c.Param("id")
 	if err := change(c.Request.Context(), id); err != nil {
 		s.fail(c, err)
@@ -141,7 +141,7 @@ type batchJSON struct {
 	CreatedAt time.Time `json:"created_at"`
 }
 
-func (s *Server) listBatches(c *gin.Context) {
+func (s *api) listBatches(c *gin.Context) {
 	bs, err := s.store.Batches(c.Request.Context(), c.Param("id"))
 	if err != nil {
 		s.fail(c, err)
@@ -156,7 +156,7 @@ func (s *Server) listBatches(c *gin.Context) {
 
 // issueBatch issues slips. The codes are in this response only: as JSON, or
 // with Accept: text/html as the printable A4 sheet.
-func (s *Server) issueBatch(c *gin.Context) {
+func (s *api) issueBatch(c *gin.Context) {
 	var req batchRequest
 	if err := bindJSON(c, &req); err != nil {
 		s.fail(c, err)
@@ -186,7 +186,7 @@ func (s *Server) issueBatch(c *gin.Context) {
 	c.JSON(http.StatusCreated, gin.H{"id": b.ID, "codes": codes, "links": links})
 }
 
-func (s *Server) voidBatch(c *gin.Context) {
+func (s *api) voidBatch(c *gin.Context) {
 	if err := s.store.VoidBatch(c.Request.Context(), c.Param("id"), c.Param("batch")); err != nil {
 		s.fail(c, err)
 		return
@@ -212,7 +212,7 @@ type categoryTurnoutJSON struct {
 }
 
 // turnout shows counts only: issued and voted per unit and category.
-func (s *Server) turnout(c *gin.Context) {
+func (s *api) turnout(c *gin.Context) {
 	ts, err := s.store.Turnout(c.Request.Context(), c.Param("id"))
 	if err != nil {
 		s.fail(c, err)
@@ -237,7 +237,7 @@ type accountRequest struct {
 	Password string      `json:"password"`
 }
 
-func (s *Server) createAccount(c *gin.Context) {
+func (s *api) createAccount(c *gin.Context) {
 	var req accountRequest
 	if err := bindJSON(c, &req); err != nil {
 		s.fail(c, err)
@@ -260,13 +260,13 @@ func (s *Server) createAccount(c *gin.Context) {
 	c.JSON(http.StatusCreated, gin.H{"id": a.ID, "name": a.Name, "role": a.Role, "token": token})
 }
 
-func (s *Server) pubkey(c *gin.Context) {
+func (s *sealer) pubkey(c *gin.Context) {
 	c.JSON(http.StatusOK, gin.H{"ed25519": s.pubKeyB64()})
 }
 
 // pubKeyB64 is the standard base64 of the 32-byte public signing key.
-func (s *Server) pubKeyB64() string {
-	return base64.StdEncoding.EncodeToString(s.sealKey.Public().(ed25519.PublicKey))
+func (s *sealer) pubKeyB64() string {
+	return base64.StdEncoding.EncodeToString(s.key.Public().(ed25519.PublicKey))
 }
 
 // bindJSON decodes a JSON body strictly into a request type local to server.
@@ -288,7 +288,7 @@ func wantsHTML(c *gin.Context) bool {
 
 // baseURL is what QR links point to: --base-url, or else the request's own
 // scheme and host.
-func (s *Server) baseURL(c *gin.Context) string {
+func (s *base) baseURL(c *gin.Context) string {
 	if s.cfg.BaseURL != "" {
 		return s.cfg.BaseURL
 	}

@@ -12,7 +12,7 @@ const accountKey = "account"
 
 // authenticate resolves the bearer token to an account: the configured
 // MINPING_ADMIN_TOKEN, or a stored account's token.
-func (s *Server) authenticate(c *gin.Context) {
+func (s *api) authenticate(c *gin.Context) {
 	token, ok := strings.CutPrefix(c.GetHeader("Authorization"), "Bearer ")
 	token = strings.TrimSpace(token)
 	if !ok || token == "" {
@@ -32,7 +32,7 @@ func (s *Server) authenticate(c *gin.Context) {
 }
 
 // require lets through only accounts with one of the roles.
-func (s *Server) require(roles ...survey.Role) gin.HandlerFunc {
+func (s *api) require(roles ...survey.Role) gin.HandlerFunc {
 	return func(c *gin.Context) {
 		a := account(c)
 		for _, r := range roles {

@@ -86,14 +86,14 @@ func BenchmarkIssue10k(b *testing.B) {
 	gin.SetMode(gin.ReleaseMode)
 	var sheet int
 	for b.Loop() {
-		batch, codes, err := srv.store.IssueBatch(ctx, r.ID, "zfj", "staff", 10000)
+		batch, codes, err := srv.api.store.IssueBatch(ctx, r.ID, "zfj", "staff", 10000)
 		if err != nil {
 			b.Fatal(err)
 		}
 		w := httptest.NewRecorder()
 		c, _ := gin.CreateTestContext(w)
 		c.Request = httptest.NewRequest(http.MethodPost, "/api/v1/rounds/"+r.ID+"/batches", nil)
-		srv.printSheet(c, http.StatusCreated, r, batch, codes, "https://mp.example.gov.cn")
+		srv.api.printSheet(c, http.StatusCreated, r, batch, codes, "https://mp.example.gov.cn")
 		if w.Code != http.StatusCreated {
 			b.Fatalf("print sheet: status %d: %.200s", w.Code, w.Body.String())
 		}
@@ -109,18 +109,18 @@ func BenchmarkIssue10k(b *testing.B) {
 func BenchmarkBallotPage(b *testing.B) {
 	srv, r := benchServer(b)
 	ctx := context.Background()
-	_, codes, err := srv.store.IssueBatch(ctx, r.ID, "zfj", "staff", 100)
+	_, codes, err := srv.api.store.IssueBatch(ctx, r.ID, "zfj", "staff", 100)
 	if err != nil {
 		b.Fatal(err)
 	}
-	slip, err := srv.store.Slip(ctx, codes[0])
+	slip, err := srv.voter.store.Slip(ctx, codes[0])
 	if err != nil {
 		b.Fatal(err)
 	}
 	b.Run("render", func(b *testing.B) {
 		var p *renderedPage
 		for b.Loop() {
-			if p, err = srv.renderPage(slip); err != nil {
+			if p, err = srv.voter.renderPage(slip); err != nil {
 				b.Fatal(err)
 			}
 		}
@@ -157,13 +157,13 @@ func BenchmarkBallotPost(b *testing.B) {
 	ctx := context.Background()
 	var codes []string
 	for len(codes) < b.N {
-		_, cs, err := srv.store.IssueBatch(ctx, r.ID, "zfj", "staff", min(survey.MaxBatch, b.N))
+		_, cs, err := srv.api.store.IssueBatch(ctx, r.ID, "zfj", "staff", min(survey.MaxBatch, b.N))
 		if err != nil {
 			b.Fatal(err)
 		}
 		codes = append(codes, cs...)
 	}
-	slip, err := srv.store.Slip(ctx, codes[0])
+	slip, err := srv.voter.store.Slip(ctx, codes[0])
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -30,8 +30,13 @@ import (
 // the second holds where the first cannot, on plain-HTTP intranets with old
 // browsers that send neither header.
 
-// console holds the console's state that is not in the database.
+// console serves the console's pages, with its state that is not in the
+// database.
 type console struct {
+	*base
+	store  consoleStore
+	sealer *sealer
+
 	cop      *http.CrossOriginProtection
 	throttle *throttle
 	argon    chan struct{} // bounds concurrent password checks (19 MiB each)
@@ -85,67 +90,10 @@ func newConsole() *console {
 	return c
 }
 
-// consoleRoutes adds the console's routes. Roles: admin and organiser run
-// rounds; only admin manages accounts; appraiser reads sealed units.
-func (s *Server) consoleRoutes(r *gin.Engine) {
-	r.GET("/static/:hash/*name", s.staticFile)
-
-	// Bodies are bounded before anything reads a form field: the session's
-	// form-token check and the sign-in parse whole multipart bodies.
-	con := r.Group("/console", noStore, limitUpload, s.sameOrigin)
-	con.GET("/login", s.loginPage)
-	con.POST("/login", s.login)
-
-	in := con.Group("", s.session, s.checkToken)
-	in.GET("", s.consoleHome)
-	in.POST("/logout", s.logout)
-	in.GET("/password", s.passwordPage)
-	in.POST("/password", s.changePassword)
-
-	org := in.Group("", s.consoleRole(survey.RoleAdmin, survey.RoleOrganiser))
-	org.GET("/rounds", s.consoleRounds)
-	org.GET("/rounds/new", s.newRoundPage)
-	org.POST("/rounds/new", s.createRoundForm)
-	org.GET("/roster-template.xlsx", s.rosterTemplate)
-	org.GET("/rounds/:id", s.roundPage)
-	org.GET("/rounds/:id/roster", s.rosterPage)
-	org.POST("/rounds/:id/roster", s.importRoster)
-	org.GET("/rounds/:id/roster-template.xlsx", s.rosterTemplate)
-	org.GET("/rounds/:id/settings", s.settingsPage)
-	org.POST("/rounds/:id/settings", s.saveSettings)
-	org.POST("/rounds/:id/definition", s.saveDefinition)
-	org.GET("/rounds/:id/definition.yaml", s.downloadDefinition)
-	org.POST("/rounds/:id/open", s.consoleOpen)
-	org.GET("/rounds/:id/close", s.closePage)
-	org.POST("/rounds/:id/close", s.consoleClose)
-	org.POST("/rounds/:id/seal", s.consoleSeal)
-	org.GET("/rounds/:id/batches", s.batchesPage)
-	org.POST("/rounds/:id/batches", s.consoleIssue)
-	org.POST("/rounds/:id/batches/bulk", s.consoleIssueBulk)
-	org.POST("/rounds/:id/batches/:batch/void", s.consoleVoid)
-	org.GET("/rounds/:id/turnout", s.turnoutPage)
-	org.GET("/rounds/:id/turnout.json", s.turnoutJSON)
-	org.GET("/rounds/:id/screen", s.screenPage)
-
-	admin := in.Group("", s.consoleRole(survey.RoleAdmin))
-	admin.GET("/accounts", s.accountsPage)
-	admin.POST("/accounts", s.createAccountForm)
-	admin.POST("/accounts/:account/password", s.resetPasswordForm)
-
-	read := in.Group("", s.consoleRole(survey.RoleAdmin, survey.RoleAppraiser))
-	read.GET("/sealed", s.sealedPage)
-	// The sealed figures, as the API serves them, for a signed-in reader.
-	read.GET("/rounds/:id/report", s.report)
-	read.GET("/rounds/:id/tally.xlsx", s.export(false))
-	read.GET("/rounds/:id/tally.csv", s.export(true))
-	read.GET("/rounds/:id/units/:unit/tally", s.document(":unit", false))
-	read.GET("/rounds/:id/units/:unit/tally.sig", s.document(":unit", true))
-}
-
 // staticFile serves an embedded static file under its content hash, cached
 // for a year: a changed file gets a new URL.
-func (s *Server) staticFile(c *gin.Context) {
-	f, ok := s.console.static[c.Param("hash")+c.Param("name")]
+func (s *console) staticFile(c *gin.Context) {
+	f, ok := s.static[c.Param("hash")+c.Param("name")]
 	if !ok {
 		c.String(http.StatusNotFound, "not found")
 		return
@@ -162,14 +110,14 @@ func noStore(c *gin.Context) {
 
 // sameOrigin refuses state-changing requests that a browser marks as coming
 // from another site.
-func (s *Server) sameOrigin(c *gin.Context) {
-	if err := s.console.cop.Check(c.Request); err != nil {
+func (s *console) sameOrigin(c *gin.Context) {
+	if err := s.cop.Check(c.Request); err != nil {
 		s.consoleError(c, http.StatusForbidden, "请求被拒绝", "这个请求来自其他网站，已被拒绝。请直接在管理台页面中操作。")
 	}
 }
 
 // consoleRole lets through only accounts with one of the roles.
-func (s *Server) consoleRole(roles ...survey.Role) gin.HandlerFunc {
+func (s *console) consoleRole(roles ...survey.Role) gin.HandlerFunc {
 	return func(c *gin.Context) {
 		a := account(c)
 		for _, r := range roles {
@@ -182,7 +130,7 @@ func (s *Server) consoleRole(roles ...survey.Role) gin.HandlerFunc {
 }
 
 // consoleHome sends each role to where its work is.
-func (s *Server) consoleHome(c *gin.Context) {
+func (s *console) consoleHome(c *gin.Context) {
 	home := "/console/rounds"
 	if account(c).Role == survey.RoleAppraiser {
 		home = "/console/sealed"
@@ -205,9 +153,9 @@ type consolePage struct {
 }
 
 // newPage returns the frame of a console page for the signed-in account.
-func (s *Server) newPage(c *gin.Context, title, nav string) consolePage {
+func (s *console) newPage(c *gin.Context, title, nav string) consolePage {
 	p := consolePage{Title: title, Account: account(c), CSRF: csrfToken(c), Nav: nav,
-		CSS: s.console.urls["console.css"], JS: s.console.urls["console.js"]}
+		CSS: s.urls["console.css"], JS: s.urls["console.js"]}
 	p.Flash = flashes[c.Query("ok")]
 	return p
 }
@@ -234,7 +182,7 @@ type consoleMessage struct {
 }
 
 // consoleError renders an error page and stops the request.
-func (s *Server) consoleError(c *gin.Context, status int, title, text string) {
+func (s *console) consoleError(c *gin.Context, status int, title, text string) {
 	v := consoleMessage{consolePage: s.newPage(c, title, ""), Text: text}
 	var buf strings.Builder
 	if err := s.tmpl.ExecuteTemplate(&buf, "console-message", v); err != nil {
@@ -248,7 +196,7 @@ func (s *Server) consoleError(c *gin.Context, status int, title, text string) {
 
 // consoleFail shows a domain error on a console page; unexpected errors are
 // logged, once, here.
-func (s *Server) consoleFail(c *gin.Context, err error) {
+func (s *console) consoleFail(c *gin.Context, err error) {
 	status := statusOf(err)
 	if status == http.StatusInternalServerError {
 		s.log.Error("console", "route", c.FullPath(), "err", err)
@@ -275,7 +223,7 @@ func consoleRedirect(c *gin.Context, to, ok string) {
 }
 
 // round loads the round of the path's :id.
-func (s *Server) round(c *gin.Context) (*survey.Round, bool) {
+func (s *console) round(c *gin.Context) (*survey.Round, bool) {
 	r, err := s.store.Round(c.Request.Context(), c.Param("id"))
 	if err != nil {
 		s.consoleFail(c, err)

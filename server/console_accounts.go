@@ -34,7 +34,7 @@ var roleNames = map[survey.Role]string{
 	survey.RoleAppraiser: "考核组",
 }
 
-func (s *Server) newAccountsView(c *gin.Context) (accountsView, error) {
+func (s *console) newAccountsView(c *gin.Context) (accountsView, error) {
 	ctx := c.Request.Context()
 	v := accountsView{consolePage: s.newPage(c, "账号管理", "accounts")}
 	accounts, err := s.store.Accounts(ctx)
@@ -70,7 +70,7 @@ func (s *Server) newAccountsView(c *gin.Context) (accountsView, error) {
 	return v, nil
 }
 
-func (s *Server) accountsPage(c *gin.Context) {
+func (s *console) accountsPage(c *gin.Context) {
 	v, err := s.newAccountsView(c)
 	if err != nil {
 		s.consoleFail(c, err)
@@ -81,7 +81,7 @@ func (s *Server) accountsPage(c *gin.Context) {
 
 // createAccountForm creates an organiser or appraiser account with a
 // generated password, shown on the answer page once and never again.
-func (s *Server) createAccountForm(c *gin.Context) {
+func (s *console) createAccountForm(c *gin.Context) {
 	ctx := c.Request.Context()
 	v, err := s.newAccountsView(c)
 	if err != nil {
@@ -119,7 +119,7 @@ func (s *Server) createAccountForm(c *gin.Context) {
 
 // resetPasswordForm gives an account a new generated password, shown once,
 // and signs all its sessions out.
-func (s *Server) resetPasswordForm(c *gin.Context) {
+func (s *console) resetPasswordForm(c *gin.Context) {
 	ctx := c.Request.Context()
 	accounts, err := s.store.Accounts(ctx)
 	if err != nil {
@@ -176,14 +176,14 @@ type sealedUnit struct {
 
 // sealedPage lists the units an appraisal group may read (an administrator:
 // every unit of every round) with their rounds' status.
-func (s *Server) sealedPage(c *gin.Context) {
+func (s *console) sealedPage(c *gin.Context) {
 	a := account(c)
 	rounds, err := s.store.Rounds(c.Request.Context())
 	if err != nil {
 		s.consoleFail(c, err)
 		return
 	}
-	v := sealedView{consolePage: s.newPage(c, "封存结果", "sealed"), PubKey: s.pubKeyB64()}
+	v := sealedView{consolePage: s.newPage(c, "封存结果", "sealed"), PubKey: s.sealer.pubKeyB64()}
 	for _, r := range rounds {
 		for _, u := range r.Definition.Units {
 			if !a.CanRead(r.ID, u.ID) {

@@ -55,7 +55,7 @@ type conBulk struct {
 	NewUnitsSlips int
 }
 
-func (s *Server) batchesPage(c *gin.Context) {
+func (s *console) batchesPage(c *gin.Context) {
 	ctx := c.Request.Context()
 	r, ok := s.round(c)
 	if !ok {
@@ -135,30 +135,29 @@ func (s *Server) batchesPage(c *gin.Context) {
 // useNonce reports whether an issue form's nonce is fresh, and spends it:
 // reloading a print tab re-posts its form, and must not issue a second
 // batch behind the organiser's back.
-func (s *Server) useNonce(form, nonce string) bool {
+func (s *console) useNonce(form, nonce string) bool {
 	if len(nonce) < 16 {
 		return false
 	}
 	nonce = form + ":" + nonce
-	con := s.console
-	con.issuedMu.Lock()
-	defer con.issuedMu.Unlock()
+	s.issuedMu.Lock()
+	defer s.issuedMu.Unlock()
 	now := time.Now()
-	if _, used := con.issued[nonce]; used {
+	if _, used := s.issued[nonce]; used {
 		return false
 	}
-	if len(con.issued) > 10000 {
-		for k, t := range con.issued {
+	if len(s.issued) > 10000 {
+		for k, t := range s.issued {
 			if now.Sub(t) > sqlite.SessionMax {
-				delete(con.issued, k)
+				delete(s.issued, k)
 			}
 		}
 	}
-	con.issued[nonce] = now
+	s.issued[nonce] = now
 	return true
 }
 
-func (s *Server) spentForm(c *gin.Context, id string) {
+func (s *console) spentForm(c *gin.Context, id string) {
 	v := consoleMessage{consolePage: s.newPage(c, "这张发放表单已经提交过", "rounds"), Back: "/console/rounds/" + id + "/batches",
 		Text: "为防止重复发放，同一张发放表单只能提交一次（刷新打印页也会重新提交表单）。测评码只显示一次，无法再次打开：如果上一次的打印页已关闭而没有打印，请回到发放页面，作废那个批次后重新发放。"}
 	s.html(c, http.StatusConflict, "console-message", v)
@@ -166,7 +165,7 @@ func (s *Server) spentForm(c *gin.Context, id string) {
 
 // consoleIssue issues one batch and answers with its print sheet, which the
 // form opens in a new tab: the only time its codes are shown.
-func (s *Server) consoleIssue(c *gin.Context) {
+func (s *console) consoleIssue(c *gin.Context) {
 	ctx := c.Request.Context()
 	id := c.Param("id")
 	if !s.useNonce("one", c.PostForm("nonce")) {
@@ -209,7 +208,7 @@ type bulkPage struct {
 // its 应到人数 from the roster, skipping units that already have slips of
 // that category, and answers with one print sheet of them all, each
 // batch starting on a new page.
-func (s *Server) consoleIssueBulk(c *gin.Context) {
+func (s *console) consoleIssueBulk(c *gin.Context) {
 	ctx := c.Request.Context()
 	id := c.Param("id")
 	if !s.useNonce("bulk", c.PostForm("nonce")) {
@@ -308,7 +307,7 @@ func (s *Server) consoleIssueBulk(c *gin.Context) {
 	s.html(c, http.StatusCreated, "console-print", v)
 }
 
-func (s *Server) consoleVoid(c *gin.Context) {
+func (s *console) consoleVoid(c *gin.Context) {
 	id := c.Param("id")
 	if err := s.store.VoidBatch(c.Request.Context(), id, c.Param("batch")); err != nil {
 		s.consoleFail(c, err)

@@ -22,14 +22,14 @@ type passwordView struct {
 	Min      int
 }
 
-func (s *Server) passwordPage(c *gin.Context) {
+func (s *console) passwordPage(c *gin.Context) {
 	s.html(c, http.StatusOK, "console-password", passwordView{consolePage: s.newPage(c, "修改密码", ""), Min: minPasswordRunes})
 }
 
 // changePassword lets a signed-in user replace their own password, given
 // the current one (checked and throttled like a sign-in). Every session of
 // the account ends, and this browser gets a new one.
-func (s *Server) changePassword(c *gin.Context) {
+func (s *console) changePassword(c *gin.Context) {
 	ctx := c.Request.Context()
 	a := account(c)
 	current, next, again := c.PostForm("current"), c.PostForm("new"), c.PostForm("again")

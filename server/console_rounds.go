@@ -31,7 +31,7 @@ type conRound struct {
 
 func consoleTime(t time.Time) string { return t.Local().Format("2006-01-02 15:04") }
 
-func (s *Server) consoleRounds(c *gin.Context) {
+func (s *console) consoleRounds(c *gin.Context) {
 	rounds, err := s.store.Rounds(c.Request.Context())
 	if err != nil {
 		s.consoleFail(c, err)
@@ -57,7 +57,7 @@ type newRoundView struct {
 	Problems     []survey.Problem
 }
 
-func (s *Server) newRoundPage(c *gin.Context) {
+func (s *console) newRoundPage(c *gin.Context) {
 	v := newRoundView{consolePage: s.newPage(c, "新建测评活动", "rounds"),
 		Name: fmt.Sprintf("%d年度领导班子和领导干部民主测评", time.Now().Year()), Points: "20", Satisfaction: true}
 	s.html(c, http.StatusOK, "console-new", v)
@@ -92,7 +92,7 @@ func limitUpload(c *gin.Context) {
 // createRoundForm creates a draft round from the standard template or an
 // uploaded definition, with the units of a roster. Nothing is saved unless
 // the whole is valid; every problem is listed, roster problems by row.
-func (s *Server) createRoundForm(c *gin.Context) {
+func (s *console) createRoundForm(c *gin.Context) {
 	ctx := c.Request.Context()
 	v := newRoundView{consolePage: s.newPage(c, "新建测评活动", "rounds"), Mode: c.PostForm("mode"),
 		Name: strings.TrimSpace(c.PostForm("name")), Points: strings.TrimSpace(c.PostForm("points")),
@@ -158,7 +158,7 @@ func (s *Server) createRoundForm(c *gin.Context) {
 
 // formProblems shows a validation error as the form's problems, and any
 // other error as an error page.
-func (s *Server) formProblems(c *gin.Context, err error, show func(...survey.Problem)) {
+func (s *console) formProblems(c *gin.Context, err error, show func(...survey.Problem)) {
 	var ve *survey.ValidationError
 	if errors.As(err, &ve) {
 		show(ve.Problems...)
@@ -241,7 +241,7 @@ type conForm struct {
 	Voters              []string
 }
 
-func (s *Server) roundPage(c *gin.Context) {
+func (s *console) roundPage(c *gin.Context) {
 	r, ok := s.round(c)
 	if !ok {
 		return
@@ -255,7 +255,7 @@ func (s *Server) roundPage(c *gin.Context) {
 	s.html(c, http.StatusOK, "console-round", v)
 }
 
-func (s *Server) newRoundView(c *gin.Context, r *survey.Round, exp survey.Expected) roundView {
+func (s *console) newRoundView(c *gin.Context, r *survey.Round, exp survey.Expected) roundView {
 	def := r.Definition
 	v := roundView{consolePage: s.newPage(c, r.Name, "rounds"), Round: r, StatusName: statusNames[r.Status], Def: def,
 		Quorum: def.Rules.Quorum.String()}
@@ -318,7 +318,7 @@ type rosterView struct {
 	Columns  []string
 }
 
-func (s *Server) rosterPage(c *gin.Context) {
+func (s *console) rosterPage(c *gin.Context) {
 	r, ok := s.round(c)
 	if !ok {
 		return
@@ -326,7 +326,7 @@ func (s *Server) rosterPage(c *gin.Context) {
 	s.html(c, http.StatusOK, "console-roster", s.newRosterView(c, r, nil))
 }
 
-func (s *Server) newRosterView(c *gin.Context, r *survey.Round, ps []survey.Problem) rosterView {
+func (s *console) newRosterView(c *gin.Context, r *survey.Round, ps []survey.Problem) rosterView {
 	v := rosterView{consolePage: s.newPage(c, "导入名册 · "+r.Name, "rounds"), Round: r, Problems: ps,
 		Columns: []string{survey.ColUnitID, survey.ColUnitName, survey.ColUnitType, survey.ColMemberID, survey.ColName, survey.ColPost, survey.ColPrincipal}}
 	for _, ct := range r.Definition.Categories {
@@ -337,7 +337,7 @@ func (s *Server) newRosterView(c *gin.Context, r *survey.Round, ps []survey.Prob
 
 // importRoster replaces the units and members of a draft round with a
 // roster's, after checking all of it: any problem, and nothing is saved.
-func (s *Server) importRoster(c *gin.Context) {
+func (s *console) importRoster(c *gin.Context) {
 	ctx := c.Request.Context()
 	r, ok := s.round(c)
 	if !ok {
@@ -385,7 +385,7 @@ func (s *Server) importRoster(c *gin.Context) {
 
 // rosterTemplate downloads a roster workbook to fill in, with an 应到人数
 // column for each category of the round (or of the standard template).
-func (s *Server) rosterTemplate(c *gin.Context) {
+func (s *console) rosterTemplate(c *gin.Context) {
 	var cats []survey.Category
 	if id := c.Param("id"); id != "" {
 		r, ok := s.round(c)
@@ -421,7 +421,7 @@ type settingsView struct {
 	Which      string // the form the problems belong to: "settings" or "definition"
 }
 
-func (s *Server) settingsPage(c *gin.Context) {
+func (s *console) settingsPage(c *gin.Context) {
 	r, ok := s.round(c)
 	if !ok {
 		return
@@ -434,7 +434,7 @@ func (s *Server) settingsPage(c *gin.Context) {
 	s.html(c, http.StatusOK, "console-settings", s.newSettingsView(c, r, src))
 }
 
-func (s *Server) newSettingsView(c *gin.Context, r *survey.Round, src []byte) settingsView {
+func (s *console) newSettingsView(c *gin.Context, r *survey.Round, src []byte) settingsView {
 	def := r.Definition
 	if len(src) == 0 {
 		src = def.Canonical()
@@ -451,7 +451,7 @@ func (s *Server) newSettingsView(c *gin.Context, r *survey.Round, src []byte) se
 }
 
 // saveSettings changes the plain fields of a draft round's definition.
-func (s *Server) saveSettings(c *gin.Context) {
+func (s *console) saveSettings(c *gin.Context) {
 	ctx := c.Request.Context()
 	r, ok := s.round(c)
 	if !ok {
@@ -493,7 +493,7 @@ func (s *Server) saveSettings(c *gin.Context) {
 
 // saveDefinition replaces a draft round's whole definition with the
 // textarea's.
-func (s *Server) saveDefinition(c *gin.Context) {
+func (s *console) saveDefinition(c *gin.Context) {
 	ctx := c.Request.Context()
 	r, ok := s.round(c)
 	if !ok {
@@ -509,7 +509,7 @@ func (s *Server) saveDefinition(c *gin.Context) {
 	consoleRedirect(c, "/console/rounds/"+r.ID, "settings")
 }
 
-func (s *Server) settingsProblems(c *gin.Context, v settingsView, err error) {
+func (s *console) settingsProblems(c *gin.Context, v settingsView, err error) {
 	var ve *survey.ValidationError
 	if !errors.As(err, &ve) {
 		s.consoleFail(c, err)
@@ -519,7 +519,7 @@ func (s *Server) settingsProblems(c *gin.Context, v settingsView, err error) {
 	s.html(c, http.StatusUnprocessableEntity, "console-settings", v)
 }
 
-func (s *Server) updateDefinition(ctx context.Context, r *survey.Round, src []byte) error {
+func (s *console) updateDefinition(ctx context.Context, r *survey.Round, src []byte) error {
 	if r.Status != survey.StatusDraft {
 		return survey.ErrWrongState
 	}
@@ -530,7 +530,7 @@ func (s *Server) updateDefinition(ctx context.Context, r *survey.Round, src []by
 	return s.store.UpdateDefinition(ctx, r.ID, def, src)
 }
 
-func (s *Server) downloadDefinition(c *gin.Context) {
+func (s *console) downloadDefinition(c *gin.Context) {
 	r, ok := s.round(c)
 	if !ok {
 		return
@@ -549,7 +549,7 @@ func (s *Server) downloadDefinition(c *gin.Context) {
 
 // consoleOpen opens voting once the organiser has ticked that the settings
 // are final: the definition is frozen and its fingerprint fixed.
-func (s *Server) consoleOpen(c *gin.Context) {
+func (s *console) consoleOpen(c *gin.Context) {
 	if c.PostForm("confirm") != "yes" {
 		s.consoleError(c, http.StatusUnprocessableEntity, "尚未确认", "请勾选“已核对单位、成员、权重和规则”后再开放测评。")
 		return
@@ -572,7 +572,7 @@ type closeView struct {
 }
 
 // closePage asks for confirmation and says what closing cannot undo.
-func (s *Server) closePage(c *gin.Context) {
+func (s *console) closePage(c *gin.Context) {
 	r, ok := s.round(c)
 	if !ok {
 		return
@@ -591,7 +591,7 @@ func (s *Server) closePage(c *gin.Context) {
 	s.html(c, http.StatusOK, "console-close", v)
 }
 
-func (s *Server) consoleClose(c *gin.Context) {
+func (s *console) consoleClose(c *gin.Context) {
 	if c.PostForm("confirm") != "yes" {
 		s.consoleError(c, http.StatusUnprocessableEntity, "尚未确认", "请勾选确认框后再结束测评。")
 		return

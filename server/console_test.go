@@ -722,7 +722,7 @@ func TestConsoleBatchesTurnoutClose(t *testing.T) {
 		}
 		ap.must(http.StatusOK, ap.get(link), link)
 	}
-	if !strings.Contains(html.UnescapeString(string(sealed.body)), "minping verify --pubkey "+e.srv.pubKeyB64()) {
+	if !strings.Contains(html.UnescapeString(string(sealed.body)), "minping verify --pubkey "+e.srv.api.sealer.pubKeyB64()) {
 		t.Errorf("the sealed page does not say how to verify with the public key")
 	}
 	report := ap.must(http.StatusOK, ap.get(rid+"/report"), "report")

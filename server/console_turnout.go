@@ -69,31 +69,30 @@ type votedSnapshot struct {
 // issued counts as they are now, voted counts from a snapshot at most
 // turnoutEvery old (taken anew when the round's status changes), rounded
 // down while voting is open.
-func (s *Server) turnoutSnapshot(ctx context.Context, r *survey.Round) (*turnoutView, error) {
-	con := s.console
+func (s *console) turnoutSnapshot(ctx context.Context, r *survey.Round) (*turnoutView, error) {
 	now := s.now()
 	ts, err := s.store.Turnout(ctx, r.ID)
 	if err != nil {
 		return nil, err
 	}
-	con.turnoutMu.Lock()
-	snap, ok := con.turnout[r.ID]
-	if !ok || snap.status != r.Status || now.Sub(snap.at) >= con.turnoutEvery || now.Before(snap.at) {
+	s.turnoutMu.Lock()
+	snap, ok := s.turnout[r.ID]
+	if !ok || snap.status != r.Status || now.Sub(snap.at) >= s.turnoutEvery || now.Before(snap.at) {
 		snap = &votedSnapshot{status: r.Status, at: now, voted: map[[2]string]int{}}
 		for _, ut := range ts {
 			for _, ct := range ut.Categories {
 				snap.voted[[2]string{ut.Unit, ct.Category}] = ct.Count.Voted
 			}
 		}
-		con.turnout[r.ID] = snap
+		s.turnout[r.ID] = snap
 	}
-	con.turnoutMu.Unlock()
+	s.turnoutMu.Unlock()
 
 	def := r.Definition
 	coarse := r.Status == survey.StatusOpen
 	step := 1
 	if coarse {
-		step = max(con.turnoutStep, 1)
+		step = max(s.turnoutStep, 1)
 	}
 	round := func(n int) int { return n / step * step }
 	q := def.Rules.Quorum.Rat()
@@ -134,7 +133,7 @@ func turnoutShare(voted, issued int, quorum *big.Rat) (string, float64, bool) {
 	return fmt.Sprintf("%.1f%%", f), min(f, 100), met
 }
 
-func (s *Server) now() time.Time {
+func (s *console) now() time.Time {
 	if s.cfg.Now != nil {
 		return s.cfg.Now()
 	}
@@ -149,7 +148,7 @@ type turnoutPageView struct {
 	Every      int
 }
 
-func (s *Server) turnoutPage(c *gin.Context) {
+func (s *console) turnoutPage(c *gin.Context) {
 	r, ok := s.round(c)
 	if !ok {
 		return
@@ -160,7 +159,7 @@ func (s *Server) turnoutPage(c *gin.Context) {
 		return
 	}
 	v := turnoutPageView{consolePage: s.newPage(c, "投票进度 · "+r.Name, "rounds"), Round: r, T: t, Categories: t.categories,
-		Every: int(s.console.turnoutEvery / time.Second)}
+		Every: int(s.turnoutEvery / time.Second)}
 	if r.Status == survey.StatusOpen {
 		v.Refresh = max(v.Every, 5)
 	}
@@ -168,7 +167,7 @@ func (s *Server) turnoutPage(c *gin.Context) {
 }
 
 // turnoutJSON is what the turnout and big-screen pages poll.
-func (s *Server) turnoutJSON(c *gin.Context) {
+func (s *console) turnoutJSON(c *gin.Context) {
 	r, err := s.store.Round(c.Request.Context(), c.Param("id"))
 	if err != nil {
 		s.fail(c, err)
@@ -192,7 +191,7 @@ type screenView struct {
 
 // screenPage is the big-screen view for the meeting hall: the round, a QR
 // code to the page where a code is typed, and the coarse count.
-func (s *Server) screenPage(c *gin.Context) {
+func (s *console) screenPage(c *gin.Context) {
 	r, ok := s.round(c)
 	if !ok {
 		return
@@ -210,7 +209,7 @@ func (s *Server) screenPage(c *gin.Context) {
 	}
 	v := screenView{consolePage: s.newPage(c, r.Name, ""), Round: r, T: t, QR: qr, Entry: entry}
 	if r.Status == survey.StatusOpen {
-		v.Refresh = max(int(s.console.turnoutEvery/time.Second), 5)
+		v.Refresh = max(int(s.turnoutEvery/time.Second), 5)
 	}
 	s.html(c, http.StatusOK, "console-screen", v)
 }

@@ -29,7 +29,7 @@ type slipView struct {
 
 // printSheet renders a batch's slips as A4 pages, in random order, each with
 // its QR code drawn as one SVG path.
-func (s *Server) printSheet(c *gin.Context, status int, r *survey.Round, b *survey.Batch, codes []string, base string) {
+func (s *base) printSheet(c *gin.Context, status int, r *survey.Round, b *survey.Batch, codes []string, base string) {
 	def := r.Definition
 	v := printView{
 		Round: r.Name, Unit: def.Unit(b.Unit).Name, Category: def.Category(b.Category).Name,

@@ -61,7 +61,7 @@ type legendEntry struct {
 var barColours = []string{"#1f5f8b", "#5d9cc4", "#c9a44a", "#b33a3a", "#7a1f1f", "#444", "#777", "#999"}
 
 // report renders the sealed units the account may read.
-func (s *Server) report(c *gin.Context) {
+func (s *api) report(c *gin.Context) {
 	ctx := c.Request.Context()
 	a := account(c)
 	r, err := s.readableRound(c)
@@ -71,7 +71,7 @@ func (s *Server) report(c *gin.Context) {
 	}
 	def := r.Definition
 	v := reportView{Round: r.Name, RoundID: r.ID, ConfigSHA256: r.ConfigSHA256,
-		PubKey:    s.pubKeyB64(),
+		PubKey:    s.sealer.pubKeyB64(),
 		Component: def.Component.Name + "（满分" + def.Component.Points.String() + "）"}
 	for _, u := range def.Units {
 		if !a.CanRead(r.ID, u.ID) {

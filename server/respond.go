@@ -67,7 +67,7 @@ func messageOf(err error) string {
 
 // fail writes err as a JSON error with its status; unexpected errors are
 // logged (once, here) and not shown.
-func (s *Server) fail(c *gin.Context, err error) {
+func (s *base) fail(c *gin.Context, err error) {
 	status := statusOf(err)
 	body := apiError{Error: messageOf(err)}
 	var ve *survey.ValidationError
@@ -83,7 +83,7 @@ func (s *Server) fail(c *gin.Context, err error) {
 // afterChange lets a close or a seal stand when only the compaction behind
 // it was incomplete: the change is committed, so it is answered as done, and
 // the log says to run minping compact.
-func (s *Server) afterChange(what string, err error) error {
+func (s *base) afterChange(what string, err error) error {
 	if errors.Is(err, sqlite.ErrCompactIncomplete) {
 		s.log.Warn(what+": done, but the write-ahead log still holds the voting's commit history; run `minping compact` when no backup or export is reading the database", "err", err)
 		return nil

@@ -14,8 +14,8 @@ import (
 
 // seal computes, signs and stores every document of a closed round and
 // returns the round document's result. The API and the console both call it.
-func (s *Server) seal(ctx context.Context, roundID string) (*tally.RoundResult, error) {
-	docs, err := seal.Seal(ctx, s.store, s.sealKey, roundID, s.cfg.Now())
+func (s *sealer) seal(ctx context.Context, roundID string) (*tally.RoundResult, error) {
+	docs, err := seal.Seal(ctx, s.store, s.key, roundID, s.cfg.Now())
 	if err := s.afterChange("seal", err); err != nil {
 		return nil, err
 	}
@@ -23,8 +23,8 @@ func (s *Server) seal(ctx context.Context, roundID string) (*tally.RoundResult, 
 	return docs.Result, nil
 }
 
-func (s *Server) sealRound(c *gin.Context) {
-	res, err := s.seal(c.Request.Context(), c.Param("id"))
+func (s *api) sealRound(c *gin.Context) {
+	res, err := s.sealer.seal(c.Request.Context(), c.Param("id"))
 	if err != nil {
 		s.fail(c, err)
 		return
@@ -36,7 +36,7 @@ func (s *Server) sealRound(c *gin.Context) {
 // unit ("" for the round document, admins only). Someone who may not read a
 // unit gets 404, the same as for a unit that does not exist: no hint of
 // other units.
-func (s *Server) sealedRound(c *gin.Context, unit string) (*survey.Round, error) {
+func (s *api) sealedRound(c *gin.Context, unit string) (*survey.Round, error) {
 	a := account(c)
 	id := c.Param("id")
 	allowed := a.Role == survey.RoleAdmin || (unit != "" && a.CanRead(id, unit))
@@ -59,7 +59,7 @@ func (s *Server) sealedRound(c *gin.Context, unit string) (*survey.Round, error)
 // readableRound returns the request's round if it is sealed and the account
 // may read some of its units: an administrator, or an appraisal group of
 // that round. Others get 404, as for a round that does not exist.
-func (s *Server) readableRound(c *gin.Context) (*survey.Round, error) {
+func (s *api) readableRound(c *gin.Context) (*survey.Round, error) {
 	a := account(c)
 	r, err := s.store.Round(c.Request.Context(), c.Param("id"))
 	if err != nil {
@@ -78,7 +78,7 @@ var errNotSealed = fmt.Errorf("the round is not sealed yet: %w", survey.ErrWrong
 
 // document serves a sealed document as the exact signed bytes, or with
 // sig its signature.
-func (s *Server) document(unit string, sig bool) func(*gin.Context) {
+func (s *api) document(unit string, sig bool) func(*gin.Context) {
 	return func(c *gin.Context) {
 		u := unit
 		if u == ":unit" {
@@ -105,7 +105,7 @@ func (s *Server) document(unit string, sig bool) func(*gin.Context) {
 // export serves the sealed results of the units the account may read as an
 // Excel workbook, or (csv) the summary as CSV. Figures come from the signed
 // round document, filtered to the account's units.
-func (s *Server) export(csv bool) func(*gin.Context) {
+func (s *api) export(csv bool) func(*gin.Context) {
 	return func(c *gin.Context) {
 		ctx := c.Request.Context()
 		a := account(c)

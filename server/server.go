@@ -9,23 +9,53 @@ import (
 	"time"
 
 	"minping/assets"
+	"minping/seal"
 	"minping/survey/sqlite"
 )
 
-// Server is minping's HTTP side: what the handlers need (the store, the
-// signing key, parsed templates and the cache of rendered ballot pages).
+// Server is minping's HTTP side. Its handlers sit on one small struct per
+// audience, each holding only the store methods it needs (stores.go): voter
+// (the ballot), api (the JSON API of organisers, administrators and
+// appraisal groups) and console (the browser pages of the same people).
 type Server struct {
-	store   *sqlite.Store
-	sealKey ed25519.PrivateKey
 	cfg     Config
 	log     *slog.Logger
-	tmpl    *template.Template
-
-	pagesMu sync.Mutex
-	pages   map[pageKey]*renderedPage
-
-	console *console      // the console's sign-in throttle, static files and turnout cache
+	voter   *voter
+	api     *api
+	console *console
 	counts  requestCounts // requests counted rather than logged, see requestLog
+}
+
+// base is what every audience's handlers share: the config, the log, the
+// parsed templates, and the responses built from them (fail, html).
+type base struct {
+	cfg  Config
+	log  *slog.Logger
+	tmpl *template.Template
+}
+
+// voter serves the ballot: the page, its form post and the ballot API.
+type voter struct {
+	*base
+	store   ballotStore
+	pagesMu sync.Mutex
+	pages   map[pageKey]*renderedPage // rendered ballot pages, by unit and category
+}
+
+// api serves the JSON API under /api/v1 to organisers, administrators and
+// appraisal groups.
+type api struct {
+	*base
+	store  apiStore
+	sealer *sealer
+}
+
+// sealer seals rounds and says with which key: the API and the console
+// share it.
+type sealer struct {
+	*base
+	store seal.Store
+	key   ed25519.PrivateKey
 }
 
 // New makes the HTTP side of minping over an open store, signing sealed
@@ -36,9 +66,16 @@ func New(store *sqlite.Store, key ed25519.PrivateKey, cfg Config, log *slog.Logg
 	if err != nil {
 		return nil, err
 	}
+	b := &base{cfg: cfg, log: log, tmpl: tmpl}
+	sl := &sealer{base: b, store: store, key: key}
+	con := newConsole()
+	con.base, con.store, con.sealer = b, store, sl
 	return &Server{
-		store: store, sealKey: key, cfg: cfg, log: log, tmpl: tmpl,
-		pages: map[pageKey]*renderedPage{}, console: newConsole(), counts: requestCounts{since: time.Now()},
+		cfg: cfg, log: log,
+		voter:   &voter{base: b, store: store, pages: map[pageKey]*renderedPage{}},
+		api:     &api{base: b, store: store, sealer: sl},
+		console: con,
+		counts:  requestCounts{since: time.Now()},
 	}, nil
 }
 

@@ -33,7 +33,7 @@ const (
 
 // secure reports whether cookies should be marked Secure: the request came
 // over TLS, or through the TLS front (--base-url https://HOST) for that host.
-func (s *Server) secure(c *gin.Context) bool {
+func (s *console) secure(c *gin.Context) bool {
 	if c.Request.TLS != nil {
 		return true
 	}
@@ -41,7 +41,7 @@ func (s *Server) secure(c *gin.Context) bool {
 	return err == nil && u.Scheme == "https" && strings.EqualFold(u.Host, c.Request.Host)
 }
 
-func (s *Server) setCookie(c *gin.Context, name, value, path string, maxAge int) {
+func (s *console) setCookie(c *gin.Context, name, value, path string, maxAge int) {
 	http.SetCookie(c.Writer, &http.Cookie{
 		Name: name, Value: value, Path: path, MaxAge: maxAge,
 		HttpOnly: true, Secure: s.secure(c), SameSite: http.SameSiteStrictMode,
@@ -50,7 +50,7 @@ func (s *Server) setCookie(c *gin.Context, name, value, path string, maxAge int)
 
 // session resolves the session cookie to its account. Without one, a page
 // request is sent to sign in and comes back after; anything else gets 401.
-func (s *Server) session(c *gin.Context) {
+func (s *console) session(c *gin.Context) {
 	token, _ := c.Cookie(sessionCookie)
 	a, err := s.store.SessionAccount(c.Request.Context(), token)
 	if err == nil {
@@ -91,7 +91,7 @@ func csrfToken(c *gin.Context) string {
 
 // checkToken refuses a state-changing request whose form does not carry the
 // session's token.
-func (s *Server) checkToken(c *gin.Context) {
+func (s *console) checkToken(c *gin.Context) {
 	if c.Request.Method == http.MethodGet || c.Request.Method == http.MethodHead {
 		return
 	}
@@ -116,7 +116,7 @@ func safeNext(next string) string {
 
 // loginPage shows the sign-in form with a fresh anti-forgery token, which is
 // also set as a cookie: a forged sign-in from another site has neither.
-func (s *Server) loginPage(c *gin.Context) {
+func (s *console) loginPage(c *gin.Context) {
 	token, _ := c.Cookie(sessionCookie)
 	if _, err := s.store.SessionAccount(c.Request.Context(), token); err == nil {
 		c.Redirect(http.StatusSeeOther, safeNext(c.Query("next")))
@@ -125,7 +125,7 @@ func (s *Server) loginPage(c *gin.Context) {
 	s.renderLogin(c, http.StatusOK, "", c.Query("next"), "")
 }
 
-func (s *Server) renderLogin(c *gin.Context, status int, name, next, msg string) {
+func (s *console) renderLogin(c *gin.Context, status int, name, next, msg string) {
 	t := survey.NewToken()
 	s.setCookie(c, loginCookie, t, "/console/login", 3600)
 	v := loginView{consolePage: s.newPage(c, "登录", ""), Name: name, Next: safeNext(next), Token: t, Error: msg}
@@ -135,7 +135,7 @@ func (s *Server) renderLogin(c *gin.Context, status int, name, next, msg string)
 // login checks the name and password. After repeated failures for a name or
 // from an address, it refuses for a while, growing with every failure,
 // without checking the password at all.
-func (s *Server) login(c *gin.Context) {
+func (s *console) login(c *gin.Context) {
 	name := strings.TrimSpace(c.PostForm("name"))
 	password := c.PostForm("password")
 	next := c.PostForm("next")
@@ -176,34 +176,34 @@ func (s *Server) login(c *gin.Context) {
 // repeated failures for the name, or from the address, it refuses for a
 // while (wait > 0) without checking at all, and no more than a few argon2
 // checks run at once. survey.ErrUnauthorized if the password is wrong.
-func (s *Server) checkPassword(c *gin.Context, name, password string) (a *survey.Account, wait time.Duration, err error) {
+func (s *console) checkPassword(c *gin.Context, name, password string) (a *survey.Account, wait time.Duration, err error) {
 	keys := []string{"name:" + strings.ToLower(name)}
 	if ip := net.ParseIP(clientIP(c)); ip == nil || !ip.IsLoopback() {
 		// Behind the reverse proxy every request comes from loopback: an
 		// address key there would lock everyone out at once.
 		keys = append(keys, "ip:"+clientIP(c))
 	}
-	if wait := s.console.throttle.begin(keys...); wait > 0 {
+	if wait := s.throttle.begin(keys...); wait > 0 {
 		return nil, wait, nil
 	}
-	defer func() { s.console.throttle.end(errors.Is(err, survey.ErrUnauthorized), keys...) }()
+	defer func() { s.throttle.end(errors.Is(err, survey.ErrUnauthorized), keys...) }()
 	ctx := c.Request.Context()
 	select {
-	case s.console.argon <- struct{}{}:
+	case s.argon <- struct{}{}:
 	case <-ctx.Done():
 		return nil, 0, ctx.Err()
 	}
 	a, err = s.store.Authenticate(ctx, name, password)
-	<-s.console.argon
+	<-s.argon
 	if err == nil {
-		s.console.throttle.reset(keys[0])
+		s.throttle.reset(keys[0])
 	}
 	return a, 0, err
 }
 
 // startSession signs the browser in as the account: a new session, in its
 // cookie.
-func (s *Server) startSession(c *gin.Context, a *survey.Account) error {
+func (s *console) startSession(c *gin.Context, a *survey.Account) error {
 	token, err := s.store.CreateSession(c.Request.Context(), a.ID)
 	if err != nil {
 		return err
@@ -212,7 +212,7 @@ func (s *Server) startSession(c *gin.Context, a *survey.Account) error {
 	return nil
 }
 
-func (s *Server) logout(c *gin.Context) {
+func (s *console) logout(c *gin.Context) {
 	token, _ := c.Cookie(sessionCookie)
 	if err := s.store.EndSession(c.Request.Context(), token); err != nil {
 		s.consoleFail(c, err)

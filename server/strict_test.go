@@ -68,13 +68,13 @@ func TestStrictRequests(t *testing.T) {
 func TestAfterChange(t *testing.T) {
 	e := newTestEnv(t)
 	incomplete := fmt.Errorf("close round: %w", sqlite.ErrCompactIncomplete)
-	if err := e.srv.afterChange("close round", incomplete); err != nil {
+	if err := e.srv.api.afterChange("close round", incomplete); err != nil {
 		t.Errorf("incomplete compaction: got %v, want nil", err)
 	}
 	if !strings.Contains(e.logs.String(), "minping compact") {
 		t.Errorf("the log does not name the remedy:\n%s", e.logs.String())
 	}
-	if err := e.srv.afterChange("close round", survey.ErrWrongState); !errors.Is(err, survey.ErrWrongState) {
+	if err := e.srv.api.afterChange("close round", survey.ErrWrongState); !errors.Is(err, survey.ErrWrongState) {
 		t.Errorf("another error: got %v, want it returned", err)
 	}
 }

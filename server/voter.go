@@ -43,7 +43,7 @@ type ballotFormDoc struct {
 	Subjects []survey.Subject `json:"subjects"`
 }
 
-func (s *Server) ballotGet(c *gin.Context) {
+func (s *voter) ballotGet(c *gin.Context) {
 	c.Header("Cache-Control", "no-store")
 	slip, err := s.store.Slip(c.Request.Context(), c.Param("code"))
 	if err != nil {
@@ -76,7 +76,7 @@ type submitRequest struct {
 	Answers []survey.Answer `json:"answers"`
 }
 
-func (s *Server) ballotSubmit(c *gin.Context) {
+func (s *voter) ballotSubmit(c *gin.Context) {
 	c.Header("Cache-Control", "no-store")
 	ctx := c.Request.Context()
 	slip, err := s.store.Slip(ctx, c.Param("code"))
@@ -229,7 +229,7 @@ func parseAnswers(body []byte) (answers []survey.Answer, ok bool) {
 
 // enterCode is the page to type a code; with ?code= it sends the voter on
 // to that code's ballot.
-func (s *Server) enterCode(c *gin.Context) {
+func (s *voter) enterCode(c *gin.Context) {
 	c.Header("Cache-Control", "no-store")
 	if raw, ok := c.GetQuery("code"); ok {
 		if n := survey.NormalizeCode(raw); n != "" {
@@ -242,7 +242,7 @@ func (s *Server) enterCode(c *gin.Context) {
 	s.html(c, http.StatusOK, "enter", "")
 }
 
-func (s *Server) thanks(c *gin.Context) {
+func (s *voter) thanks(c *gin.Context) {
 	c.Header("Cache-Control", "no-store")
 	s.html(c, http.StatusOK, "message", messagePage{
 		Title: "提交成功，感谢您的参与！",
@@ -257,7 +257,7 @@ type messagePage struct {
 }
 
 // slipError renders a voter-facing page for a code that cannot vote.
-func (s *Server) slipError(c *gin.Context, slip *survey.Slip, err error) {
+func (s *voter) slipError(c *gin.Context, slip *survey.Slip, err error) {
 	p := messagePage{Link: "/b", LinkText: "重新输入测评码"}
 	if slip != nil {
 		p.Round = slip.Round.Name
@@ -289,7 +289,7 @@ func (s *Server) slipError(c *gin.Context, slip *survey.Slip, err error) {
 }
 
 // ballotPage serves the cached ballot of the slip's unit and category.
-func (s *Server) ballotPage(c *gin.Context) {
+func (s *voter) ballotPage(c *gin.Context) {
 	slip, err := s.store.Slip(c.Request.Context(), c.Param("code"))
 	if err != nil {
 		s.slipError(c, slip, err)
@@ -326,7 +326,7 @@ type renderedPage struct {
 // page returns the rendered ballot for a slip's unit and category, rendering
 // it once and keeping it: every slip of that unit and category sees the
 // same bytes.
-func (s *Server) page(slip *survey.Slip) (*renderedPage, error) {
+func (s *voter) page(slip *survey.Slip) (*renderedPage, error) {
 	k := pageKey{slip.Round.Definition, slip.Unit.ID, slip.Category.ID}
 	s.pagesMu.Lock()
 	p, ok := s.pages[k]
@@ -345,7 +345,7 @@ func (s *Server) page(slip *survey.Slip) (*renderedPage, error) {
 }
 
 // renderPage renders a slip's blank ballot, plain and gzipped.
-func (s *Server) renderPage(slip *survey.Slip) (*renderedPage, error) {
+func (s *voter) renderPage(slip *survey.Slip) (*renderedPage, error) {
 	var buf bytes.Buffer
 	if err := s.tmpl.ExecuteTemplate(&buf, "ballot", newBallotView(slip, nil, nil)); err != nil {
 		return nil, fmt.Errorf("render ballot: %w", err)
@@ -360,7 +360,7 @@ func (s *Server) renderPage(slip *survey.Slip) (*renderedPage, error) {
 // ballotPost takes the ballot form: step "review" (the default) checks it and
 // shows the answers to confirm, "edit" goes back to the form, "confirm"
 // stores it. A form with problems comes back with every answer kept.
-func (s *Server) ballotPost(c *gin.Context) {
+func (s *voter) ballotPost(c *gin.Context) {
 	ctx := c.Request.Context()
 	c.Header("Cache-Control", "no-store")
 	slip, err := s.store.Slip(ctx, c.Param("code"))
@@ -450,7 +450,7 @@ func toAnswers(slip *survey.Slip, values []int) []survey.Answer {
 }
 
 // html renders a template, or a plain 500 if it fails.
-func (s *Server) html(c *gin.Context, status int, name string, data any) {
+func (s *base) html(c *gin.Context, status int, name string, data any) {
 	var buf bytes.Buffer
 	if err := s.tmpl.ExecuteTemplate(&buf, name, data); err != nil {
 		s.log.Error("render", "template", name, "err", err)

@@ -1,0 +1,79 @@
+package server
+
+import (
+	"context"
+
+	"minping/seal"
+	"minping/survey"
+	"minping/survey/sqlite"
+)
+
+// The store methods each audience needs, declared here by their consumers.
+// survey/sqlite's Store has them all.
+
+// ballotStore is what a voter's requests need: find a slip, submit its
+// ballot.
+type ballotStore interface {
+	Slip(ctx context.Context, code string) (*survey.Slip, error)
+	Submit(ctx context.Context, slip *survey.Slip, answers []byte) error
+}
+
+// roundStore keeps rounds and moves them through their lifecycle.
+type roundStore interface {
+	Rounds(ctx context.Context) ([]*survey.Round, error)
+	Round(ctx context.Context, id string) (*survey.Round, error)
+	CreateRound(ctx context.Context, def *survey.Definition, source []byte) (*survey.Round, error)
+	UpdateDefinition(ctx context.Context, id string, def *survey.Definition, source []byte) error
+	OpenRound(ctx context.Context, id string) error
+	CloseRound(ctx context.Context, id string) error
+}
+
+// batchStore issues and voids slips and counts them.
+type batchStore interface {
+	Batches(ctx context.Context, roundID string) ([]survey.Batch, error)
+	IssueBatch(ctx context.Context, roundID, unit, category string, count int) (*survey.Batch, []string, error)
+	VoidBatch(ctx context.Context, roundID, batchID string) error
+	Turnout(ctx context.Context, roundID string) ([]survey.UnitTurnout, error)
+}
+
+// documentStore reads sealed documents.
+type documentStore interface {
+	Document(ctx context.Context, roundID, unit string) (*survey.SealedDocument, error)
+}
+
+// accountStore creates accounts and finds them by token.
+type accountStore interface {
+	CreateAccount(ctx context.Context, n survey.NewAccount) (*survey.Account, string, error)
+	AccountByToken(ctx context.Context, token string) (*survey.Account, error)
+}
+
+// apiStore is what the JSON API needs.
+type apiStore interface {
+	roundStore
+	batchStore
+	documentStore
+	accountStore
+}
+
+// consoleStore is what the console needs: the API's, and a round's source
+// and expected attendance, account management and sessions.
+type consoleStore interface {
+	apiStore
+	RoundSource(ctx context.Context, id string) ([]byte, error)
+	Expected(ctx context.Context, roundID string) (survey.Expected, error)
+	SetExpected(ctx context.Context, roundID string, e survey.Expected) error
+	Accounts(ctx context.Context) ([]*survey.Account, error)
+	SetPassword(ctx context.Context, name string, role survey.Role, password string) error
+	EndSessionsOf(ctx context.Context, name string) error
+	Authenticate(ctx context.Context, name, password string) (*survey.Account, error)
+	CreateSession(ctx context.Context, accountID string) (string, error)
+	SessionAccount(ctx context.Context, token string) (*survey.Account, error)
+	EndSession(ctx context.Context, token string) error
+}
+
+var (
+	_ ballotStore  = (*sqlite.Store)(nil)
+	_ apiStore     = (*sqlite.Store)(nil)
+	_ consoleStore = (*sqlite.Store)(nil)
+	_ seal.Store   = (*sqlite.Store)(nil)
+)
