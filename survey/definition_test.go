@@ -643,3 +643,55 @@ func TestCanonicalKeepsValues(t *testing.T) {
 		t.Errorf("canonical quorum: got %q, want %q", got.Rules.Quorum, "0.8")
 	}
 }
+
+// TestValidateOrder breaks one rule of every part at once: the problems come
+// in the order of the definition's parts, each part's in the order written.
+func TestValidateOrder(t *testing.T) {
+	d := validDoc(t)
+	set(t, d, "name", "")
+	set(t, d, "component.points", 0)
+	set(t, d, "scales.0.options.0.points", 120)
+	set(t, d, "scales.0.abstain", "称职")
+	set(t, d, "scales.1.options", []any{map[string]any{"label": "好", "points": 100}})
+	set(t, d, "categories.1.weight", 50)
+	set(t, d, "forms.0.weight", 0)
+	set(t, d, "forms.0.voters", []any{"leaders"})
+	set(t, d, "forms.1.overall", "德")
+	set(t, d, "forms.1.voters.1", "public")
+	set(t, d, "weights_by_type.经济管理部门.staff", 10)
+	set(t, d, "rules.quorum", "120%")
+	set(t, d, "rules.min_group", -1)
+	del(t, d, "grading.0.share")
+	set(t, d, "units.1.members.0.id", "czj-1")
+	appendTo(t, d, "units.0.members", map[string]any{"id": "team", "name": "赵六"})
+
+	_, err := ParseDefinition(mustJSON(t, d))
+	if err == nil {
+		t.Fatal("ParseDefinition accepted a definition with 16 problems")
+	}
+	var got []string
+	for _, p := range problemsOf(t, err) {
+		got = append(got, p.Path)
+	}
+	want := []string{
+		"name",
+		"component.points",
+		"scales[0].options[0].points",
+		"scales[0].abstain",
+		"scales[1].options",
+		"categories",
+		"forms[0].weight",
+		"forms[1].overall",
+		"forms[1].voters[1]",
+		"categories",
+		"weights_by_type.经济管理部门",
+		"rules.quorum",
+		"rules.min_group",
+		"grading[0].share",
+		"units[0].members[2].id",
+		"units[1].members[0].id",
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("problem paths in order (-want +got):\n%s\nproblems: %v", diff, err)
+	}
+}
