@@ -7,6 +7,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"regexp"
 	"strings"
 
 	"go.yaml.in/yaml/v3"
@@ -150,7 +152,7 @@ func (it *Item) UnmarshalYAML(n *yaml.Node) error {
 		// the keys here: a misspelt "weight" must not silently become 1.
 		for i := 0; i+1 < len(n.Content); i += 2 {
 			if k := n.Content[i].Value; k != "name" && k != "weight" {
-				return fmt.Errorf("line %d: field %s not found in type survey.Item", n.Content[i].Line, k)
+				return fmt.Errorf("第 %d 行：不认识的字段 %s（测评项目只有 name 和 weight）", n.Content[i].Line, k)
 			}
 		}
 	}
@@ -173,15 +175,16 @@ type Problem struct {
 // ValidationError lists every problem found in a definition or a ballot.
 type ValidationError struct{ Problems []Problem }
 
+// Error lists the problems, each after its path, in Chinese.
 func (e *ValidationError) Error() string {
 	var b strings.Builder
-	b.WriteString("invalid: ")
+	fmt.Fprintf(&b, "发现 %d 个问题：", len(e.Problems))
 	for i, p := range e.Problems {
 		if i > 0 {
-			b.WriteString("; ")
+			b.WriteString("；")
 		}
 		if p.Path != "" {
-			b.WriteString(p.Path + ": ")
+			b.WriteString(p.Path + "：")
 		}
 		b.WriteString(p.Message)
 	}
@@ -195,27 +198,19 @@ func ParseDefinition(data []byte) (*Definition, error) {
 	var d Definition
 	trimmed := bytes.TrimSpace(data)
 	if len(trimmed) == 0 {
-		return nil, &ValidationError{Problems: []Problem{{Message: "the definition is empty"}}}
+		return nil, &ValidationError{Problems: []Problem{{Message: "定义是空的"}}}
 	}
 	if trimmed[0] == '{' {
 		dec := json.NewDecoder(bytes.NewReader(trimmed))
 		dec.DisallowUnknownFields()
 		if err := dec.Decode(&d); err != nil {
-			return nil, &ValidationError{Problems: []Problem{{Path: jsonErrorPath(err), Message: err.Error()}}}
+			return nil, &ValidationError{Problems: []Problem{jsonProblem(err, trimmed)}}
 		}
 	} else {
 		dec := yaml.NewDecoder(bytes.NewReader(trimmed))
 		dec.KnownFields(true)
 		if err := dec.Decode(&d); err != nil {
-			var te *yaml.TypeError
-			if errors.As(err, &te) {
-				ve := &ValidationError{}
-				for _, m := range te.Errors {
-					ve.Problems = append(ve.Problems, Problem{Message: m})
-				}
-				return nil, ve
-			}
-			return nil, &ValidationError{Problems: []Problem{{Message: err.Error()}}}
+			return nil, &ValidationError{Problems: yamlProblems(err)}
 		}
 	}
 	d.fillDefaults()
@@ -226,12 +221,121 @@ func ParseDefinition(data []byte) (*Definition, error) {
 	return &d, nil
 }
 
-func jsonErrorPath(err error) string {
-	var ute *json.UnmarshalTypeError
-	if errors.As(err, &ute) {
-		return ute.Field
+// jsonProblem says in Chinese what the JSON decoder found wrong in text.
+// A value of the wrong type is placed at its path; errors of the
+// definition's own types are already written for the organiser.
+func jsonProblem(err error, text []byte) Problem {
+	var (
+		ute *json.UnmarshalTypeError
+		se  *json.SyntaxError
+	)
+	switch {
+	case errors.As(err, &ute):
+		return Problem{Path: ute.Field, Message: fmt.Sprintf("应为%s，写的是%s", goKind(ute.Type.String()), jsonKind(ute.Value))}
+	case errors.As(err, &se):
+		line, col := lineCol(text, se.Offset)
+		msg := fmt.Sprintf("JSON 格式有误：第 %d 行第 %d 列附近", line, col)
+		if c, ok := strings.CutPrefix(se.Error(), "invalid character "); ok {
+			if i := strings.LastIndex(c, "' "); i > 0 {
+				msg += "有不应出现的字符 " + c[:i+1]
+			}
+		}
+		return Problem{Message: msg + "（常见原因：缺少或多了逗号、引号、括号）"}
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return Problem{Message: "JSON 不完整：有括号或引号没有闭合"}
 	}
-	return ""
+	if f, ok := strings.CutPrefix(err.Error(), "json: unknown field "); ok {
+		return Problem{Message: "不认识的字段 " + f + "（是否拼错？）"}
+	}
+	return Problem{Message: strings.TrimPrefix(err.Error(), "json: ")}
+}
+
+// lineCol returns the line and column, from 1, of the byte at offset.
+func lineCol(text []byte, offset int64) (line, col int) {
+	before := text[:min(max(offset, 0), int64(len(text)))]
+	line = bytes.Count(before, []byte("\n")) + 1
+	col = len([]rune(string(before[bytes.LastIndexByte(before, '\n')+1:])))
+	return line, max(col, 1)
+}
+
+// jsonKind names in Chinese the kind of JSON value the decoder reports.
+func jsonKind(v string) string {
+	kind, rest, _ := strings.Cut(v, " ")
+	name, ok := map[string]string{"number": "数字", "string": "文字", "array": "列表", "object": "键值映射", "bool": "布尔值"}[kind]
+	if !ok {
+		return v
+	}
+	if rest != "" {
+		return name + "「" + rest + "」"
+	}
+	return name
+}
+
+// goKind names in Chinese what a value of the Go type t is written as.
+func goKind(t string) string {
+	switch {
+	case strings.HasPrefix(t, "[]"):
+		return "列表"
+	case strings.HasPrefix(t, "map["), strings.HasPrefix(t, "survey."):
+		return "键值映射"
+	case t == "string":
+		return "文字"
+	case t == "bool":
+		return "布尔值（true 或 false）"
+	case strings.HasPrefix(t, "int"), strings.HasPrefix(t, "uint"):
+		return "整数"
+	}
+	return t
+}
+
+var (
+	yamlUnknownField = regexp.MustCompile(`^line (\d+): field (.+) not found in type \S+$`)
+	yamlWrongType    = regexp.MustCompile("^line (\\d+): cannot unmarshal !!(\\w+)(?: `(.*)`)? into (.+)$")
+	yamlDuplicateKey = regexp.MustCompile(`^line (\d+): mapping key (".*") already defined at line (\d+)$`)
+	yamlSyntax       = regexp.MustCompile(`^yaml: (?:line (\d+): )?(.*)$`)
+)
+
+// yamlProblems says in Chinese what the YAML decoder found wrong: every
+// value of the wrong type or unknown field, or else the one error that
+// stopped it.
+func yamlProblems(err error) []Problem {
+	var te *yaml.TypeError
+	if !errors.As(err, &te) {
+		return []Problem{{Message: yamlMessage(err.Error())}}
+	}
+	ps := make([]Problem, len(te.Errors))
+	for i, m := range te.Errors {
+		ps[i] = Problem{Message: yamlMessage(m)}
+	}
+	return ps
+}
+
+// yamlMessage translates one message of the YAML decoder; one it does not
+// know, such as an error of the definition's own types, it returns as it is.
+func yamlMessage(m string) string {
+	if g := yamlUnknownField.FindStringSubmatch(m); g != nil {
+		return fmt.Sprintf("第 %s 行：不认识的字段 %s（是否拼错？）", g[1], g[2])
+	}
+	if g := yamlWrongType.FindStringSubmatch(m); g != nil {
+		written := map[string]string{"str": "文字", "int": "整数", "float": "数字", "bool": "布尔值", "seq": "列表", "map": "键值映射", "null": "空值"}[g[2]]
+		if written == "" {
+			written = g[2]
+		}
+		if g[3] != "" {
+			written += "「" + g[3] + "」"
+		}
+		return fmt.Sprintf("第 %s 行：应为%s，写的是%s", g[1], goKind(g[4]), written)
+	}
+	if g := yamlDuplicateKey.FindStringSubmatch(m); g != nil {
+		return fmt.Sprintf("第 %s 行：键 %s 重复，第 %s 行已经写过", g[1], g[2], g[3])
+	}
+	if g := yamlSyntax.FindStringSubmatch(m); g != nil {
+		if g[1] != "" {
+			return fmt.Sprintf("第 %s 行：YAML 格式有误（%s），请检查缩进、冒号和引号", g[1], g[2])
+		}
+		return fmt.Sprintf("YAML 格式有误（%s），请检查缩进、冒号和引号", g[2])
+	}
+	return m
 }
 
 func (d *Definition) fillDefaults() {

@@ -36,22 +36,22 @@ func (ps *problems) add(path, format string, args ...any) {
 func (ps *problems) checkID(path, id string) {
 	switch {
 	case id == "":
-		ps.add(path, "an id is needed")
+		ps.add(path, "缺少编号")
 	case strings.ContainsAny(id, " /\\?#%\t\n"):
-		ps.add(path, "id %q may not contain spaces or any of / \\ ? # %%", id)
+		ps.add(path, "编号「%s」不能含空白或 / \\ ? # %% 字符", id)
 	}
 }
 
 // checkHeader checks the round's name and its component.
 func (d *Definition) checkHeader(ps *problems) {
 	if strings.TrimSpace(d.Name) == "" {
-		ps.add("name", "the round needs a name")
+		ps.add("name", "测评活动需要名称")
 	}
 	if strings.TrimSpace(d.Component.Name) == "" {
-		ps.add("component.name", "the component needs a name (e.g. 干部群众评价)")
+		ps.add("component.name", "计分项需要名称（如 干部群众评价）")
 	}
 	if d.Component.Points.r.Sign() <= 0 {
-		ps.add("component.points", "must be a positive number (e.g. 20 of 100)")
+		ps.add("component.points", "应为正数：本项在单位总分中的满分（如总分 100 中占 20）")
 	}
 }
 
@@ -59,14 +59,14 @@ func (d *Definition) checkHeader(ps *problems) {
 func (d *Definition) checkScales(ps *problems) map[string]bool {
 	scales := map[string]bool{}
 	if len(d.Scales) == 0 {
-		ps.add("scales", "at least one scale is needed")
+		ps.add("scales", "至少需要一套评价等级")
 	}
 	for i := range d.Scales {
 		s := &d.Scales[i]
 		p := fmt.Sprintf("scales[%d]", i)
 		ps.checkID(p+".id", s.ID)
 		if scales[s.ID] && s.ID != "" {
-			ps.add(p+".id", "scale id %q is used twice", s.ID)
+			ps.add(p+".id", "评价等级编号「%s」重复", s.ID)
 		}
 		scales[s.ID] = true
 		s.check(ps, p)
@@ -77,26 +77,26 @@ func (d *Definition) checkScales(ps *problems) map[string]bool {
 // check checks the options and abstain label of the scale at path p.
 func (s *Scale) check(ps *problems, p string) {
 	if len(s.Options) < 2 {
-		ps.add(p+".options", "a scale needs at least 2 options, has %d", len(s.Options))
+		ps.add(p+".options", "评价等级至少需要 2 个选项，现有 %d 个", len(s.Options))
 	}
 	if len(s.Options) > MaxOptions {
-		ps.add(p+".options", "a scale may have at most %d options, has %d", MaxOptions, len(s.Options))
+		ps.add(p+".options", "评价等级最多 %d 个选项，现有 %d 个", MaxOptions, len(s.Options))
 	}
 	labels := map[string]bool{}
 	for j, o := range s.Options {
 		op := fmt.Sprintf("%s.options[%d]", p, j)
 		if strings.TrimSpace(o.Label) == "" {
-			ps.add(op+".label", "an option needs a label")
+			ps.add(op+".label", "选项需要名称")
 		} else if labels[o.Label] {
-			ps.add(op+".label", "label %q is used twice in this scale", o.Label)
+			ps.add(op+".label", "选项「%s」在本评价等级中重复", o.Label)
 		}
 		labels[o.Label] = true
 		if o.Points.r.Sign() < 0 || o.Points.r.Cmp(bigHundred) > 0 {
-			ps.add(op+".points", "points must lie in 0..100, got %s", o.Points)
+			ps.add(op+".points", "分值应在 0 至 100 之间，现为 %s", o.Points)
 		}
 	}
 	if s.Abstain != "" && labels[s.Abstain] {
-		ps.add(p+".abstain", "the abstain label %q is also an option", s.Abstain)
+		ps.add(p+".abstain", "弃权项「%s」与某个选项同名", s.Abstain)
 	}
 }
 
@@ -105,26 +105,26 @@ func (s *Scale) check(ps *problems, p string) {
 func (d *Definition) checkCategories(ps *problems) map[string]bool {
 	cats := map[string]bool{}
 	if len(d.Categories) == 0 {
-		ps.add("categories", "at least one voter category is needed")
+		ps.add("categories", "至少需要一个测评人类别")
 	}
 	sum := newRat()
 	for i, c := range d.Categories {
 		p := fmt.Sprintf("categories[%d]", i)
 		ps.checkID(p+".id", c.ID)
 		if cats[c.ID] && c.ID != "" {
-			ps.add(p+".id", "category id %q is used twice", c.ID)
+			ps.add(p+".id", "测评人类别编号「%s」重复", c.ID)
 		}
 		cats[c.ID] = true
 		if strings.TrimSpace(c.Name) == "" {
-			ps.add(p+".name", "the category needs a name")
+			ps.add(p+".name", "测评人类别需要名称")
 		}
 		if c.Weight.r.Sign() < 0 {
-			ps.add(p+".weight", "a weight may not be negative")
+			ps.add(p+".weight", "权重不能为负数")
 		}
 		sum.Add(sum, &c.Weight.r)
 	}
 	if len(d.Categories) > 0 && sum.Cmp(bigHundred) != 0 {
-		ps.add("categories", "category weights must sum to 100, they sum to %s", ratDecimal(sum))
+		ps.add("categories", "各类测评人权重之和应为 100，现为 %s", ratDecimal(sum))
 	}
 	return cats
 }
@@ -134,21 +134,21 @@ func (d *Definition) checkCategories(ps *problems) map[string]bool {
 func (d *Definition) checkForms(ps *problems, scales, cats map[string]bool) {
 	forms := map[string]bool{}
 	if len(d.Forms) == 0 {
-		ps.add("forms", "at least one form is needed")
+		ps.add("forms", "至少需要一张测评表")
 	}
 	for i := range d.Forms {
 		f := &d.Forms[i]
 		p := fmt.Sprintf("forms[%d]", i)
 		ps.checkID(p+".id", f.ID)
 		if forms[f.ID] && f.ID != "" {
-			ps.add(p+".id", "form id %q is used twice", f.ID)
+			ps.add(p+".id", "测评表编号「%s」重复", f.ID)
 		}
 		forms[f.ID] = true
 		f.check(ps, p, scales, cats)
 	}
 	for _, c := range d.Categories {
 		if c.ID != "" && len(d.FormsFor(c.ID)) == 0 {
-			ps.add("categories", "category %q may fill no form", c.ID)
+			ps.add("categories", "测评人类别「%s」没有可填的测评表", c.ID)
 		}
 	}
 }
@@ -157,31 +157,31 @@ func (d *Definition) checkForms(ps *problems, scales, cats map[string]bool) {
 // its scale, items, weight, top limit and voters.
 func (f *Form) check(ps *problems, p string, scales, cats map[string]bool) {
 	if strings.TrimSpace(f.Title) == "" {
-		ps.add(p+".title", "the form needs a title")
+		ps.add(p+".title", "测评表需要标题")
 	}
 	if f.Rates != RatesTeam && f.Rates != RatesMembers {
-		ps.add(p+".rates", "must be %q or %q, got %q", RatesTeam, RatesMembers, f.Rates)
+		ps.add(p+".rates", "应为 %s（评价领导班子）或 %s（逐个评价班子成员），现为「%s」", RatesTeam, RatesMembers, f.Rates)
 	}
 	if !scales[f.Scale] {
-		ps.add(p+".scale", "no scale has the id %q", f.Scale)
+		ps.add(p+".scale", "没有编号为「%s」的评价等级", f.Scale)
 	}
 	f.checkItems(ps, p)
 	if f.Weight.r.Sign() <= 0 {
-		ps.add(p+".weight", "a form weight must be positive, got %s", f.Weight)
+		ps.add(p+".weight", "测评表权重应为正数，现为 %s", f.Weight)
 	}
 	if f.TopLimit < 0 {
-		ps.add(p+".top_limit", "may not be negative")
+		ps.add(p+".top_limit", "不能为负数")
 	}
 	if f.TopLimit > 0 && f.Rates != RatesMembers {
-		ps.add(p+".top_limit", "a top limit applies to forms that rate members")
+		ps.add(p+".top_limit", "优秀名额上限只适用于评价班子成员的测评表")
 	}
 	seen := map[string]bool{}
 	for j, v := range f.Voters {
 		if !cats[v] {
-			ps.add(fmt.Sprintf("%s.voters[%d]", p, j), "no category has the id %q", v)
+			ps.add(fmt.Sprintf("%s.voters[%d]", p, j), "没有编号为「%s」的测评人类别", v)
 		}
 		if seen[v] {
-			ps.add(fmt.Sprintf("%s.voters[%d]", p, j), "category %q is listed twice", v)
+			ps.add(fmt.Sprintf("%s.voters[%d]", p, j), "测评人类别「%s」列了两次", v)
 		}
 		seen[v] = true
 	}
@@ -190,23 +190,23 @@ func (f *Form) check(ps *problems, p string, scales, cats map[string]bool) {
 // checkItems checks the items and the overall item of the form at path p.
 func (f *Form) checkItems(ps *problems, p string) {
 	if len(f.Items) == 0 {
-		ps.add(p+".items", "a form needs at least one item")
+		ps.add(p+".items", "测评表至少需要一个测评项目")
 	}
 	names := map[string]bool{}
 	for j, it := range f.Items {
 		ip := fmt.Sprintf("%s.items[%d]", p, j)
 		if strings.TrimSpace(it.Name) == "" {
-			ps.add(ip+".name", "an item needs a name")
+			ps.add(ip+".name", "测评项目需要名称")
 		} else if names[it.Name] {
-			ps.add(ip+".name", "item %q is used twice in this form", it.Name)
+			ps.add(ip+".name", "测评项目「%s」在本表中重复", it.Name)
 		}
 		names[it.Name] = true
 		if it.Weight.r.Sign() <= 0 {
-			ps.add(ip+".weight", "an item weight must be positive, got %s", it.Weight)
+			ps.add(ip+".weight", "测评项目权重应为正数，现为 %s", it.Weight)
 		}
 	}
 	if f.Overall != "" && names[f.Overall] {
-		ps.add(p+".overall", "the overall item %q is also one of the items", f.Overall)
+		ps.add(p+".overall", "综合评价项「%s」与某个测评项目同名", f.Overall)
 	}
 }
 
@@ -221,27 +221,27 @@ func (d *Definition) checkWeightsByType(ps *problems, cats map[string]bool) {
 		ws := d.WeightsByType[t]
 		p := "weights_by_type." + t
 		if !types[t] {
-			ps.add(p, "no unit has the type %q", t)
+			ps.add(p, "没有类型为「%s」的单位", t)
 		}
 		sum := newRat()
 		for _, c := range d.Categories {
 			w, ok := ws[c.ID]
 			if !ok {
-				ps.add(p, "the weight of category %q is missing", c.ID)
+				ps.add(p, "缺少测评人类别「%s」的权重", c.ID)
 				continue
 			}
 			if w.r.Sign() < 0 {
-				ps.add(p+"."+c.ID, "a weight may not be negative")
+				ps.add(p+"."+c.ID, "权重不能为负数")
 			}
 			sum.Add(sum, &w.r)
 		}
 		for _, id := range sortedKeys(ws) {
 			if !cats[id] {
-				ps.add(p+"."+id, "no category has the id %q", id)
+				ps.add(p+"."+id, "没有编号为「%s」的测评人类别", id)
 			}
 		}
 		if sum.Cmp(bigHundred) != 0 {
-			ps.add(p, "weights must sum to 100, they sum to %s", ratDecimal(sum))
+			ps.add(p, "各类测评人权重之和应为 100，现为 %s", ratDecimal(sum))
 		}
 	}
 }
@@ -258,11 +258,11 @@ func (d *Definition) checkRules(ps *problems) {
 		{"rules.flag_top_two_under", d.Rules.FlagTopTwoUnder},
 	} {
 		if r.q.r.Sign() <= 0 || r.q.r.Cmp(bigOne) > 0 {
-			ps.add(r.path, "must lie between 0 and 1 (e.g. 2/3, 0.8 or 80%%), got %s", r.q)
+			ps.add(r.path, "应为大于 0、不超过 1 的比例（如 2/3、0.8 或 80%%），现为 %s", r.q)
 		}
 	}
 	if d.Rules.MinGroup < 1 {
-		ps.add("rules.min_group", "must be at least 1, got %d", d.Rules.MinGroup)
+		ps.add("rules.min_group", "至少为 1，现为 %d", d.Rules.MinGroup)
 	}
 }
 
@@ -274,29 +274,29 @@ func (d *Definition) checkGrading(ps *problems) {
 	for i, g := range d.Grading {
 		p := fmt.Sprintf("grading[%d]", i)
 		if strings.TrimSpace(g.Grade) == "" {
-			ps.add(p+".grade", "the grade needs a name")
+			ps.add(p+".grade", "等次需要名称")
 		} else if grades[g.Grade] {
-			ps.add(p+".grade", "grade %q is used twice", g.Grade)
+			ps.add(p+".grade", "等次「%s」重复", g.Grade)
 		}
 		grades[g.Grade] = true
 		last := i == len(d.Grading)-1
 		switch {
 		case g.Share == nil && !last:
-			ps.add(p+".share", "only the last grade may omit its share")
+			ps.add(p+".share", "只有最后一个等次可以不写比例")
 		case g.Share != nil && last:
-			ps.add(p+".share", "the last grade takes the rest and has no share")
+			ps.add(p+".share", "最后一个等次取其余的单位，不写比例")
 		case g.Share != nil:
 			if g.Share.r.Sign() <= 0 || g.Share.r.Cmp(bigHundred) > 0 {
-				ps.add(p+".share", "a share is a percentage in 0..100, got %s", g.Share)
+				ps.add(p+".share", "比例是百分数，应大于 0、不超过 100，现为 %s", g.Share)
 			}
 			shares.Add(shares, &g.Share.r)
 		}
 	}
 	if len(d.Grading) == 1 {
-		ps.add("grading", "grading needs at least two grades")
+		ps.add("grading", "分等次至少需要两个等次")
 	}
 	if shares.Cmp(bigHundred) > 0 {
-		ps.add("grading", "the shares sum to %s, more than 100", ratDecimal(shares))
+		ps.add("grading", "各等次比例之和为 %s，超过了 100", ratDecimal(shares))
 	}
 }
 
@@ -306,36 +306,36 @@ func (d *Definition) checkUnits(ps *problems) {
 	units := map[string]bool{}
 	members := map[string]string{} // member id → path of its unit
 	if len(d.Units) == 0 {
-		ps.add("units", "at least one unit is needed")
+		ps.add("units", "至少需要一个单位")
 	}
 	rated := d.hasMemberForm()
 	for i, u := range d.Units {
 		p := fmt.Sprintf("units[%d]", i)
 		ps.checkID(p+".id", u.ID)
 		if units[u.ID] && u.ID != "" {
-			ps.add(p+".id", "unit id %q is used twice", u.ID)
+			ps.add(p+".id", "单位编号「%s」重复", u.ID)
 		}
 		units[u.ID] = true
 		if strings.TrimSpace(u.Name) == "" {
-			ps.add(p+".name", "the unit needs a name")
+			ps.add(p+".name", "单位需要名称")
 		}
 		if strings.TrimSpace(u.Type) == "" {
-			ps.add(p+".type", "the unit needs a type (it groups weights and ranking)")
+			ps.add(p+".type", "单位需要类型（权重和排名按单位类型分组）")
 		}
 		if rated && len(u.Members) == 0 {
-			ps.add(p+".members", "a form rates members, but this unit has none")
+			ps.add(p+".members", "有测评表评价班子成员，但本单位没有班子成员")
 		}
 		for j, m := range u.Members {
 			mp := fmt.Sprintf("%s.members[%d]", p, j)
 			ps.checkID(mp+".id", m.ID)
 			if m.ID == TeamSubject {
-				ps.add(mp+".id", "%q is reserved for the team", TeamSubject)
+				ps.add(mp+".id", "编号「%s」留给领导班子，班子成员不能使用", TeamSubject)
 			} else if prev, dup := members[m.ID]; dup && m.ID != "" {
-				ps.add(mp+".id", "member id %q is already used in %s", m.ID, prev)
+				ps.add(mp+".id", "班子成员编号「%s」已在 %s 中使用", m.ID, prev)
 			}
 			members[m.ID] = p
 			if strings.TrimSpace(m.Name) == "" {
-				ps.add(mp+".name", "the member needs a name")
+				ps.add(mp+".name", "班子成员需要姓名")
 			}
 		}
 	}
