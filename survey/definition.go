@@ -7,6 +7,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"regexp"
 	"strings"
 
 	"go.yaml.in/yaml/v3"
@@ -150,7 +152,7 @@ func (it *Item) UnmarshalYAML(n *yaml.Node) error {
 		// the keys here: a misspelt "weight" must not silently become 1.
 		for i := 0; i+1 < len(n.Content); i += 2 {
 			if k := n.Content[i].Value; k != "name" && k != "weight" {
-				return fmt.Errorf("line %d: field %s not found in type survey.Item", n.Content[i].Line, k)
+				return fmt.Errorf("第 %d 行：不认识的字段 %s（测评项目只有 name 和 weight）", n.Content[i].Line, k)
 			}
 		}
 	}
@@ -173,15 +175,16 @@ type Problem struct {
 // ValidationError lists every problem found in a definition or a ballot.
 type ValidationError struct{ Problems []Problem }
 
+// Error lists the problems, each after its path, in Chinese.
 func (e *ValidationError) Error() string {
 	var b strings.Builder
-	b.WriteString("invalid: ")
+	fmt.Fprintf(&b, "发现 %d 个问题：", len(e.Problems))
 	for i, p := range e.Problems {
 		if i > 0 {
-			b.WriteString("; ")
+			b.WriteString("；")
 		}
 		if p.Path != "" {
-			b.WriteString(p.Path + ": ")
+			b.WriteString(p.Path + "：")
 		}
 		b.WriteString(p.Message)
 	}
@@ -195,27 +198,19 @@ func ParseDefinition(data []byte) (*Definition, error) {
 	var d Definition
 	trimmed := bytes.TrimSpace(data)
 	if len(trimmed) == 0 {
-		return nil, &ValidationError{Problems: []Problem{{Message: "the definition is empty"}}}
+		return nil, &ValidationError{Problems: []Problem{{Message: "定义是空的"}}}
 	}
 	if trimmed[0] == '{' {
 		dec := json.NewDecoder(bytes.NewReader(trimmed))
 		dec.DisallowUnknownFields()
 		if err := dec.Decode(&d); err != nil {
-			return nil, &ValidationError{Problems: []Problem{{Path: jsonErrorPath(err), Message: err.Error()}}}
+			return nil, &ValidationError{Problems: []Problem{jsonProblem(err, trimmed)}}
 		}
 	} else {
 		dec := yaml.NewDecoder(bytes.NewReader(trimmed))
 		dec.KnownFields(true)
 		if err := dec.Decode(&d); err != nil {
-			var te *yaml.TypeError
-			if errors.As(err, &te) {
-				ve := &ValidationError{}
-				for _, m := range te.Errors {
-					ve.Problems = append(ve.Problems, Problem{Message: m})
-				}
-				return nil, ve
-			}
-			return nil, &ValidationError{Problems: []Problem{{Message: err.Error()}}}
+			return nil, &ValidationError{Problems: yamlProblems(err)}
 		}
 	}
 	d.fillDefaults()
@@ -226,12 +221,121 @@ func ParseDefinition(data []byte) (*Definition, error) {
 	return &d, nil
 }
 
-func jsonErrorPath(err error) string {
-	var ute *json.UnmarshalTypeError
-	if errors.As(err, &ute) {
-		return ute.Field
+// jsonProblem says in Chinese what the JSON decoder found wrong in text.
+// A value of the wrong type is placed at its path; errors of the
+// definition's own types are already written for the organiser.
+func jsonProblem(err error, text []byte) Problem {
+	var (
+		ute *json.UnmarshalTypeError
+		se  *json.SyntaxError
+	)
+	switch {
+	case errors.As(err, &ute):
+		return Problem{Path: ute.Field, Message: fmt.Sprintf("应为%s，写的是%s", goKind(ute.Type.String()), jsonKind(ute.Value))}
+	case errors.As(err, &se):
+		line, col := lineCol(text, se.Offset)
+		msg := fmt.Sprintf("JSON 格式有误：第 %d 行第 %d 列附近", line, col)
+		if c, ok := strings.CutPrefix(se.Error(), "invalid character "); ok {
+			if i := strings.LastIndex(c, "' "); i > 0 {
+				msg += "有不应出现的字符 " + c[:i+1]
+			}
+		}
+		return Problem{Message: msg + "（常见原因：缺少或多了逗号、引号、括号）"}
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return Problem{Message: "JSON 不完整：有括号或引号没有闭合"}
 	}
-	return ""
+	if f, ok := strings.CutPrefix(err.Error(), "json: unknown field "); ok {
+		return Problem{Message: "不认识的字段 " + f + "（是否拼错？）"}
+	}
+	return Problem{Message: strings.TrimPrefix(err.Error(), "json: ")}
+}
+
+// lineCol returns the line and column, from 1, of the byte at offset.
+func lineCol(text []byte, offset int64) (line, col int) {
+	before := text[:min(max(offset, 0), int64(len(text)))]
+	line = bytes.Count(before, []byte("\n")) + 1
+	col = len([]rune(string(before[bytes.LastIndexByte(before, '\n')+1:])))
+	return line, max(col, 1)
+}
+
+// jsonKind names in Chinese the kind of JSON value the decoder reports.
+func jsonKind(v string) string {
+	kind, rest, _ := strings.Cut(v, " ")
+	name, ok := map[string]string{"number": "数字", "string": "文字", "array": "列表", "object": "键值映射", "bool": "布尔值"}[kind]
+	if !ok {
+		return v
+	}
+	if rest != "" {
+		return name + "「" + rest + "」"
+	}
+	return name
+}
+
+// goKind names in Chinese what a value of the Go type t is written as.
+func goKind(t string) string {
+	switch {
+	case strings.HasPrefix(t, "[]"):
+		return "列表"
+	case strings.HasPrefix(t, "map["), strings.HasPrefix(t, "survey."):
+		return "键值映射"
+	case t == "string":
+		return "文字"
+	case t == "bool":
+		return "布尔值（true 或 false）"
+	case strings.HasPrefix(t, "int"), strings.HasPrefix(t, "uint"):
+		return "整数"
+	}
+	return t
+}
+
+var (
+	yamlUnknownField = regexp.MustCompile(`^line (\d+): field (.+) not found in type \S+$`)
+	yamlWrongType    = regexp.MustCompile("^line (\\d+): cannot unmarshal !!(\\w+)(?: `(.*)`)? into (.+)$")
+	yamlDuplicateKey = regexp.MustCompile(`^line (\d+): mapping key (".*") already defined at line (\d+)$`)
+	yamlSyntax       = regexp.MustCompile(`^yaml: (?:line (\d+): )?(.*)$`)
+)
+
+// yamlProblems says in Chinese what the YAML decoder found wrong: every
+// value of the wrong type or unknown field, or else the one error that
+// stopped it.
+func yamlProblems(err error) []Problem {
+	var te *yaml.TypeError
+	if !errors.As(err, &te) {
+		return []Problem{{Message: yamlMessage(err.Error())}}
+	}
+	ps := make([]Problem, len(te.Errors))
+	for i, m := range te.Errors {
+		ps[i] = Problem{Message: yamlMessage(m)}
+	}
+	return ps
+}
+
+// yamlMessage translates one message of the YAML decoder; one it does not
+// know, such as an error of the definition's own types, it returns as it is.
+func yamlMessage(m string) string {
+	if g := yamlUnknownField.FindStringSubmatch(m); g != nil {
+		return fmt.Sprintf("第 %s 行：不认识的字段 %s（是否拼错？）", g[1], g[2])
+	}
+	if g := yamlWrongType.FindStringSubmatch(m); g != nil {
+		written := map[string]string{"str": "文字", "int": "整数", "float": "数字", "bool": "布尔值", "seq": "列表", "map": "键值映射", "null": "空值"}[g[2]]
+		if written == "" {
+			written = g[2]
+		}
+		if g[3] != "" {
+			written += "「" + g[3] + "」"
+		}
+		return fmt.Sprintf("第 %s 行：应为%s，写的是%s", g[1], goKind(g[4]), written)
+	}
+	if g := yamlDuplicateKey.FindStringSubmatch(m); g != nil {
+		return fmt.Sprintf("第 %s 行：键 %s 重复，第 %s 行已经写过", g[1], g[2], g[3])
+	}
+	if g := yamlSyntax.FindStringSubmatch(m); g != nil {
+		if g[1] != "" {
+			return fmt.Sprintf("第 %s 行：YAML 格式有误（%s），请检查缩进、冒号和引号", g[1], g[2])
+		}
+		return fmt.Sprintf("YAML 格式有误（%s），请检查缩进、冒号和引号", g[2])
+	}
+	return m
 }
 
 func (d *Definition) fillDefaults() {
@@ -264,286 +368,6 @@ func (d *Definition) fillDefaults() {
 	if !d.Rules.FlagTopTwoUnder.set {
 		d.Rules.FlagTopTwoUnder = mustRatio("2/3")
 	}
-}
-
-// Validate checks the definition against CONTRACT §2 and returns a
-// *ValidationError listing every problem, or nil.
-func (d *Definition) Validate() error {
-	var ps []Problem
-	add := func(path, format string, args ...any) {
-		ps = append(ps, Problem{Path: path, Message: fmt.Sprintf(format, args...)})
-	}
-	if strings.TrimSpace(d.Name) == "" {
-		add("name", "the round needs a name")
-	}
-	if strings.TrimSpace(d.Component.Name) == "" {
-		add("component.name", "the component needs a name (e.g. 干部群众评价)")
-	}
-	if d.Component.Points.r.Sign() <= 0 {
-		add("component.points", "must be a positive number (e.g. 20 of 100)")
-	}
-
-	scales := map[string]*Scale{}
-	if len(d.Scales) == 0 {
-		add("scales", "at least one scale is needed")
-	}
-	for i := range d.Scales {
-		s := &d.Scales[i]
-		p := fmt.Sprintf("scales[%d]", i)
-		checkID(add, p+".id", s.ID)
-		if _, dup := scales[s.ID]; dup && s.ID != "" {
-			add(p+".id", "scale id %q is used twice", s.ID)
-		}
-		scales[s.ID] = s
-		if len(s.Options) < 2 {
-			add(p+".options", "a scale needs at least 2 options, has %d", len(s.Options))
-		}
-		if len(s.Options) > MaxOptions {
-			add(p+".options", "a scale may have at most %d options, has %d", MaxOptions, len(s.Options))
-		}
-		labels := map[string]bool{}
-		for j, o := range s.Options {
-			op := fmt.Sprintf("%s.options[%d]", p, j)
-			if strings.TrimSpace(o.Label) == "" {
-				add(op+".label", "an option needs a label")
-			} else if labels[o.Label] {
-				add(op+".label", "label %q is used twice in this scale", o.Label)
-			}
-			labels[o.Label] = true
-			if o.Points.r.Sign() < 0 || o.Points.r.Cmp(bigHundred) > 0 {
-				add(op+".points", "points must lie in 0..100, got %s", o.Points)
-			}
-		}
-		if s.Abstain != "" && labels[s.Abstain] {
-			add(p+".abstain", "the abstain label %q is also an option", s.Abstain)
-		}
-	}
-
-	cats := map[string]bool{}
-	if len(d.Categories) == 0 {
-		add("categories", "at least one voter category is needed")
-	}
-	sum := newRat()
-	for i, c := range d.Categories {
-		p := fmt.Sprintf("categories[%d]", i)
-		checkID(add, p+".id", c.ID)
-		if cats[c.ID] && c.ID != "" {
-			add(p+".id", "category id %q is used twice", c.ID)
-		}
-		cats[c.ID] = true
-		if strings.TrimSpace(c.Name) == "" {
-			add(p+".name", "the category needs a name")
-		}
-		if c.Weight.r.Sign() < 0 {
-			add(p+".weight", "a weight may not be negative")
-		}
-		sum.Add(sum, &c.Weight.r)
-	}
-	if len(d.Categories) > 0 && sum.Cmp(bigHundred) != 0 {
-		add("categories", "category weights must sum to 100, they sum to %s", ratDecimal(sum))
-	}
-
-	forms := map[string]bool{}
-	if len(d.Forms) == 0 {
-		add("forms", "at least one form is needed")
-	}
-	for i := range d.Forms {
-		f := &d.Forms[i]
-		p := fmt.Sprintf("forms[%d]", i)
-		checkID(add, p+".id", f.ID)
-		if forms[f.ID] && f.ID != "" {
-			add(p+".id", "form id %q is used twice", f.ID)
-		}
-		forms[f.ID] = true
-		if strings.TrimSpace(f.Title) == "" {
-			add(p+".title", "the form needs a title")
-		}
-		if f.Rates != RatesTeam && f.Rates != RatesMembers {
-			add(p+".rates", "must be %q or %q, got %q", RatesTeam, RatesMembers, f.Rates)
-		}
-		if _, ok := scales[f.Scale]; !ok {
-			add(p+".scale", "no scale has the id %q", f.Scale)
-		}
-		if len(f.Items) == 0 {
-			add(p+".items", "a form needs at least one item")
-		}
-		names := map[string]bool{}
-		for j, it := range f.Items {
-			ip := fmt.Sprintf("%s.items[%d]", p, j)
-			if strings.TrimSpace(it.Name) == "" {
-				add(ip+".name", "an item needs a name")
-			} else if names[it.Name] {
-				add(ip+".name", "item %q is used twice in this form", it.Name)
-			}
-			names[it.Name] = true
-			if it.Weight.r.Sign() <= 0 {
-				add(ip+".weight", "an item weight must be positive, got %s", it.Weight)
-			}
-		}
-		if f.Overall != "" && names[f.Overall] {
-			add(p+".overall", "the overall item %q is also one of the items", f.Overall)
-		}
-		if f.Weight.r.Sign() <= 0 {
-			add(p+".weight", "a form weight must be positive, got %s", f.Weight)
-		}
-		if f.TopLimit < 0 {
-			add(p+".top_limit", "may not be negative")
-		}
-		if f.TopLimit > 0 && f.Rates != RatesMembers {
-			add(p+".top_limit", "a top limit applies to forms that rate members")
-		}
-		seen := map[string]bool{}
-		for j, v := range f.Voters {
-			if !cats[v] {
-				add(fmt.Sprintf("%s.voters[%d]", p, j), "no category has the id %q", v)
-			}
-			if seen[v] {
-				add(fmt.Sprintf("%s.voters[%d]", p, j), "category %q is listed twice", v)
-			}
-			seen[v] = true
-		}
-	}
-	for _, c := range d.Categories {
-		if c.ID != "" && len(d.FormsFor(c.ID)) == 0 {
-			add("categories", "category %q may fill no form", c.ID)
-		}
-	}
-
-	types := map[string]bool{}
-	for _, u := range d.Units {
-		types[u.Type] = true
-	}
-	for _, t := range sortedKeys(d.WeightsByType) {
-		ws := d.WeightsByType[t]
-		p := "weights_by_type." + t
-		if !types[t] {
-			add(p, "no unit has the type %q", t)
-		}
-		sum := newRat()
-		for _, c := range d.Categories {
-			w, ok := ws[c.ID]
-			if !ok {
-				add(p, "the weight of category %q is missing", c.ID)
-				continue
-			}
-			if w.r.Sign() < 0 {
-				add(p+"."+c.ID, "a weight may not be negative")
-			}
-			sum.Add(sum, &w.r)
-		}
-		for _, id := range sortedKeys(ws) {
-			if !cats[id] {
-				add(p+"."+id, "no category has the id %q", id)
-			}
-		}
-		if sum.Cmp(bigHundred) != 0 {
-			add(p, "weights must sum to 100, they sum to %s", ratDecimal(sum))
-		}
-	}
-
-	checkRatio := func(path string, q Ratio) {
-		if q.r.Sign() <= 0 || q.r.Cmp(bigOne) > 0 {
-			add(path, "must lie between 0 and 1 (e.g. 2/3, 0.8 or 80%%), got %s", q)
-		}
-	}
-	checkRatio("rules.quorum", d.Rules.Quorum)
-	checkRatio("rules.flag_lowest_over", d.Rules.FlagLowestOver)
-	checkRatio("rules.flag_top_two_under", d.Rules.FlagTopTwoUnder)
-	if d.Rules.MinGroup < 1 {
-		add("rules.min_group", "must be at least 1, got %d", d.Rules.MinGroup)
-	}
-
-	grades := map[string]bool{}
-	shares := newRat()
-	for i, g := range d.Grading {
-		p := fmt.Sprintf("grading[%d]", i)
-		if strings.TrimSpace(g.Grade) == "" {
-			add(p+".grade", "the grade needs a name")
-		} else if grades[g.Grade] {
-			add(p+".grade", "grade %q is used twice", g.Grade)
-		}
-		grades[g.Grade] = true
-		last := i == len(d.Grading)-1
-		switch {
-		case g.Share == nil && !last:
-			add(p+".share", "only the last grade may omit its share")
-		case g.Share != nil && last:
-			add(p+".share", "the last grade takes the rest and has no share")
-		case g.Share != nil:
-			if g.Share.r.Sign() <= 0 || g.Share.r.Cmp(bigHundred) > 0 {
-				add(p+".share", "a share is a percentage in 0..100, got %s", g.Share)
-			}
-			shares.Add(shares, &g.Share.r)
-		}
-	}
-	if len(d.Grading) == 1 {
-		add("grading", "grading needs at least two grades")
-	}
-	if shares.Cmp(bigHundred) > 0 {
-		add("grading", "the shares sum to %s, more than 100", ratDecimal(shares))
-	}
-
-	units := map[string]bool{}
-	members := map[string]string{}
-	if len(d.Units) == 0 {
-		add("units", "at least one unit is needed")
-	}
-	for i, u := range d.Units {
-		p := fmt.Sprintf("units[%d]", i)
-		checkID(add, p+".id", u.ID)
-		if units[u.ID] && u.ID != "" {
-			add(p+".id", "unit id %q is used twice", u.ID)
-		}
-		units[u.ID] = true
-		if strings.TrimSpace(u.Name) == "" {
-			add(p+".name", "the unit needs a name")
-		}
-		if strings.TrimSpace(u.Type) == "" {
-			add(p+".type", "the unit needs a type (it groups weights and ranking)")
-		}
-		if d.hasMemberForm() && len(u.Members) == 0 {
-			add(p+".members", "a form rates members, but this unit has none")
-		}
-		for j, m := range u.Members {
-			mp := fmt.Sprintf("%s.members[%d]", p, j)
-			checkID(add, mp+".id", m.ID)
-			if m.ID == TeamSubject {
-				add(mp+".id", "%q is reserved for the team", TeamSubject)
-			} else if prev, dup := members[m.ID]; dup && m.ID != "" {
-				add(mp+".id", "member id %q is already used in %s", m.ID, prev)
-			}
-			members[m.ID] = p
-			if strings.TrimSpace(m.Name) == "" {
-				add(mp+".name", "the member needs a name")
-			}
-		}
-	}
-	if len(ps) > 0 {
-		return &ValidationError{Problems: ps}
-	}
-	return nil
-}
-
-// MaxOptions is the most options a scale may have; the compact ballot
-// encoding keeps one byte per answer.
-const MaxOptions = 20
-
-func checkID(add func(string, string, ...any), path, id string) {
-	switch {
-	case id == "":
-		add(path, "an id is needed")
-	case strings.ContainsAny(id, " /\\?#%\t\n"):
-		add(path, "id %q may not contain spaces or any of / \\ ? # %%", id)
-	}
-}
-
-func (d *Definition) hasMemberForm() bool {
-	for _, f := range d.Forms {
-		if f.Rates == RatesMembers {
-			return true
-		}
-	}
-	return false
 }
 
 // Canonical returns the definition as canonical JSON: the frozen

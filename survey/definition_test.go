@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"unicode"
 
 	"github.com/google/go-cmp/cmp"
 	"go.yaml.in/yaml/v3"
@@ -322,11 +323,75 @@ func TestParseDefinitionRules(t *testing.T) {
 				t.Errorf("problem paths (-want +got):\n%s\nproblems: %v", diff, err)
 			}
 			for _, p := range problemsOf(t, err) {
-				if strings.TrimSpace(p.Message) == "" {
-					t.Errorf("problem at %q has no message", p.Path)
+				if !hasHan(p.Message) {
+					t.Errorf("problem at %q: message %q, want one in Chinese", p.Path, p.Message)
 				}
 			}
 		})
+	}
+}
+
+// hasHan reports whether s has a Chinese character: organisers read the
+// problems in a Chinese console.
+func hasHan(s string) bool {
+	return strings.IndexFunc(s, func(r rune) bool { return unicode.Is(unicode.Han, r) }) >= 0
+}
+
+// TestDefinitionProblemMessages pins the wording of a few problems, of the
+// checks and of the decoders, as an organiser reads them.
+func TestDefinitionProblemMessages(t *testing.T) {
+	broken := func(change func(t *testing.T, d doc)) string {
+		d := validDoc(t)
+		change(t, d)
+		return string(mustJSON(t, d))
+	}
+	tests := []struct {
+		name, text string
+		want       Problem
+	}{
+		{"weights sum to 105", broken(func(t *testing.T, d doc) { set(t, d, "categories.1.weight", 65) }),
+			Problem{"categories", "各类测评人权重之和应为 100，现为 105"}},
+		{"unknown scale", broken(func(t *testing.T, d doc) { set(t, d, "forms.0.scale", "stars") }),
+			Problem{"forms[0].scale", "没有编号为「stars」的评价等级"}},
+		{"quorum above 1", broken(func(t *testing.T, d doc) { set(t, d, "rules.quorum", "3/2") }),
+			Problem{"rules.quorum", "应为大于 0、不超过 1 的比例（如 2/3、0.8 或 80%），现为 1.5"}},
+		{"id with a slash", broken(func(t *testing.T, d doc) { set(t, d, "units.1.id", "a/b") }),
+			Problem{"units[1].id", `编号「a/b」不能含空白或 / \ ? # % 字符`}},
+		{"member id twice", broken(func(t *testing.T, d doc) { set(t, d, "units.1.members.0.id", "czj-2") }),
+			Problem{"units[1].members[0].id", "班子成员编号「czj-2」已在 units[0] 中使用"}},
+		{"empty", " \n", Problem{"", "定义是空的"}},
+		{"JSON cut short", `{"name": "x"`, Problem{"", "JSON 不完整：有括号或引号没有闭合"}},
+		{"JSON extra comma", "{\n \"name\": \"x\",\n}", Problem{"", "JSON 格式有误：第 3 行第 1 列附近有不应出现的字符 '}'（常见原因：缺少或多了逗号、引号、括号）"}},
+		{"JSON wrong type", `{"rules": {"min_group": 1.5}}`, Problem{"rules.min_group", "应为整数，写的是数字「1.5」"}},
+		{"JSON unknown field", `{"nmae": "x"}`, Problem{"", `不认识的字段 "nmae"（是否拼错？）`}},
+		{"YAML unknown field", "name: x\nnmae: y\n", Problem{"", "第 2 行：不认识的字段 nmae（是否拼错？）"}},
+		{"YAML unknown item field", "forms:\n  - items:\n      - {name: 德, wieght: 2}\n", Problem{"", "第 3 行：不认识的字段 wieght（测评项目只有 name 和 weight）"}},
+		{"YAML wrong type", "rules: {min_group: x}\n", Problem{"", "第 1 行：应为整数，写的是文字「x」"}},
+		{"YAML not a mapping", "- a\n- b\n", Problem{"", "第 1 行：应为键值映射，写的是列表"}},
+		{"YAML key twice", "name: x\nname: y\n", Problem{"", `第 2 行：键 "name" 重复，第 1 行已经写过`}},
+		{"YAML bad indent", "name: x\n  bad: indent\n", Problem{"", "第 2 行：YAML 格式有误（mapping values are not allowed in this context），请检查缩进、冒号和引号"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := ParseDefinition([]byte(tt.text))
+			if err == nil {
+				t.Fatalf("ParseDefinition accepted it, want the problem %v", tt.want)
+			}
+			ps := problemsOf(t, err)
+			if !slices.Contains(ps, tt.want) {
+				t.Errorf("got problems %q, want one to be %q", ps, tt.want)
+			}
+		})
+	}
+}
+
+func TestValidationErrorLists(t *testing.T) {
+	err := &ValidationError{Problems: []Problem{
+		{"categories", "各类测评人权重之和应为 100，现为 105"},
+		{"", "定义是空的"},
+	}}
+	if got, want := err.Error(), "发现 2 个问题：categories：各类测评人权重之和应为 100，现为 105；定义是空的"; got != want {
+		t.Errorf("Error(): got %q, want %q", got, want)
 	}
 }
 
@@ -641,5 +706,57 @@ func TestCanonicalKeepsValues(t *testing.T) {
 	}
 	if got.Rules.Quorum != "0.8" {
 		t.Errorf("canonical quorum: got %q, want %q", got.Rules.Quorum, "0.8")
+	}
+}
+
+// TestValidateOrder breaks one rule of every part at once: the problems come
+// in the order of the definition's parts, each part's in the order written.
+func TestValidateOrder(t *testing.T) {
+	d := validDoc(t)
+	set(t, d, "name", "")
+	set(t, d, "component.points", 0)
+	set(t, d, "scales.0.options.0.points", 120)
+	set(t, d, "scales.0.abstain", "称职")
+	set(t, d, "scales.1.options", []any{map[string]any{"label": "好", "points": 100}})
+	set(t, d, "categories.1.weight", 50)
+	set(t, d, "forms.0.weight", 0)
+	set(t, d, "forms.0.voters", []any{"leaders"})
+	set(t, d, "forms.1.overall", "德")
+	set(t, d, "forms.1.voters.1", "public")
+	set(t, d, "weights_by_type.经济管理部门.staff", 10)
+	set(t, d, "rules.quorum", "120%")
+	set(t, d, "rules.min_group", -1)
+	del(t, d, "grading.0.share")
+	set(t, d, "units.1.members.0.id", "czj-1")
+	appendTo(t, d, "units.0.members", map[string]any{"id": "team", "name": "赵六"})
+
+	_, err := ParseDefinition(mustJSON(t, d))
+	if err == nil {
+		t.Fatal("ParseDefinition accepted a definition with 16 problems")
+	}
+	var got []string
+	for _, p := range problemsOf(t, err) {
+		got = append(got, p.Path)
+	}
+	want := []string{
+		"name",
+		"component.points",
+		"scales[0].options[0].points",
+		"scales[0].abstain",
+		"scales[1].options",
+		"categories",
+		"forms[0].weight",
+		"forms[1].overall",
+		"forms[1].voters[1]",
+		"categories",
+		"weights_by_type.经济管理部门",
+		"rules.quorum",
+		"rules.min_group",
+		"grading[0].share",
+		"units[0].members[2].id",
+		"units[1].members[0].id",
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("problem paths in order (-want +got):\n%s\nproblems: %v", diff, err)
 	}
 }
