@@ -60,7 +60,7 @@ func readDefinition(c *gin.Context) (*survey.Definition, []byte, error) {
 		return nil, nil, err
 	}
 	if len(body) > maxDefinition {
-		return nil, nil, &survey.ValidationError{Problems: []survey.Problem{{Message: "the definition is larger than 4 MB"}}}
+		return nil, nil, &survey.ValidationError{Problems: []survey.Problem{{Message: "测评方案文件超过 4 MB"}}}
 	}
 	def, err := survey.ParseDefinition(body)
 	return def, body, err
@@ -246,7 +246,7 @@ func (s *api) createAccount(c *gin.Context) {
 	if req.Role == survey.RoleAdmin {
 		// The contract's roles here are organiser and appraiser; the one
 		// administrator is the console's admin (and MINPING_ADMIN_TOKEN).
-		s.fail(c, &survey.ValidationError{Problems: []survey.Problem{{Path: "role", Message: `role must be "organiser" or "appraiser"`}}})
+		s.fail(c, &survey.ValidationError{Problems: []survey.Problem{{Path: "role", Message: "角色应为 organiser（组织人员）或 appraiser（考核组）"}}})
 		return
 	}
 	a, token, err := s.store.CreateAccount(c.Request.Context(), survey.NewAccount{

@@ -97,7 +97,7 @@ func (s *console) createAccountForm(c *gin.Context) {
 	a, _, err := s.store.CreateAccount(ctx, n)
 	if err != nil {
 		status := statusOf(err)
-		v.Problems = problemList(err)
+		v.Problems = survey.ProblemsOf(err)
 		if status == http.StatusConflict {
 			v.Problems = []survey.Problem{{Path: "用户名", Message: "用户名 “" + n.Name + "” 已被使用"}}
 		} else if status == http.StatusInternalServerError {

@@ -111,7 +111,7 @@ func (s *console) createRoundForm(c *gin.Context) {
 		if v.Points == "" {
 			v.Points = "20"
 		}
-		src = templateSource(templateOptions{Name: v.Name, Points: v.Points, Satisfaction: v.Satisfaction})
+		src = survey.TemplateSource(survey.TemplateOptions{Name: v.Name, Points: v.Points, Satisfaction: v.Satisfaction})
 	case "upload":
 		b, err := readUpload(c, "definition")
 		if err != nil {
@@ -174,11 +174,11 @@ func mergeRoster(src, rosterFile []byte) (*survey.Definition, []byte, *survey.Ro
 	if rosterFile == nil {
 		def, err := survey.ParseDefinition(src)
 		if err != nil {
-			return nil, nil, nil, problemList(err)
+			return nil, nil, nil, survey.ProblemsOf(err)
 		}
 		return def, src, nil, nil
 	}
-	cats, ps := sourceCategories(src)
+	cats, ps := survey.SourceCategories(src)
 	if len(ps) > 0 {
 		return nil, nil, nil, ps
 	}
@@ -186,27 +186,19 @@ func mergeRoster(src, rosterFile []byte) (*survey.Definition, []byte, *survey.Ro
 	if len(ps) > 0 {
 		return nil, nil, nil, ps
 	}
-	merged, err := sourceWithUnits(src, roster.Units)
+	merged, err := survey.SourceWithUnits(src, roster.Units)
 	if err != nil {
-		return nil, nil, nil, problemList(err)
+		return nil, nil, nil, survey.ProblemsOf(err)
 	}
 	def, err := survey.ParseDefinition(merged)
 	if err != nil {
-		ps := problemList(err)
+		ps := survey.ProblemsOf(err)
 		for i := range ps {
 			ps[i].Path = roster.Locate(ps[i].Path)
 		}
 		return nil, nil, nil, ps
 	}
 	return def, merged, roster, nil
-}
-
-func problemList(err error) []survey.Problem {
-	var ve *survey.ValidationError
-	if errors.As(err, &ve) {
-		return ve.Problems
-	}
-	return []survey.Problem{{Message: err.Error()}}
 }
 
 type roundView struct {
@@ -394,7 +386,7 @@ func (s *console) rosterTemplate(c *gin.Context) {
 		}
 		cats = r.Definition.Categories
 	} else {
-		cats, _ = sourceCategories(templateSource(templateOptions{Name: "x", Points: "20", Satisfaction: true}))
+		cats, _ = survey.SourceCategories(survey.TemplateSource(survey.TemplateOptions{Name: "x", Points: "20", Satisfaction: true}))
 	}
 	b, err := survey.RosterTemplate(cats)
 	if err != nil {
@@ -465,7 +457,7 @@ func (s *console) saveSettings(c *gin.Context) {
 	if len(src) == 0 {
 		src = r.Definition.Canonical()
 	}
-	set := roundSettings{
+	set := survey.Settings{
 		Name: strings.TrimSpace(c.PostForm("name")), Points: strings.TrimSpace(c.PostForm("points")),
 		Weights: map[string]string{}, Quorum: strings.TrimSpace(c.PostForm("quorum")),
 		MinGroup: strings.TrimSpace(c.PostForm("min_group")),
@@ -474,7 +466,7 @@ func (s *console) saveSettings(c *gin.Context) {
 	for _, ct := range r.Definition.Categories {
 		set.Weights[ct.ID] = strings.TrimSpace(c.PostForm("weight_" + ct.ID))
 	}
-	next, err := sourceWithSettings(src, set)
+	next, err := survey.SourceWithSettings(src, set)
 	if err == nil {
 		err = s.updateDefinition(ctx, r, next)
 	}

@@ -509,7 +509,7 @@ func TestConsoleCreateAndImport(t *testing.T) {
 	cc.get("/console/rounds/" + id + "/settings")
 	weights := url.Values{"weight_leaders": {"25"}, "weight_cadres": {"30"}, "weight_staff": {"30"}, "weight_clients": {"20"}, "quorum": {"80%"}}
 	r = cc.post("/console/rounds/"+id+"/settings", weights)
-	if r.status != http.StatusUnprocessableEntity || !bytes.Contains(r.body, []byte("sum to 105")) {
+	if r.status != http.StatusUnprocessableEntity || !bytes.Contains(r.body, []byte("现为 105")) {
 		t.Errorf("weights summing to 105: got %d, want 422 naming the sum", r.status)
 	}
 	weights.Set("weight_leaders", "20")

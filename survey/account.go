@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/base32"
+	"fmt"
 	"strings"
 )
 
@@ -53,6 +54,39 @@ type NewAccount struct {
 	RoundID  string
 	Units    []string
 	Password string // optional: "" for a token-only account
+}
+
+// Validate checks an account to create: a name, the role organiser or
+// appraiser (or admin, for the one the server makes), and for an appraiser
+// its round (nil if there is none by that id) and units of it. A
+// *ValidationError lists every problem.
+func (n NewAccount) Validate(round *Round) error {
+	var ps []Problem
+	if strings.TrimSpace(n.Name) == "" {
+		ps = append(ps, Problem{Path: "name", Message: "账号需要名称"})
+	}
+	switch n.Role {
+	case RoleAdmin, RoleOrganiser:
+	case RoleAppraiser:
+		if round == nil {
+			ps = append(ps, Problem{Path: "round", Message: fmt.Sprintf("没有编号为「%s」的测评活动", n.RoundID)})
+			break
+		}
+		if len(n.Units) == 0 {
+			ps = append(ps, Problem{Path: "units", Message: "考核组账号至少需要一个单位"})
+		}
+		for i, u := range n.Units {
+			if round.Definition.Unit(u) == nil {
+				ps = append(ps, Problem{Path: fmt.Sprintf("units[%d]", i), Message: fmt.Sprintf("测评活动中没有单位「%s」", u)})
+			}
+		}
+	default:
+		ps = append(ps, Problem{Path: "role", Message: fmt.Sprintf("角色应为 organiser（组织人员）或 appraiser（考核组），收到「%s」", n.Role)})
+	}
+	if len(ps) > 0 {
+		return &ValidationError{Problems: ps}
+	}
+	return nil
 }
 
 // NewToken returns a fresh random secret (256 bits, base32 without padding),

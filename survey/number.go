@@ -55,10 +55,10 @@ func parseDecimal(s string) (big.Rat, error) {
 	var r big.Rat
 	s = strings.TrimSpace(s)
 	if s == "" || strings.ContainsAny(s, "/%eE") {
-		return r, fmt.Errorf("%q is not a number", s)
+		return r, fmt.Errorf("「%s」不是数字", s)
 	}
 	if _, ok := r.SetString(s); !ok {
-		return r, fmt.Errorf("%q is not a number", s)
+		return r, fmt.Errorf("「%s」不是数字", s)
 	}
 	return r, nil
 }
@@ -70,10 +70,10 @@ func parseRatio(s string) (big.Rat, error) {
 	percent := strings.HasSuffix(s, "%")
 	s = strings.TrimSpace(strings.TrimSuffix(s, "%"))
 	if s == "" || strings.ContainsAny(s, "eE") {
-		return r, fmt.Errorf("%q is not a proportion (write 2/3, 0.8 or 80%%)", s)
+		return r, fmt.Errorf("「%s」不是比例（可写作 2/3、0.8 或 80%%）", s)
 	}
 	if _, ok := r.SetString(s); !ok {
-		return r, fmt.Errorf("%q is not a proportion (write 2/3, 0.8 or 80%%)", s)
+		return r, fmt.Errorf("「%s」不是比例（可写作 2/3、0.8 或 80%%）", s)
 	}
 	if percent {
 		r.Quo(&r, big.NewRat(100, 1))
@@ -118,7 +118,7 @@ func ratDecimal(r *big.Rat) string {
 func (d *Decimal) UnmarshalJSON(b []byte) error {
 	var n json.Number
 	if err := json.Unmarshal(b, &n); err != nil {
-		return fmt.Errorf("%s is not a number", b)
+		return fmt.Errorf("%s 不是数字", b)
 	}
 	r, err := parseDecimal(n.String())
 	d.r, d.set = r, true
@@ -129,7 +129,7 @@ func (d Decimal) MarshalJSON() ([]byte, error) { return []byte(d.String()), nil 
 
 func (d *Decimal) UnmarshalYAML(n *yaml.Node) error {
 	if n.Kind != yaml.ScalarNode || (n.Tag != "!!int" && n.Tag != "!!float") {
-		return fmt.Errorf("%q is not a number", n.Value)
+		return fmt.Errorf("「%s」不是数字", n.Value)
 	}
 	r, err := parseDecimal(n.Value)
 	d.r, d.set = r, true
@@ -141,7 +141,7 @@ func (q *Ratio) UnmarshalJSON(b []byte) error {
 	if err := json.Unmarshal(b, &s); err != nil {
 		var n json.Number
 		if err := json.Unmarshal(b, &n); err != nil {
-			return fmt.Errorf("%s is not a proportion (write 2/3, 0.8 or 80%%)", b)
+			return fmt.Errorf("%s 不是比例（可写作 2/3、0.8 或 80%%）", b)
 		}
 		s = n.String()
 	}
@@ -154,7 +154,7 @@ func (q Ratio) MarshalJSON() ([]byte, error) { return json.Marshal(q.String()) }
 
 func (q *Ratio) UnmarshalYAML(n *yaml.Node) error {
 	if n.Kind != yaml.ScalarNode {
-		return fmt.Errorf("not a proportion (write 2/3, 0.8 or 80%%)")
+		return fmt.Errorf("不是比例（可写作 2/3、0.8 或 80%%）")
 	}
 	r, err := parseRatio(n.Value)
 	q.r, q.set = r, true

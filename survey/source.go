@@ -218,7 +218,7 @@ func SourceWithSettings(src []byte, set Settings) ([]byte, error) {
 func SourceCategories(src []byte) ([]Category, []Problem) {
 	doc, err := parseSource(src)
 	if err != nil {
-		return nil, listProblems(err)
+		return nil, ProblemsOf(err)
 	}
 	var cats []Category
 	if n := mapValue(doc.Content[0], "categories"); n != nil {
@@ -239,9 +239,9 @@ func SourceCategories(src []byte) ([]Category, []Problem) {
 	return cats, nil
 }
 
-// listProblems returns the problems of a *ValidationError, or err as one
-// problem.
-func listProblems(err error) []Problem {
+// ProblemsOf lists the problems of err: a *ValidationError's, or err
+// itself as one problem without a path.
+func ProblemsOf(err error) []Problem {
 	var ve *ValidationError
 	if errors.As(err, &ve) {
 		return ve.Problems

@@ -40,31 +40,16 @@ func (r *accountRow) account() *survey.Account {
 // (shown once; only its hash is kept). An appraiser must name a round and
 // units of it. ErrDuplicate if the name is taken.
 func (s *Store) CreateAccount(ctx context.Context, n survey.NewAccount) (*survey.Account, string, error) {
-	var ps []survey.Problem
-	if strings.TrimSpace(n.Name) == "" {
-		ps = append(ps, survey.Problem{Path: "name", Message: "an account needs a name"})
-	}
-	switch n.Role {
-	case survey.RoleAdmin, survey.RoleOrganiser:
-	case survey.RoleAppraiser:
+	var round *survey.Round
+	if n.Role == survey.RoleAppraiser {
 		r, err := s.Round(ctx, n.RoundID)
-		if err != nil {
-			ps = append(ps, survey.Problem{Path: "round", Message: fmt.Sprintf("no round %q", n.RoundID)})
-			break
+		if err != nil && !errors.Is(err, survey.ErrNotFound) {
+			return nil, "", fmt.Errorf("create account: %w", err)
 		}
-		if len(n.Units) == 0 {
-			ps = append(ps, survey.Problem{Path: "units", Message: "an appraiser needs at least one unit"})
-		}
-		for i, u := range n.Units {
-			if r.Definition.Unit(u) == nil {
-				ps = append(ps, survey.Problem{Path: fmt.Sprintf("units[%d]", i), Message: fmt.Sprintf("round has no unit %q", u)})
-			}
-		}
-	default:
-		ps = append(ps, survey.Problem{Path: "role", Message: fmt.Sprintf("role must be organiser or appraiser, got %q", n.Role)})
+		round = r
 	}
-	if len(ps) > 0 {
-		return nil, "", &survey.ValidationError{Problems: ps}
+	if err := n.Validate(round); err != nil {
+		return nil, "", err
 	}
 	token := survey.NewToken()
 	units, _ := json.Marshal(n.Units)

@@ -194,7 +194,7 @@ func (s *Store) UpdateDefinition(ctx context.Context, id string, def *survey.Def
 		var ps []survey.Problem
 		for _, b := range batches {
 			if def.Unit(b.Unit) == nil || def.Category(b.Category) == nil {
-				ps = append(ps, survey.Problem{Path: "units", Message: fmt.Sprintf("a batch was issued for unit %q, category %q: void it first", b.Unit, b.Category)})
+				ps = append(ps, survey.Problem{Path: "units", Message: fmt.Sprintf("已为单位「%s」的测评人类别「%s」发放测评码：请先作废该批次", b.Unit, b.Category)})
 			}
 		}
 		if len(ps) > 0 {
