@@ -24,19 +24,29 @@ func summaryHeader(def *survey.Definition) []string {
 // summaryRow is one unit's summary: numbers as printed, shares as
 // percentages ("87.06%"), nulls as empty.
 func summaryRow(def *survey.Definition, n int, u *UnitResult) []string {
-	rank := ""
-	if u.Rank != nil {
-		rank = fmt.Sprintf("%d/%d", *u.Rank, u.RankOf)
-	}
-	grade := ""
-	if u.Grade != nil {
-		grade = *u.Grade
-	}
 	return []string{strconv.Itoa(n), u.Unit.Name, u.Unit.Type, strconv.Itoa(u.Issued), strconv.Itoa(u.Voted),
 		percent(u.Turnout), yesNo(u.QuorumMet), u.Score.String(), lowestShares(u.teamForms()),
-		u.Component.String(), rank, grade, strings.Join(FlagTexts(def, u.Flags, u.teamForms()), "；")}
+		u.Component.String(), u.rankText(), u.gradeText(), strings.Join(FlagTexts(def, u.Flags, u.teamForms()), "；")}
 }
 
+// rankText writes the unit's rank among the units of its type, "2/5", or
+// "" when it has none.
+func (u *UnitResult) rankText() string {
+	if u.Rank == nil {
+		return ""
+	}
+	return fmt.Sprintf("%d/%d", *u.Rank, u.RankOf)
+}
+
+// gradeText writes the unit's grade, or "" when it has none.
+func (u *UnitResult) gradeText() string {
+	if u.Grade == nil {
+		return ""
+	}
+	return *u.Grade
+}
+
+// teamForms returns the forms rating the unit's team, or nil.
 func (u *UnitResult) teamForms() []FormResult {
 	for _, s := range u.Subjects {
 		if s.ID == survey.TeamSubject {
@@ -130,16 +140,8 @@ func Workbook(def *survey.Definition, r *RoundResult, keep func(unitID string) b
 		}
 		kept = append(kept, u)
 		n++
-		rank := ""
-		if u.Rank != nil {
-			rank = fmt.Sprintf("%d/%d", *u.Rank, u.RankOf)
-		}
-		grade := ""
-		if u.Grade != nil {
-			grade = *u.Grade
-		}
 		x.row(n, u.Unit.Name, u.Unit.Type, u.Issued, u.Voted, shareCell(u.Turnout), yesNo(u.QuorumMet),
-			scoreCell(u.Score), lowestShares(u.teamForms()), scoreCell(u.Component), rank, grade,
+			scoreCell(u.Score), lowestShares(u.teamForms()), scoreCell(u.Component), u.rankText(), u.gradeText(),
 			strings.Join(FlagTexts(def, u.Flags, u.teamForms()), "；"))
 	}
 	x.widths(map[string]float64{"A": 6, "B": 24, "C": 16, "I": 22, "J": 16, "M": 60})
@@ -163,120 +165,154 @@ func Workbook(def *survey.Definition, r *RoundResult, keep func(unitID string) b
 	return buf.Bytes(), nil
 }
 
-// unit writes one unit's 民主测评情况报告表.
+// reportWidth is the number of columns a unit sheet's title and section
+// headings span.
+const reportWidth = 12
+
+// unit writes one unit's 民主测评情况报告表: the heading figures, the
+// categories, two tables per form, the subjects' totals and the seal.
 func (x *sheetWriter) unit(def *survey.Definition, r *RoundResult, u *UnitResult) {
-	const width = 12
-	x.title(u.Unit.Name+" 民主测评情况报告表", width)
+	x.unitHeading(def, r, u)
+	x.categories(u)
+	for fi := range def.Forms {
+		form := &def.Forms[fi]
+		x.formVotes(def, form, u)
+		x.formItems(def, form, u)
+	}
+	x.subjectTotals(def, u)
+	x.note(fmt.Sprintf("封存时间：%s　选票摘要（SHA-256）：%s", u.SealedAt, u.BallotsSHA256))
+	x.note("说明：得分按有效票计算（不含「不了解」及弃权），保留两位小数，四舍五入；占比保留四位小数。")
+	x.widths(map[string]float64{"A": 16, "B": 16, "C": 11, "D": 11, "E": 11, "F": 11, "G": 11,
+		"H": 11, "I": 11, "J": 11, "K": 11, "L": 11, "M": 11, "N": 40})
+}
+
+// unitHeading writes the title and the unit's own figures: turnout and
+// quorum, score beside the lowest option's share, component, rank, grade
+// and, if any, the flags.
+func (x *sheetWriter) unitHeading(def *survey.Definition, r *RoundResult, u *UnitResult) {
+	x.title(u.Unit.Name+" 民主测评情况报告表", reportWidth)
 	x.note("测评活动：" + r.Round.Name + "　单位类型：" + u.Unit.Type)
 	x.pairs("应参加人数", u.Issued, "实参加人数", u.Voted, "参评率", shareCell(u.Turnout), "是否达到法定比例", yesNo(u.QuorumMet))
-	rank, grade := "", ""
-	if u.Rank != nil {
-		rank = fmt.Sprintf("%d/%d", *u.Rank, u.RankOf)
-	}
-	if u.Grade != nil {
-		grade = *u.Grade
-	}
 	x.pairs("得分", scoreCell(u.Score), "最低等次票占比", lowestShares(u.teamForms()),
-		def.Component.Name+"（满分"+def.Component.Points.String()+"）", scoreCell(u.Component), "排名", rank, "等次", grade)
+		def.Component.Name+"（满分"+def.Component.Points.String()+"）", scoreCell(u.Component),
+		"排名", u.rankText(), "等次", u.gradeText())
 	if texts := FlagTexts(def, u.Flags, u.teamForms()); len(texts) > 0 {
 		x.pairs("提示", strings.Join(texts, "；"))
 	}
 	x.blank()
+}
 
-	x.section("各类别参加情况", width)
+// categories writes each category's weight, turnout and own team score, or
+// why that score is not shown.
+func (x *sheetWriter) categories(u *UnitResult) {
+	x.section("各类别参加情况", reportWidth)
 	x.header("测评人类别", "权重", "应参加人数", "实参加人数", "参评率", "班子得分", "说明")
-	for _, c := range u.Categories {
-		score, note := any(""), ""
-		switch {
-		case c.Withheld:
-			score, note = "不予显示", "人数过少"
-		case u.BreakdownWithheld:
-			score, note = "不予显示", "有类别人数过少，分项结果均不显示"
-		default:
-			for _, s := range c.Subjects {
-				if s.ID == survey.TeamSubject {
-					score = scoreCell(s.Score)
-				}
-			}
-			if c.Voted == 0 {
-				note = "无人参加"
-			}
-		}
+	for i := range u.Categories {
+		c := &u.Categories[i]
+		score, note := categoryTeamScore(u, c)
 		x.row(c.Name, c.Weight.String(), c.Issued, c.Voted, shareCell(c.Turnout), score, note)
 	}
 	x.blank()
+}
 
-	for fi := range def.Forms {
-		form := &def.Forms[fi]
-		sc := def.Scale(form.Scale)
-		basis := "各项合计"
-		if form.Overall != "" {
-			basis = "「" + form.Overall + "」"
-		}
-		x.section(form.Title+"（票数按"+basis+"统计）", width)
-		// The lowest option's share comes last of the options, right beside
-		// the score.
-		head := []any{"测评对象", "职务", "有效票"}
-		if sc.Abstain != "" {
-			head = append(head, sc.Abstain+"票数")
-		}
-		for _, o := range sc.Options {
-			head = append(head, o.Label+"票数", o.Label+"占比")
-		}
-		lowest := sc.Options[len(sc.Options)-1].Label
-		head = append(head, "得分", "提示")
-		x.header(head...)
-		for _, s := range u.Subjects {
-			fr := s.form(form.ID)
-			if fr == nil {
-				continue
-			}
-			counts, abst := fr.basis()
-			row := []any{s.Name, s.Post, fr.Valid}
-			if sc.Abstain != "" {
-				row = append(row, abst)
-			}
-			for o := range sc.Options {
-				row = append(row, countAt(counts, o), shareCell(fr.Shares.at(o)))
-			}
-			row = append(row, scoreCell(fr.Score), strings.Join(FlagTexts(def, fr.Flags, []FormResult{*fr}), "；"))
-			x.row(row...)
-		}
-		x.blank()
-
-		x.section(form.Title+" 分项得分", width)
-		head = []any{"测评对象", "职务"}
-		for _, it := range form.Items {
-			head = append(head, it.Name+"（权重"+it.Weight.String()+"）")
-		}
-		head = append(head, "得分", lowest+"占比")
-		x.header(head...)
-		for _, s := range u.Subjects {
-			fr := s.form(form.ID)
-			if fr == nil {
-				continue
-			}
-			row := []any{s.Name, s.Post}
-			for _, it := range fr.Items {
-				row = append(row, scoreCell(it.Score))
-			}
-			row = append(row, scoreCell(fr.Score), shareCell(fr.Shares.at(len(sc.Options)-1)))
-			x.row(row...)
-		}
-		x.blank()
+// categoryTeamScore returns the cell for category c's own team score and
+// the note beside it: withheld when the category or the unit's breakdown is
+// too small, "无人参加" when nobody in it voted.
+func categoryTeamScore(u *UnitResult, c *CategoryResult) (any, string) {
+	switch {
+	case c.Withheld:
+		return "不予显示", "人数过少"
+	case u.BreakdownWithheld:
+		return "不予显示", "有类别人数过少，分项结果均不显示"
 	}
+	score, note := any(""), ""
+	for _, s := range c.Subjects {
+		if s.ID == survey.TeamSubject {
+			score = scoreCell(s.Score)
+		}
+	}
+	if c.Voted == 0 {
+		note = "无人参加"
+	}
+	return score, note
+}
 
-	x.section("测评对象综合得分", width)
+// formVotes writes, for each subject the form rates, the valid votes, the
+// abstentions if the scale has them, the count and share of every option
+// over the form's basis, the score and the form's flags. The lowest
+// option's share comes last of the options, right beside the score.
+func (x *sheetWriter) formVotes(def *survey.Definition, form *survey.Form, u *UnitResult) {
+	sc := def.Scale(form.Scale)
+	basis := "各项合计"
+	if form.Overall != "" {
+		basis = "「" + form.Overall + "」"
+	}
+	x.section(form.Title+"（票数按"+basis+"统计）", reportWidth)
+	head := []any{"测评对象", "职务", "有效票"}
+	if sc.Abstain != "" {
+		head = append(head, sc.Abstain+"票数")
+	}
+	for _, o := range sc.Options {
+		head = append(head, o.Label+"票数", o.Label+"占比")
+	}
+	head = append(head, "得分", "提示")
+	x.header(head...)
+	for _, s := range u.Subjects {
+		fr := s.form(form.ID)
+		if fr == nil {
+			continue
+		}
+		counts, abst := fr.basis()
+		row := []any{s.Name, s.Post, fr.Valid}
+		if sc.Abstain != "" {
+			row = append(row, abst)
+		}
+		for o := range sc.Options {
+			row = append(row, countAt(counts, o), shareCell(fr.Shares.at(o)))
+		}
+		row = append(row, scoreCell(fr.Score), strings.Join(FlagTexts(def, fr.Flags, []FormResult{*fr}), "；"))
+		x.row(row...)
+	}
+	x.blank()
+}
+
+// formItems writes, for each subject the form rates, the score of every
+// item, the form's score and the lowest option's share beside it.
+func (x *sheetWriter) formItems(def *survey.Definition, form *survey.Form, u *UnitResult) {
+	sc := def.Scale(form.Scale)
+	lowest := len(sc.Options) - 1
+	x.section(form.Title+" 分项得分", reportWidth)
+	head := []any{"测评对象", "职务"}
+	for _, it := range form.Items {
+		head = append(head, it.Name+"（权重"+it.Weight.String()+"）")
+	}
+	head = append(head, "得分", sc.Options[lowest].Label+"占比")
+	x.header(head...)
+	for _, s := range u.Subjects {
+		fr := s.form(form.ID)
+		if fr == nil {
+			continue
+		}
+		row := []any{s.Name, s.Post}
+		for _, it := range fr.Items {
+			row = append(row, scoreCell(it.Score))
+		}
+		row = append(row, scoreCell(fr.Score), shareCell(fr.Shares.at(lowest)))
+		x.row(row...)
+	}
+	x.blank()
+}
+
+// subjectTotals writes each subject's score over all its forms, the lowest
+// option's share of each form, the component and the flags.
+func (x *sheetWriter) subjectTotals(def *survey.Definition, u *UnitResult) {
+	x.section("测评对象综合得分", reportWidth)
 	x.header("测评对象", "职务", "得分", "最低等次票占比", def.Component.Name, "提示")
 	for _, s := range u.Subjects {
 		x.row(s.Name, s.Post, scoreCell(s.Score), lowestShares(s.Forms), scoreCell(s.Component),
 			strings.Join(FlagTexts(def, s.Flags, s.Forms), "；"))
 	}
 	x.blank()
-	x.note(fmt.Sprintf("封存时间：%s　选票摘要（SHA-256）：%s", u.SealedAt, u.BallotsSHA256))
-	x.note("说明：得分按有效票计算（不含「不了解」及弃权），保留两位小数，四舍五入；占比保留四位小数。")
-	x.widths(map[string]float64{"A": 16, "B": 16, "C": 11, "D": 11, "E": 11, "F": 11, "G": 11,
-		"H": 11, "I": 11, "J": 11, "K": 11, "L": 11, "M": 11, "N": 40})
 }
 
 func (s *SubjectResult) form(id string) *FormResult {
