@@ -142,23 +142,28 @@ func (c *Counter) checkTurnout(t Turnout) error {
 
 // unitTally holds what the computation of one unit needs.
 type unitTally struct {
-	c        *Counter
-	def      *survey.Definition
-	ui       int
-	unit     *survey.Unit
-	weights  []*big.Rat // per category, the unit type's override applied
-	voters   [][]int    // per form, the categories that may fill it
-	withheld bool
+	c           *Counter
+	def         *survey.Definition
+	ui          int
+	unit        *survey.Unit
+	weights     []*big.Rat // per category, the unit type's override applied
+	voters      [][]int    // per form, the categories that may fill it
+	teamForms   []int      // the forms rating the team
+	memberForms []int      // the forms rating each member
+	small       []bool     // per category, 1 ≤ ballots < min_group
+	withheld    bool       // some category is small
 }
 
-func (c *Counter) unitResult(ui int, turnout map[string]Count) *UnitResult {
+// newUnitTally gathers what unit ui's computation needs from the
+// definition and the ballots counted.
+func newUnitTally(c *Counter, ui int) *unitTally {
 	def := c.def
 	unit := &def.Units[ui]
 	ut := &unitTally{c: c, def: def, ui: ui, unit: unit}
 	for _, cat := range def.Categories {
 		ut.weights = append(ut.weights, def.Weight(unit.Type, cat.ID).Rat())
 	}
-	for _, f := range def.Forms {
+	for fi, f := range def.Forms {
 		var vs []int
 		for ci, cat := range def.Categories {
 			for _, v := range f.Voters {
@@ -168,67 +173,51 @@ func (c *Counter) unitResult(ui int, turnout map[string]Count) *UnitResult {
 			}
 		}
 		ut.voters = append(ut.voters, vs)
-	}
-
-	res := &UnitResult{
-		Unit:  UnitRef{ID: unit.ID, Name: unit.Name, Type: unit.Type},
-		Flags: []string{},
-	}
-	small := make([]bool, len(def.Categories))
-	for ci := range def.Categories {
-		n := c.groups[ui*len(c.cats)+ci].ballots
-		small[ci] = n >= 1 && n < def.Rules.MinGroup
-		ut.withheld = ut.withheld || small[ci]
-		res.Ballots += n
-	}
-	res.BreakdownWithheld = ut.withheld
-
-	// Subjects: the team, if a form rates it, then each member, if one does.
-	var teamForms, memberForms []int
-	for fi, f := range def.Forms {
 		if f.Rates == survey.RatesTeam {
-			teamForms = append(teamForms, fi)
+			ut.teamForms = append(ut.teamForms, fi)
 		} else {
-			memberForms = append(memberForms, fi)
+			ut.memberForms = append(ut.memberForms, fi)
 		}
 	}
-	res.Subjects = []SubjectResult{}
-	if len(teamForms) > 0 {
-		for si, s := range def.Subjects(&def.Forms[teamForms[0]], unit) {
-			res.Subjects = append(res.Subjects, ut.subject(teamForms, si, s))
-		}
+	ut.small = make([]bool, len(def.Categories))
+	for ci := range def.Categories {
+		n := ut.ballots(ci)
+		ut.small[ci] = n >= 1 && n < def.Rules.MinGroup
+		ut.withheld = ut.withheld || ut.small[ci]
 	}
-	if len(memberForms) > 0 {
-		for si, s := range def.Subjects(&def.Forms[memberForms[0]], unit) {
-			res.Subjects = append(res.Subjects, ut.subject(memberForms, si, s))
-		}
-	}
+	return ut
+}
 
-	for ci, cat := range def.Categories {
-		n := turnout[cat.ID]
-		res.Issued += n.Issued
-		res.Voted += n.Voted
-		cr := CategoryResult{
-			ID:       cat.ID,
-			Name:     cat.Name,
-			Weight:   def.Weight(unit.Type, cat.ID),
-			Issued:   n.Issued,
-			Voted:    n.Voted,
-			Turnout:  ratio(n.Voted, n.Issued),
-			Withheld: small[ci],
-		}
-		if !ut.withheld && c.groups[ui*len(c.cats)+ci].ballots > 0 {
-			cr.Subjects = ut.categorySubjects(ci, teamForms, memberForms)
-		}
-		res.Categories = append(res.Categories, cr)
-	}
+// ballots returns the number of ballots counted for category ci.
+func (ut *unitTally) ballots(ci int) int {
+	return ut.c.groups[ut.ui*len(ut.c.cats)+ci].ballots
+}
 
+// unitResult computes unit ui's result from the ballots counted and its
+// turnout: the subjects, the categories, and the unit's own score, quorum
+// and flags.
+func (c *Counter) unitResult(ui int, turnout map[string]Count) *UnitResult {
+	def := c.def
+	ut := newUnitTally(c, ui)
+	res := &UnitResult{
+		Unit:              UnitRef{ID: ut.unit.ID, Name: ut.unit.Name, Type: ut.unit.Type},
+		BreakdownWithheld: ut.withheld,
+		Subjects:          ut.subjects(),
+		Categories:        ut.categories(turnout),
+	}
+	for ci := range def.Categories {
+		res.Ballots += ut.ballots(ci)
+	}
+	for _, cr := range res.Categories {
+		res.Issued += cr.Issued
+		res.Voted += cr.Voted
+	}
 	res.Turnout = ratio(res.Voted, res.Issued)
 	res.QuorumMet = res.Issued > 0 &&
 		new(big.Rat).SetFrac64(int64(res.Voted), int64(res.Issued)).Cmp(def.Rules.Quorum.Rat()) >= 0
 
 	var flags []string
-	if len(teamForms) > 0 {
+	if len(ut.teamForms) > 0 {
 		team := &res.Subjects[0]
 		res.Score, res.Component = team.Score, team.Component
 		flags = append(flags, team.Flags...)
@@ -241,6 +230,46 @@ func (c *Counter) unitResult(ui int, turnout map[string]Count) *UnitResult {
 	}
 	res.Flags = orderFlags(flags)
 	return res
+}
+
+// subjects computes the pooled result of every subject: the team, if a
+// form rates it, then each member, if one does. Never nil.
+func (ut *unitTally) subjects() []SubjectResult {
+	out := []SubjectResult{}
+	for _, forms := range [][]int{ut.teamForms, ut.memberForms} {
+		if len(forms) == 0 {
+			continue
+		}
+		for si, s := range ut.def.Subjects(&ut.def.Forms[forms[0]], ut.unit) {
+			out = append(out, ut.subject(forms, si, s))
+		}
+	}
+	return out
+}
+
+// categories computes each category's weight and turnout and, unless the
+// unit's breakdown is withheld or the category has no ballots, its own
+// scores.
+func (ut *unitTally) categories(turnout map[string]Count) []CategoryResult {
+	def := ut.def
+	var out []CategoryResult
+	for ci, cat := range def.Categories {
+		n := turnout[cat.ID]
+		cr := CategoryResult{
+			ID:       cat.ID,
+			Name:     cat.Name,
+			Weight:   def.Weight(ut.unit.Type, cat.ID),
+			Issued:   n.Issued,
+			Voted:    n.Voted,
+			Turnout:  ratio(n.Voted, n.Issued),
+			Withheld: ut.small[ci],
+		}
+		if !ut.withheld && ut.ballots(ci) > 0 {
+			cr.Subjects = ut.categorySubjects(ci)
+		}
+		out = append(out, cr)
+	}
+	return out
 }
 
 // subject computes the pooled result of subject number si of the forms.
@@ -358,7 +387,7 @@ func (ut *unitTally) form(fi, si int) (FormResult, bool) {
 
 // categorySubjects computes category ci's own scores for every subject
 // rated by a form it may fill.
-func (ut *unitTally) categorySubjects(ci int, teamForms, memberForms []int) []CategorySubject {
+func (ut *unitTally) categorySubjects(ci int) []CategorySubject {
 	var out []CategorySubject
 	fills := func(forms []int) []int {
 		var own []int
@@ -371,10 +400,10 @@ func (ut *unitTally) categorySubjects(ci int, teamForms, memberForms []int) []Ca
 		}
 		return own
 	}
-	if own := fills(teamForms); len(own) > 0 {
+	if own := fills(ut.teamForms); len(own) > 0 {
 		out = append(out, ut.categorySubject(ci, own, 0, survey.TeamSubject))
 	}
-	if own := fills(memberForms); len(own) > 0 {
+	if own := fills(ut.memberForms); len(own) > 0 {
 		for mi, m := range ut.unit.Members {
 			out = append(out, ut.categorySubject(ci, own, mi, m.ID))
 		}
