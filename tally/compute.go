@@ -305,43 +305,23 @@ func (ut *unitTally) subject(forms []int, si int, s survey.Subject) SubjectResul
 // whether a category with weight that may fill it had no valid vote on one
 // of its items.
 func (ut *unitTally) form(fi, si int) (FormResult, bool) {
-	def := ut.def
-	f := &def.Forms[fi]
-	sc := def.Scale(f.Scale)
+	f := &ut.def.Forms[fi]
+	sc := ut.def.Scale(f.Scale)
 	res := FormResult{ID: f.ID, Title: f.Title, Weight: f.Weight, Flags: []string{}}
 	reweighted := false
 	var sum, wsum big.Rat
+	// The shares are over the overall row if the form has one, else over
+	// the items' counts summed.
 	shareCounts := make([]int, len(sc.Options))
 	for r, it := range f.Items {
-		ir := ItemResult{Name: it.Name, Weight: it.Weight}
-		var num, den big.Rat
-		pooled := make([]int, len(sc.Options))
-		for _, ci := range ut.voters[fi] {
-			counts := ut.counts(ci, fi, si, r)
-			valid := 0
-			for o, n := range counts[:len(sc.Options)] {
-				pooled[o] += n
-				valid += n
-			}
-			ir.Abstain += counts[len(sc.Options)]
-			w := ut.weights[ci]
-			if valid == 0 {
-				reweighted = reweighted || w.Sign() > 0
-				continue
-			}
-			mean := ut.mean(sc, counts)
-			num.Add(&num, mean.Mul(mean, w))
-			den.Add(&den, w)
-		}
-		ir.Counts = labelCounts(sc, pooled)
-		for o, n := range pooled {
-			ir.Valid += n
-			if f.Overall == "" {
-				shareCounts[o] += n
+		ir, rw := ut.item(fi, si, r)
+		reweighted = reweighted || rw
+		if f.Overall == "" {
+			for o, n := range ir.Counts {
+				shareCounts[o] += n.Count
 			}
 		}
-		if den.Sign() > 0 {
-			ir.Score = Score{new(big.Rat).Quo(&num, &den)}
+		if ir.Score.Valid() {
 			w := it.Weight.Rat()
 			sum.Add(&sum, w.Mul(w, ir.Score.r))
 			wsum.Add(&wsum, it.Weight.Rat())
@@ -352,37 +332,94 @@ func (ut *unitTally) form(fi, si int) (FormResult, bool) {
 		res.Score = Score{new(big.Rat).Quo(&sum, &wsum)}
 	}
 	if f.Overall != "" {
-		ov := &OverallResult{Name: f.Overall}
-		pooled := make([]int, len(sc.Options))
-		for _, ci := range ut.voters[fi] {
-			counts := ut.counts(ci, fi, si, len(f.Items))
-			for o, n := range counts[:len(sc.Options)] {
-				pooled[o] += n
-				ov.Valid += n
-			}
-			ov.Abstain += counts[len(sc.Options)]
+		res.Overall = ut.overall(fi, si)
+		for o, n := range res.Overall.Counts {
+			shareCounts[o] = n.Count
 		}
-		ov.Counts = labelCounts(sc, pooled)
-		copy(shareCounts, pooled)
-		res.Overall = ov
 	}
-	for _, n := range shareCounts {
+	ut.shares(&res, sc, shareCounts)
+	return res, reweighted
+}
+
+// item computes row r of form fi for subject si: the counts of all
+// categories pooled, and the score as the weighted mean of each category's
+// mean. It reports whether a category with weight had no valid vote, its
+// weight then going to the others.
+func (ut *unitTally) item(fi, si, r int) (ItemResult, bool) {
+	it := &ut.def.Forms[fi].Items[r]
+	sc := ut.def.Scale(ut.def.Forms[fi].Scale)
+	ir := ItemResult{Name: it.Name, Weight: it.Weight}
+	reweighted := false
+	var num, den big.Rat
+	pooled := make([]int, len(sc.Options))
+	for _, ci := range ut.voters[fi] {
+		counts := ut.counts(ci, fi, si, r)
+		valid := 0
+		for o, n := range counts[:len(sc.Options)] {
+			pooled[o] += n
+			valid += n
+		}
+		ir.Abstain += counts[len(sc.Options)]
+		w := ut.weights[ci]
+		if valid == 0 {
+			reweighted = reweighted || w.Sign() > 0
+			continue
+		}
+		mean := ut.mean(sc, counts)
+		num.Add(&num, mean.Mul(mean, w))
+		den.Add(&den, w)
+	}
+	ir.Counts = labelCounts(sc, pooled)
+	for _, n := range pooled {
+		ir.Valid += n
+	}
+	if den.Sign() > 0 {
+		ir.Score = Score{new(big.Rat).Quo(&num, &den)}
+	}
+	return ir, reweighted
+}
+
+// overall computes the overall row of form fi for subject si, the counts
+// of all categories pooled; the row has no score.
+func (ut *unitTally) overall(fi, si int) *OverallResult {
+	f := &ut.def.Forms[fi]
+	sc := ut.def.Scale(f.Scale)
+	ov := &OverallResult{Name: f.Overall}
+	pooled := make([]int, len(sc.Options))
+	for _, ci := range ut.voters[fi] {
+		counts := ut.counts(ci, fi, si, len(f.Items))
+		for o, n := range counts[:len(sc.Options)] {
+			pooled[o] += n
+			ov.Valid += n
+		}
+		ov.Abstain += counts[len(sc.Options)]
+	}
+	ov.Counts = labelCounts(sc, pooled)
+	return ov
+}
+
+// shares sets the form's valid votes and each option's share of them from
+// counts, and flags the lowest option's share when over its limit and the
+// top two options' share when under theirs. A form with no valid vote has
+// no shares.
+func (ut *unitTally) shares(res *FormResult, sc *survey.Scale, counts []int) {
+	for _, n := range counts {
 		res.Valid += n
 	}
-	if res.Valid > 0 {
-		last := len(sc.Options) - 1
-		for o, n := range shareCounts {
-			res.Shares = append(res.Shares, LabelShare{sc.Options[o].Label, ratio(n, res.Valid)})
-		}
-		if res.Shares[last].Share.r.Cmp(def.Rules.FlagLowestOver.Rat()) > 0 {
-			res.Flags = append(res.Flags, FlagLowestOver)
-		}
-		topTwo := new(big.Rat).Add(res.Shares[0].Share.r, res.Shares[1].Share.r)
-		if topTwo.Cmp(def.Rules.FlagTopTwoUnder.Rat()) < 0 {
-			res.Flags = append(res.Flags, FlagTopTwoUnder)
-		}
+	if res.Valid == 0 {
+		return
 	}
-	return res, reweighted
+	last := len(sc.Options) - 1
+	for o, n := range counts {
+		res.Shares = append(res.Shares, LabelShare{sc.Options[o].Label, ratio(n, res.Valid)})
+	}
+	if res.Shares[last].Share.r.Cmp(ut.def.Rules.FlagLowestOver.Rat()) > 0 {
+		res.Flags = append(res.Flags, FlagLowestOver)
+	}
+	topTwo := new(big.Rat).Add(res.Shares[0].Share.r, res.Shares[1].Share.r)
+	if topTwo.Cmp(ut.def.Rules.FlagTopTwoUnder.Rat()) < 0 {
+		res.Flags = append(res.Flags, FlagTopTwoUnder)
+	}
 }
 
 // categorySubjects computes category ci's own scores for every subject
