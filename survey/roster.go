@@ -163,6 +163,7 @@ func readSheet(data []byte) ([][]string, string, *Problem) {
 	return rows, "", nil
 }
 
+// rosterParser reads the rows of one roster, once.
 type rosterParser struct {
 	roster     *Roster
 	categories []Category
@@ -170,11 +171,26 @@ type rosterParser struct {
 
 	col      map[string]int // column heading → index
 	expected []expectedCol  // the 应到人数 columns, left to right
+
+	units   []*unitAt      // the units read so far, in order
+	cur     *unitAt        // the unit the next rows belong to, if any
+	seen    map[string]int // unit id → first row
+	members map[string]int // member id → row
 }
 
 type expectedCol struct {
 	col      int
 	category string
+	heading  string // as written, for messages
+}
+
+// unitAt is a unit being read: the row it starts on, and its expected
+// attendance by category with the row that last gave each number.
+type unitAt struct {
+	unit     *Unit
+	row      int
+	expected map[string]int
+	expRow   map[string]int
 }
 
 func (rp *rosterParser) add(row int, format string, args ...any) {
@@ -207,18 +223,10 @@ func heading(s string) string {
 	return s
 }
 
+// parse reads the heading row and then every row below it into the roster,
+// reporting each problem at its row.
 func (rp *rosterParser) parse(rows [][]string) {
-	// The heading row is the first of the first ten that names 单位编号 or
-	// 单位名称: a title row above it is allowed.
-	head := -1
-	for i := 0; i < len(rows) && i < 10 && head < 0; i++ {
-		for _, c := range rows[i] {
-			if h := heading(c); h == ColUnitID || h == ColUnitName {
-				head = i
-				break
-			}
-		}
-	}
+	head := headingRow(rows)
 	if head < 0 {
 		rp.add(0, "没有找到表头行：表头应包含 %s、%s、%s、%s、%s、%s 等列（可下载名册模板对照）",
 			ColUnitID, ColUnitName, ColUnitType, ColName, ColPost, ColPrincipal)
@@ -232,125 +240,188 @@ func (rp *rosterParser) parse(rows [][]string) {
 	if len(rp.problems) > 0 {
 		return
 	}
-
-	type unitAt struct {
-		unit     *Unit
-		row      int
-		expected map[string]int
-		expRow   map[string]int
-	}
-	var (
-		units   []*unitAt
-		cur     *unitAt
-		seen    = map[string]int{} // unit id → first row
-		members = map[string]int{} // member id → row
-	)
+	rp.seen, rp.members = map[string]int{}, map[string]int{}
 	for i := head + 1; i < len(rows); i++ {
-		row := i + 1
-		cells := rows[i]
-		get := func(name string) string {
-			k, ok := rp.col[name]
-			if !ok || k >= len(cells) {
-				return ""
-			}
-			return strings.TrimSpace(cells[k])
-		}
-		if blank(cells) {
-			continue
-		}
-		id, name, typ := get(ColUnitID), get(ColUnitName), get(ColUnitType)
-		switch {
-		case id != "" && cur != nil && id == cur.unit.ID:
-			if name != "" && name != cur.unit.Name {
-				rp.add(row, "%s “%s” 与第%d行的 “%s” 不一致（单位编号 %s）", ColUnitName, name, cur.row, cur.unit.Name, id)
-			}
-			if typ != "" && typ != cur.unit.Type {
-				rp.add(row, "%s “%s” 与第%d行的 “%s” 不一致（单位编号 %s）", ColUnitType, typ, cur.row, cur.unit.Type, id)
-			}
-		case id != "":
-			if first, dup := seen[id]; dup {
-				rp.add(row, "单位编号 %s 已在第%d行出现：同一单位的成员应写在相邻的行", id, first)
-			} else {
-				seen[id] = row
-			}
-			if msg := idProblem(id); msg != "" {
-				rp.add(row, "%s “%s” %s", ColUnitID, id, msg)
-			}
-			if name == "" {
-				rp.add(row, "缺少%s", ColUnitName)
-			}
-			if typ == "" {
-				rp.add(row, "缺少%s（它决定权重和排名分组，例如 经济管理部门、镇街道）", ColUnitType)
-			}
-			cur = &unitAt{unit: &Unit{ID: id, Name: name, Type: typ}, row: row, expected: map[string]int{}, expRow: map[string]int{}}
-			units = append(units, cur)
-			rp.roster.MemberRows = append(rp.roster.MemberRows, nil)
-		case cur == nil || (name != "" && name != cur.unit.Name):
-			rp.add(row, "缺少%s", ColUnitID)
-			continue
-		}
-
-		for _, ec := range rp.expected {
-			k, cat := ec.col, ec.category
-			v := ""
-			if k < len(cells) {
-				v = strings.TrimSpace(cells[k])
-			}
-			if v == "" {
-				continue
-			}
-			heading := rows[head][k]
-			n, err := strconv.Atoi(strings.TrimSuffix(v, ".0"))
-			if err != nil || n < 0 {
-				rp.add(row, "%s “%s” 应是不小于 0 的整数", heading, v)
-				continue
-			}
-			if n > MaxBatch {
-				rp.add(row, "%s %d 超过一批的上限 %d", heading, n, MaxBatch)
-				continue
-			}
-			if prev, ok := cur.expected[cat]; ok && prev != n {
-				rp.add(row, "%s %d 与第%d行的 %d 不一致（同一单位只填一次即可）", heading, n, cur.expRow[cat], prev)
-				continue
-			}
-			cur.expected[cat], cur.expRow[cat] = n, row
-		}
-
-		mid, mname, post, pr := get(ColMemberID), get(ColName), get(ColPost), get(ColPrincipal)
-		if mname == "" {
-			if mid != "" || post != "" || pr != "" {
-				rp.add(row, "缺少%s", ColName)
-			}
-			continue
-		}
-		principal, ok := principalValue(pr)
-		if !ok {
-			rp.add(row, "%s “%s” 应填 是 或 否（也可留空，表示否）", ColPrincipal, pr)
-		}
-		if mid == "" {
-			// UNIT-1, UNIT-2 …, skipping numbers already taken.
-			for n := len(cur.unit.Members) + 1; ; n++ {
-				mid = fmt.Sprintf("%s-%d", cur.unit.ID, n)
-				if _, taken := members[mid]; !taken {
-					break
-				}
-			}
-		} else if msg := idProblem(mid); msg != "" {
-			rp.add(row, "%s “%s” %s", ColMemberID, mid, msg)
-		}
-		if mid == TeamSubject {
-			rp.add(row, "%s 不能是 “%s”（它代表领导班子）", ColMemberID, TeamSubject)
-		} else if first, dup := members[mid]; dup {
-			rp.add(row, "%s %s 已在第%d行使用", ColMemberID, mid, first)
-		}
-		members[mid] = row
-		cur.unit.Members = append(cur.unit.Members, Member{ID: mid, Name: mname, Post: post, Principal: principal})
-		rp.roster.MemberRows[len(units)-1] = append(rp.roster.MemberRows[len(units)-1], row)
+		rp.readRow(i+1, rows[i])
 	}
-	if len(units) == 0 && len(rp.problems) == 0 {
-		rp.add(0, "表头下面没有单位：请从第%d行起每行填写一名班子成员", head+2)
+	rp.finish(head + 2)
+}
+
+// headingRow returns the index of the heading row: the first of the first
+// ten that names 单位编号 or 单位名称, so a title row above it is allowed.
+// It returns -1 if there is none.
+func headingRow(rows [][]string) int {
+	for i := 0; i < len(rows) && i < 10; i++ {
+		for _, c := range rows[i] {
+			if h := heading(c); h == ColUnitID || h == ColUnitName {
+				return i
+			}
+		}
 	}
-	for _, u := range units {
+	return -1
+}
+
+// cell returns the trimmed cell of the named column, or "" if the file has
+// no such column or the row stops short of it.
+func (rp *rosterParser) cell(cells []string, name string) string {
+	k, ok := rp.col[name]
+	if !ok || k >= len(cells) {
+		return ""
+	}
+	return strings.TrimSpace(cells[k])
+}
+
+// readRow reads one row below the headings: its unit cells, its expected
+// attendance, then its member, in that order of problems. Blank rows and
+// rows with no unit to belong to contribute nothing more.
+func (rp *rosterParser) readRow(row int, cells []string) {
+	if blank(cells) {
+		return
+	}
+	if !rp.readUnit(row, cells) {
+		return
+	}
+	rp.readExpected(row, cells)
+	rp.readMember(row, cells)
+}
+
+// readUnit reads a row's unit cells: the same unit id as the row above
+// continues that unit, a new id starts a unit, and no id continues the unit
+// above unless another unit name is given. It reports false when the row has
+// no unit to belong to.
+func (rp *rosterParser) readUnit(row int, cells []string) bool {
+	id, name, typ := rp.cell(cells, ColUnitID), rp.cell(cells, ColUnitName), rp.cell(cells, ColUnitType)
+	switch {
+	case id != "" && rp.cur != nil && id == rp.cur.unit.ID:
+		rp.checkSameUnit(row, id, name, typ)
+	case id != "":
+		rp.startUnit(row, id, name, typ)
+	case rp.cur == nil || (name != "" && name != rp.cur.unit.Name):
+		rp.add(row, "缺少%s", ColUnitID)
+		return false
+	}
+	return true
+}
+
+// checkSameUnit reports a repeated unit's name or type that differs from
+// the unit's first row.
+func (rp *rosterParser) checkSameUnit(row int, id, name, typ string) {
+	cur := rp.cur
+	if name != "" && name != cur.unit.Name {
+		rp.add(row, "%s “%s” 与第%d行的 “%s” 不一致（单位编号 %s）", ColUnitName, name, cur.row, cur.unit.Name, id)
+	}
+	if typ != "" && typ != cur.unit.Type {
+		rp.add(row, "%s “%s” 与第%d行的 “%s” 不一致（单位编号 %s）", ColUnitType, typ, cur.row, cur.unit.Type, id)
+	}
+}
+
+// startUnit starts a unit at row, reporting an id seen before and missing
+// or malformed cells. The unit is kept even with problems, so that the rows
+// after it are read against it.
+func (rp *rosterParser) startUnit(row int, id, name, typ string) {
+	if first, dup := rp.seen[id]; dup {
+		rp.add(row, "单位编号 %s 已在第%d行出现：同一单位的成员应写在相邻的行", id, first)
+	} else {
+		rp.seen[id] = row
+	}
+	if msg := idProblem(id); msg != "" {
+		rp.add(row, "%s “%s” %s", ColUnitID, id, msg)
+	}
+	if name == "" {
+		rp.add(row, "缺少%s", ColUnitName)
+	}
+	if typ == "" {
+		rp.add(row, "缺少%s（它决定权重和排名分组，例如 经济管理部门、镇街道）", ColUnitType)
+	}
+	rp.cur = &unitAt{unit: &Unit{ID: id, Name: name, Type: typ}, row: row, expected: map[string]int{}, expRow: map[string]int{}}
+	rp.units = append(rp.units, rp.cur)
+	rp.roster.MemberRows = append(rp.roster.MemberRows, nil)
+}
+
+// readExpected reads a row's 应到人数 cells into the current unit.
+func (rp *rosterParser) readExpected(row int, cells []string) {
+	for _, ec := range rp.expected {
+		v := ""
+		if ec.col < len(cells) {
+			v = strings.TrimSpace(cells[ec.col])
+		}
+		if v != "" {
+			rp.expectedValue(row, ec, v)
+		}
+	}
+}
+
+// expectedValue records the number v given in column ec for the current
+// unit, reporting one that is not a whole number, is over a batch, or
+// differs from the number an earlier row gave.
+func (rp *rosterParser) expectedValue(row int, ec expectedCol, v string) {
+	cur, cat := rp.cur, ec.category
+	n, err := strconv.Atoi(strings.TrimSuffix(v, ".0"))
+	if err != nil || n < 0 {
+		rp.add(row, "%s “%s” 应是不小于 0 的整数", ec.heading, v)
+		return
+	}
+	if n > MaxBatch {
+		rp.add(row, "%s %d 超过一批的上限 %d", ec.heading, n, MaxBatch)
+		return
+	}
+	if prev, ok := cur.expected[cat]; ok && prev != n {
+		rp.add(row, "%s %d 与第%d行的 %d 不一致（同一单位只填一次即可）", ec.heading, n, cur.expRow[cat], prev)
+		return
+	}
+	cur.expected[cat], cur.expRow[cat] = n, row
+}
+
+// readMember reads a row's member into the current unit, numbering it when
+// it has no id. A row with no name adds no member; it is a problem only if
+// other member cells are filled.
+func (rp *rosterParser) readMember(row int, cells []string) {
+	mid, mname := rp.cell(cells, ColMemberID), rp.cell(cells, ColName)
+	post, pr := rp.cell(cells, ColPost), rp.cell(cells, ColPrincipal)
+	if mname == "" {
+		if mid != "" || post != "" || pr != "" {
+			rp.add(row, "缺少%s", ColName)
+		}
+		return
+	}
+	principal, ok := principalValue(pr)
+	if !ok {
+		rp.add(row, "%s “%s” 应填 是 或 否（也可留空，表示否）", ColPrincipal, pr)
+	}
+	if mid == "" {
+		mid = rp.nextMemberID()
+	} else if msg := idProblem(mid); msg != "" {
+		rp.add(row, "%s “%s” %s", ColMemberID, mid, msg)
+	}
+	if mid == TeamSubject {
+		rp.add(row, "%s 不能是 “%s”（它代表领导班子）", ColMemberID, TeamSubject)
+	} else if first, dup := rp.members[mid]; dup {
+		rp.add(row, "%s %s 已在第%d行使用", ColMemberID, mid, first)
+	}
+	rp.members[mid] = row
+	cur, last := rp.cur, len(rp.units)-1
+	cur.unit.Members = append(cur.unit.Members, Member{ID: mid, Name: mname, Post: post, Principal: principal})
+	rp.roster.MemberRows[last] = append(rp.roster.MemberRows[last], row)
+}
+
+// nextMemberID numbers a member of the current unit with no id: UNIT-1,
+// UNIT-2 …, skipping numbers already taken.
+func (rp *rosterParser) nextMemberID() string {
+	for n := len(rp.cur.unit.Members) + 1; ; n++ {
+		mid := fmt.Sprintf("%s-%d", rp.cur.unit.ID, n)
+		if _, taken := rp.members[mid]; !taken {
+			return mid
+		}
+	}
+}
+
+// finish puts the units read into the roster, or reports that there were
+// none when nothing else went wrong; firstRow is the row they should start on.
+func (rp *rosterParser) finish(firstRow int) {
+	if len(rp.units) == 0 && len(rp.problems) == 0 {
+		rp.add(0, "表头下面没有单位：请从第%d行起每行填写一名班子成员", firstRow)
+	}
+	for _, u := range rp.units {
 		rp.roster.Units = append(rp.roster.Units, *u.unit)
 		rp.roster.UnitRows = append(rp.roster.UnitRows, u.row)
 		if len(u.expected) > 0 {
@@ -388,7 +459,7 @@ func (rp *rosterParser) readHeadings(row int, cells []string) {
 				rp.add(row, "列 “%s”：这个测评人类别的应到人数已有一列", strings.TrimSpace(c))
 			}
 		}
-		rp.expected = append(rp.expected, expectedCol{k, cat})
+		rp.expected = append(rp.expected, expectedCol{col: k, category: cat, heading: c})
 	}
 	for _, h := range []string{ColUnitID, ColUnitName, ColUnitType} {
 		if _, ok := rp.col[h]; !ok {

@@ -230,3 +230,168 @@ func TestRosterTemplate(t *testing.T) {
 		t.Errorf("expected attendance (-want +got):\n%s", d)
 	}
 }
+
+// TestParseRosterAwkward pins what the parser makes of awkward CSV rosters:
+// the units, members, rows and expected attendance it builds, and every
+// problem with its row, in order. It looks at the parser's own result, so
+// that what is built alongside problems is pinned too, and checks that
+// ParseRoster reports the same.
+func TestParseRosterAwkward(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		csv      string
+		want     Roster
+		problems []Problem
+	}{
+		{
+			name:     "missing unit type column",
+			csv:      "单位编号,单位名称,姓名\nczj,区财政局,张建国\n",
+			want:     Roster{Expected: Expected{}},
+			problems: []Problem{{"第1行", "缺少 “单位类型” 列"}},
+		},
+		{
+			name:     "missing unit id column under a title row",
+			csv:      "2026年度名册\n单位名称,单位类型,姓名\n区财政局,经济管理部门,张建国\n",
+			want:     Roster{Expected: Expected{}},
+			problems: []Problem{{"第2行", "缺少 “单位编号” 列"}},
+		},
+		{
+			name: "unit columns last, left off continuation rows",
+			csv:  "姓名,职务,单位编号,单位名称,单位类型,应到人数(一般干部职工)\n张建国,局长,czj,区财政局,经济管理部门,40\n李秀英,副局长\n",
+			want: Roster{
+				Units: []Unit{{ID: "czj", Name: "区财政局", Type: "经济管理部门", Members: []Member{
+					{ID: "czj-1", Name: "张建国", Post: "局长"}, {ID: "czj-2", Name: "李秀英", Post: "副局长"}}}},
+				Expected:   Expected{"czj": {"staff": 40}},
+				UnitRows:   []int{2},
+				MemberRows: [][]int{{2, 3}},
+			},
+		},
+		{
+			name: "duplicate unit and a unit that disagrees with its first row",
+			csv: "单位编号,单位名称,单位类型,成员编号,姓名\n" +
+				"czj,区财政局,经济管理部门,,张建国\n" +
+				"czj,区财政局局,镇街道,,李四\n" +
+				"fgj,区发改局,经济管理部门,czj-3,刘强\n" +
+				"czj,区财政局,经济管理部门,,王五\n",
+			want: Roster{
+				Units: []Unit{
+					{ID: "czj", Name: "区财政局", Type: "经济管理部门", Members: []Member{
+						{ID: "czj-1", Name: "张建国"}, {ID: "czj-2", Name: "李四"}}},
+					{ID: "fgj", Name: "区发改局", Type: "经济管理部门", Members: []Member{{ID: "czj-3", Name: "刘强"}}},
+					// numbered past the ids already taken
+					{ID: "czj", Name: "区财政局", Type: "经济管理部门", Members: []Member{{ID: "czj-4", Name: "王五"}}},
+				},
+				Expected:   Expected{},
+				UnitRows:   []int{2, 4, 5},
+				MemberRows: [][]int{{2, 3}, {4}, {5}},
+			},
+			problems: []Problem{
+				{"第3行", "单位名称 “区财政局局” 与第2行的 “区财政局” 不一致（单位编号 czj）"},
+				{"第3行", "单位类型 “镇街道” 与第2行的 “经济管理部门” 不一致（单位编号 czj）"},
+				{"第5行", "单位编号 czj 已在第2行出现：同一单位的成员应写在相邻的行"},
+			},
+		},
+		{
+			name: "member rows before any unit and under another unit's name",
+			csv: "单位编号,单位名称,单位类型,姓名,应到人数（一般干部职工）\n" +
+				",,,张建国,40\n" +
+				",区财政局,,李秀英\n" +
+				"czj,区财政局,经济管理部门,王五\n" +
+				",区民政局,,赵六,30\n" +
+				",区财政局,,孙七\n",
+			want: Roster{
+				Units: []Unit{{ID: "czj", Name: "区财政局", Type: "经济管理部门", Members: []Member{
+					{ID: "czj-1", Name: "王五"}, {ID: "czj-2", Name: "孙七"}}}},
+				Expected:   Expected{},
+				UnitRows:   []int{4},
+				MemberRows: [][]int{{4, 6}},
+			},
+			problems: []Problem{
+				{"第2行", "缺少单位编号"},
+				{"第3行", "缺少单位编号"},
+				{"第5行", "缺少单位编号"},
+			},
+		},
+		{
+			name:     "only member rows",
+			csv:      "单位编号,单位名称,单位类型,姓名\n,,,张建国\n",
+			want:     Roster{Expected: Expected{}},
+			problems: []Problem{{"第2行", "缺少单位编号"}},
+		},
+		{
+			// The leaders heading keeps its trailing space in messages.
+			name: "expected attendance with bad numbers",
+			csv: "单位编号,单位名称,单位类型,姓名,应到人数（一般干部职工）,区领导应到人数 \n" +
+				"czj,区财政局,经济管理部门,张建国,四十,3.0\n" +
+				"czj,,,李秀英,-1,3\n" +
+				"czj,,,王五,40.0,4\n" +
+				",,,赵六,3.5,\n" +
+				"fgj,区发改局,经济管理部门,,10001, 2 \n" +
+				"fgj,,,刘强,40,\n",
+			want: Roster{
+				Units: []Unit{
+					{ID: "czj", Name: "区财政局", Type: "经济管理部门", Members: []Member{
+						{ID: "czj-1", Name: "张建国"}, {ID: "czj-2", Name: "李秀英"},
+						{ID: "czj-3", Name: "王五"}, {ID: "czj-4", Name: "赵六"}}},
+					{ID: "fgj", Name: "区发改局", Type: "经济管理部门", Members: []Member{{ID: "fgj-1", Name: "刘强"}}},
+				},
+				Expected:   Expected{"czj": {"staff": 40, "leaders": 3}, "fgj": {"staff": 40, "leaders": 2}},
+				UnitRows:   []int{2, 6},
+				MemberRows: [][]int{{2, 3, 4, 5}, {7}},
+			},
+			problems: []Problem{
+				{"第2行", "应到人数（一般干部职工） “四十” 应是不小于 0 的整数"},
+				{"第3行", "应到人数（一般干部职工） “-1” 应是不小于 0 的整数"},
+				// the row of the last agreeing value, not the first
+				{"第4行", "区领导应到人数  4 与第3行的 3 不一致（同一单位只填一次即可）"},
+				{"第5行", "应到人数（一般干部职工） “3.5” 应是不小于 0 的整数"},
+				{"第6行", "应到人数（一般干部职工） 10001 超过一批的上限 10000"},
+			},
+		},
+		{
+			// Empty lines are not records in CSV, so rows are counted
+			// without them; rows of empty cells are counted and skipped.
+			name: "blank rows",
+			csv:  "\n,,,\n单位编号,单位名称,单位类型,姓名\n\n , ,\u3000,\nczj,区财政局,经济管理部门,张建国\n\n,,,李秀英\n,,,\n",
+			want: Roster{
+				Units: []Unit{{ID: "czj", Name: "区财政局", Type: "经济管理部门", Members: []Member{
+					{ID: "czj-1", Name: "张建国"}, {ID: "czj-2", Name: "李秀英"}}}},
+				Expected:   Expected{},
+				UnitRows:   []int{4},
+				MemberRows: [][]int{{4, 5}},
+			},
+		},
+		{
+			name:     "only blank rows under the headings",
+			csv:      "单位编号,单位名称,单位类型,姓名\n,,,\n  ,,,\n",
+			want:     Roster{Expected: Expected{}},
+			problems: []Problem{{"", "表头下面没有单位：请从第2行起每行填写一名班子成员"}},
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			rows, where, p := readSheet([]byte(tc.csv))
+			if p != nil {
+				t.Fatalf("reading the CSV: %v", *p)
+			}
+			rp := &rosterParser{roster: &Roster{Where: where, Expected: Expected{}}, categories: rosterCategories}
+			rp.parse(rows)
+			if d := cmp.Diff(tc.want, *rp.roster); d != "" {
+				t.Errorf("roster (-want +got):\n%s", d)
+			}
+			if d := cmp.Diff(tc.problems, rp.problems); d != "" {
+				t.Errorf("problems (-want +got):\n%s", d)
+			}
+
+			r, ps := ParseRoster([]byte(tc.csv), rosterCategories)
+			if d := cmp.Diff(tc.problems, ps); d != "" {
+				t.Errorf("ParseRoster problems (-want +got):\n%s", d)
+			}
+			switch {
+			case len(tc.problems) > 0 && r != nil:
+				t.Errorf("ParseRoster gave a roster with problems, want nil")
+			case len(tc.problems) == 0 && (r == nil || !cmp.Equal(tc.want, *r)):
+				t.Errorf("ParseRoster gave roster %+v, want %+v", r, tc.want)
+			}
+		})
+	}
+}
