@@ -56,15 +56,11 @@ func newBallotView(slip *survey.Slip, values []int, problems []survey.Problem) b
 	v := ballotView{Round: slip.Round.Name, Unit: slip.Unit.Name, Category: slip.Category.Name}
 	slots := def.Layout(slip.Unit, slip.Category.ID)
 	v.Total = len(slots)
-	bySlot := map[string]int{}
-	for i, sl := range slots {
-		bySlot[survey.SlotPath(def, slip.Unit, sl)] = i
-	}
-	missing := map[int]bool{}
+	marked := map[int]bool{}
 	for _, p := range problems {
 		pv := problemView{Message: p.Message}
-		if i, ok := bySlot[p.Path]; ok {
-			missing[i] = true
+		if i, ok := p.Slot(); ok {
+			marked[i] = true
 			pv.Anchor = "r" + strconv.Itoa(i)
 		}
 		v.Problems = append(v.Problems, pv)
@@ -103,10 +99,10 @@ func newBallotView(slip *survey.Slip, values []int, problems []survey.Problem) b
 		if sl.Row == len(f.Items) {
 			row.Class = "o"
 		}
-		if missing[i] {
+		if marked[i] {
 			row.Class += " m"
 		}
-		chosen := noAnswer
+		chosen := survey.NoAnswer
 		if values != nil {
 			chosen = values[i]
 		}

@@ -15,7 +15,7 @@ import (
 // ballot.
 type ballotStore interface {
 	Slip(ctx context.Context, code string) (*survey.Slip, error)
-	Submit(ctx context.Context, slip *survey.Slip, answers []byte) error
+	Submit(ctx context.Context, slip *survey.Slip, ballot survey.Ballot) error
 }
 
 // roundStore keeps rounds and moves them through their lifecycle.

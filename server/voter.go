@@ -89,12 +89,12 @@ func (s *voter) ballotSubmit(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
-	answers, err := slip.Round.Definition.EncodeAnswers(slip.Unit, slip.Category.ID, req.Answers)
+	ballot, err := slip.Round.Definition.EncodeAnswers(slip.Unit, slip.Category.ID, req.Answers)
 	if err != nil {
 		s.fail(c, err)
 		return
 	}
-	if err := s.store.Submit(ctx, slip, answers); err != nil {
+	if err := s.store.Submit(ctx, slip, ballot); err != nil {
 		s.fail(c, err)
 		return
 	}
@@ -378,7 +378,7 @@ func (s *voter) ballotPost(c *gin.Context) {
 		s.html(c, http.StatusOK, "ballot", newBallotView(slip, values, nil))
 		return
 	}
-	encoded, err := slip.Round.Definition.EncodeAnswers(slip.Unit, slip.Category.ID, toAnswers(slip, values))
+	ballot, err := slip.Round.Definition.EncodeSlots(slip.Unit, slip.Category.ID, values)
 	var ve *survey.ValidationError
 	if errors.As(err, &ve) {
 		s.html(c, http.StatusUnprocessableEntity, "ballot", newBallotView(slip, values, ve.Problems))
@@ -392,23 +392,21 @@ func (s *voter) ballotPost(c *gin.Context) {
 		s.html(c, http.StatusOK, "review", newReviewView(slip, values))
 		return
 	}
-	if err := s.store.Submit(ctx, slip, encoded); err != nil {
+	if err := s.store.Submit(ctx, slip, ballot); err != nil {
 		s.slipError(c, slip, err)
 		return
 	}
 	c.Redirect(http.StatusSeeOther, "/b/done")
 }
 
-// noAnswer marks a slot the form left blank.
-const noAnswer = -1
-
-// formValues reads the posted slots s0, s1, …: an option index, or "x" for
-// the abstain option.
+// formValues reads the posted slots s0, s1, …: an option index, "x" for
+// the abstain option; anything else, or a slot not posted once, is blank.
+// EncodeSlots decides whether an index is one of the row's options.
 func formValues(slip *survey.Slip, form map[string][]string) []int {
 	n := len(slip.Round.Definition.Layout(slip.Unit, slip.Category.ID))
 	out := make([]int, n)
 	for i := range out {
-		out[i] = noAnswer
+		out[i] = survey.NoAnswer
 		v := form["s"+strconv.Itoa(i)]
 		if len(v) != 1 {
 			continue
@@ -418,33 +416,6 @@ func formValues(slip *survey.Slip, form map[string][]string) []int {
 		} else if k, err := strconv.Atoi(v[0]); err == nil && k >= 0 && k < survey.MaxOptions {
 			out[i] = k
 		}
-	}
-	return out
-}
-
-// toAnswers turns slot values into named answers, so that the form and the
-// JSON API share one validation.
-func toAnswers(slip *survey.Slip, values []int) []survey.Answer {
-	def := slip.Round.Definition
-	var out []survey.Answer
-	for i, sl := range def.Layout(slip.Unit, slip.Category.ID) {
-		if values[i] == noAnswer {
-			continue
-		}
-		f := &def.Forms[sl.Form]
-		sc := def.Scale(f.Scale)
-		label := sc.Abstain
-		if values[i] != int(survey.AbstainAnswer) {
-			if values[i] >= len(sc.Options) {
-				label = "?" + strconv.Itoa(values[i])
-			} else {
-				label = sc.Options[values[i]].Label
-			}
-		}
-		out = append(out, survey.Answer{
-			Form: f.ID, Subject: def.Subjects(f, slip.Unit)[sl.Subject].ID,
-			Item: f.Rows()[sl.Row], Option: label,
-		})
 	}
 	return out
 }

@@ -43,49 +43,102 @@ type Answer struct {
 	Option  string `json:"option"`
 }
 
-// EncodeAnswers checks a submitted ballot of category in unit against the
-// definition and returns its compact form (one byte per slot of Layout). Every
-// answer must name a form the category fills, a subject and row of it, and an
-// option or the abstain label; every slot must be answered exactly once; a
-// form's top_limit must hold. A *ValidationError lists every problem.
-func (d *Definition) EncodeAnswers(u *Unit, category string, answers []Answer) ([]byte, error) {
+// Ballot is a checked ballot in its compact form: one byte per slot of
+// its layout, each an option index or AbstainAnswer. Only EncodeAnswers and
+// EncodeSlots make one, so a store given a Ballot holds one that was checked
+// against its round's definition.
+type Ballot struct{ answers []byte }
+
+// Bytes is the ballot as stored; the caller must not change it.
+func (b Ballot) Bytes() []byte { return b.answers }
+
+// NoAnswer is a slot left blank in EncodeSlots' values.
+const NoAnswer = -1
+
+// EncodeAnswers checks a submitted ballot of category in unit, given by
+// names as the JSON API takes it, against the definition. Every answer must
+// name a form the category fills, a subject and row of it, and an option or
+// the abstain label; every slot must be answered exactly once; a form's
+// top_limit must hold. A *ValidationError lists every problem.
+func (d *Definition) EncodeAnswers(u *Unit, category string, answers []Answer) (Ballot, error) {
 	sh := d.shape(u, category)
-	slots := sh.slots
-	out := make([]byte, len(slots))
-	filled := make([]bool, len(slots))
-	var ps []Problem
-	add := func(path, format string, args ...any) {
-		ps = append(ps, Problem{Path: path, Message: fmt.Sprintf(format, args...)})
-	}
+	e := newEncoding(d, u, sh.slots)
 	for n, a := range answers {
 		p := answerPath(n)
 		i, ok := sh.index[slotKey{a.Form, a.Subject, a.Item}]
 		if !ok {
-			add(p.String(), "%s", d.whyNoSlot(u, category, a))
+			e.add(p.String(), -1, "%s", d.whyNoSlot(u, category, a))
 			continue
 		}
-		if filled[i] {
-			add(p.String(), "「%s」的「%s」已经回答过一次", d.subjectName(u, slots[i]), a.Item)
+		if e.filled[i] {
+			e.add(p.String(), i, "「%s」的「%s」已经回答过一次", d.subjectName(u, e.slots[i]), a.Item)
 			continue
 		}
-		b, ok := d.optionByte(&d.Forms[slots[i].Form], a.Option)
+		b, ok := d.optionByte(&d.Forms[e.slots[i].Form], a.Option)
 		if !ok {
-			add(p.String(), "「%s」的「%s」没有选项「%s」", d.subjectName(u, slots[i]), a.Item, a.Option)
+			e.add(p.String(), i, "「%s」的「%s」没有选项「%s」", d.subjectName(u, e.slots[i]), a.Item, a.Option)
 			continue
 		}
-		out[i], filled[i] = b, true
+		e.out[i], e.filled[i] = b, true
 	}
-	for i, s := range slots {
-		if !filled[i] {
-			f := &d.Forms[s.Form]
-			add(SlotPath(d, u, s), "请评价「%s」的「%s」", d.subjectName(u, s), f.Rows()[s.Row])
+	return e.finish()
+}
+
+// EncodeSlots checks a ballot of category in unit given as one value per
+// slot of its layout, as the ballot form posts it: an option index,
+// AbstainAnswer, or NoAnswer for a blank. The rules are EncodeAnswers'; each
+// problem carries the slots it is about, so that a form can mark its rows.
+func (d *Definition) EncodeSlots(u *Unit, category string, values []int) (Ballot, error) {
+	e := newEncoding(d, u, d.shape(u, category).slots)
+	if len(values) != len(e.slots) {
+		return Ballot{}, fmt.Errorf("encode slots: %d values for %d slots", len(values), len(e.slots))
+	}
+	for i, v := range values {
+		if v == NoAnswer {
+			continue
+		}
+		s := e.slots[i]
+		sc := d.Scale(d.Forms[s.Form].Scale)
+		if v != int(AbstainAnswer) && (v < 0 || v >= len(sc.Options)) || v == int(AbstainAnswer) && sc.Abstain == "" {
+			e.add(SlotPath(d, u, s), i, "「%s」的「%s」没有这个选项", d.subjectName(u, s), d.Forms[s.Form].Rows()[s.Row])
+			continue
+		}
+		e.out[i], e.filled[i] = byte(v), true
+	}
+	return e.finish()
+}
+
+// encoding is a ballot being checked: the answers so far and the problems.
+type encoding struct {
+	d      *Definition
+	u      *Unit
+	slots  []Slot
+	out    []byte
+	filled []bool
+	ps     []Problem
+}
+
+func newEncoding(d *Definition, u *Unit, slots []Slot) *encoding {
+	return &encoding{d: d, u: u, slots: slots, out: make([]byte, len(slots)), filled: make([]bool, len(slots))}
+}
+
+// add records a problem; slot is the index of the slot it is about, or -1.
+func (e *encoding) add(path string, slot int, format string, args ...any) {
+	e.ps = append(e.ps, Problem{Path: path, Message: fmt.Sprintf(format, args...), slot: slot + 1})
+}
+
+// finish checks that every slot is answered and that the top limits hold.
+func (e *encoding) finish() (Ballot, error) {
+	for i, s := range e.slots {
+		if !e.filled[i] {
+			e.add(SlotPath(e.d, e.u, s), i, "请评价「%s」的「%s」", e.d.subjectName(e.u, s), e.d.Forms[s.Form].Rows()[s.Row])
 		}
 	}
-	ps = append(ps, d.checkTopLimits(u, slots, out, filled)...)
-	if len(ps) > 0 {
-		return nil, &ValidationError{Problems: ps}
+	e.ps = append(e.ps, e.d.checkTopLimits(e.u, e.slots, e.out, e.filled)...)
+	if len(e.ps) > 0 {
+		return Ballot{}, &ValidationError{Problems: e.ps}
 	}
-	return out, nil
+	return Ballot{answers: e.out}, nil
 }
 
 // answerPath is the path of the nth submitted answer, formatted only when a

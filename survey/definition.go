@@ -170,7 +170,14 @@ func (it *Item) UnmarshalYAML(n *yaml.Node) error {
 type Problem struct {
 	Path    string `json:"path"`
 	Message string `json:"message"`
+	// slot is 1 + the index in the layout of the ballot slot a ballot
+	// problem is about, 0 for any other problem; see Slot.
+	slot int
 }
+
+// Slot is the ballot slot (an index into the layout) a ballot problem is
+// about, so that a page can mark its row; ok is false for other problems.
+func (p Problem) Slot() (slot int, ok bool) { return p.slot - 1, p.slot > 0 }
 
 // ValidationError lists every problem found in a definition or a ballot.
 type ValidationError struct{ Problems []Problem }

@@ -350,26 +350,26 @@ func TestDefinitionProblemMessages(t *testing.T) {
 		want       Problem
 	}{
 		{"weights sum to 105", broken(func(t *testing.T, d doc) { set(t, d, "categories.1.weight", 65) }),
-			Problem{"categories", "各类测评人权重之和应为 100，现为 105"}},
+			Problem{Path: "categories", Message: "各类测评人权重之和应为 100，现为 105"}},
 		{"unknown scale", broken(func(t *testing.T, d doc) { set(t, d, "forms.0.scale", "stars") }),
-			Problem{"forms[0].scale", "没有编号为「stars」的评价等级"}},
+			Problem{Path: "forms[0].scale", Message: "没有编号为「stars」的评价等级"}},
 		{"quorum above 1", broken(func(t *testing.T, d doc) { set(t, d, "rules.quorum", "3/2") }),
-			Problem{"rules.quorum", "应为大于 0、不超过 1 的比例（如 2/3、0.8 或 80%），现为 1.5"}},
+			Problem{Path: "rules.quorum", Message: "应为大于 0、不超过 1 的比例（如 2/3、0.8 或 80%），现为 1.5"}},
 		{"id with a slash", broken(func(t *testing.T, d doc) { set(t, d, "units.1.id", "a/b") }),
-			Problem{"units[1].id", `编号「a/b」不能含空白或 / \ ? # % 字符`}},
+			Problem{Path: "units[1].id", Message: `编号「a/b」不能含空白或 / \ ? # % 字符`}},
 		{"member id twice", broken(func(t *testing.T, d doc) { set(t, d, "units.1.members.0.id", "czj-2") }),
-			Problem{"units[1].members[0].id", "班子成员编号「czj-2」已在 units[0] 中使用"}},
-		{"empty", " \n", Problem{"", "定义是空的"}},
-		{"JSON cut short", `{"name": "x"`, Problem{"", "JSON 不完整：有括号或引号没有闭合"}},
-		{"JSON extra comma", "{\n \"name\": \"x\",\n}", Problem{"", "JSON 格式有误：第 3 行第 1 列附近有不应出现的字符 '}'（常见原因：缺少或多了逗号、引号、括号）"}},
-		{"JSON wrong type", `{"rules": {"min_group": 1.5}}`, Problem{"rules.min_group", "应为整数，写的是数字「1.5」"}},
-		{"JSON unknown field", `{"nmae": "x"}`, Problem{"", `不认识的字段 "nmae"（是否拼错？）`}},
-		{"YAML unknown field", "name: x\nnmae: y\n", Problem{"", "第 2 行：不认识的字段 nmae（是否拼错？）"}},
-		{"YAML unknown item field", "forms:\n  - items:\n      - {name: 德, wieght: 2}\n", Problem{"", "第 3 行：不认识的字段 wieght（测评项目只有 name 和 weight）"}},
-		{"YAML wrong type", "rules: {min_group: x}\n", Problem{"", "第 1 行：应为整数，写的是文字「x」"}},
-		{"YAML not a mapping", "- a\n- b\n", Problem{"", "第 1 行：应为键值映射，写的是列表"}},
-		{"YAML key twice", "name: x\nname: y\n", Problem{"", `第 2 行：键 "name" 重复，第 1 行已经写过`}},
-		{"YAML bad indent", "name: x\n  bad: indent\n", Problem{"", "第 2 行：YAML 格式有误（mapping values are not allowed in this context），请检查缩进、冒号和引号"}},
+			Problem{Path: "units[1].members[0].id", Message: "班子成员编号「czj-2」已在 units[0] 中使用"}},
+		{"empty", " \n", Problem{Path: "", Message: "定义是空的"}},
+		{"JSON cut short", `{"name": "x"`, Problem{Path: "", Message: "JSON 不完整：有括号或引号没有闭合"}},
+		{"JSON extra comma", "{\n \"name\": \"x\",\n}", Problem{Path: "", Message: "JSON 格式有误：第 3 行第 1 列附近有不应出现的字符 '}'（常见原因：缺少或多了逗号、引号、括号）"}},
+		{"JSON wrong type", `{"rules": {"min_group": 1.5}}`, Problem{Path: "rules.min_group", Message: "应为整数，写的是数字「1.5」"}},
+		{"JSON unknown field", `{"nmae": "x"}`, Problem{Path: "", Message: `不认识的字段 "nmae"（是否拼错？）`}},
+		{"YAML unknown field", "name: x\nnmae: y\n", Problem{Path: "", Message: "第 2 行：不认识的字段 nmae（是否拼错？）"}},
+		{"YAML unknown item field", "forms:\n  - items:\n      - {name: 德, wieght: 2}\n", Problem{Path: "", Message: "第 3 行：不认识的字段 wieght（测评项目只有 name 和 weight）"}},
+		{"YAML wrong type", "rules: {min_group: x}\n", Problem{Path: "", Message: "第 1 行：应为整数，写的是文字「x」"}},
+		{"YAML not a mapping", "- a\n- b\n", Problem{Path: "", Message: "第 1 行：应为键值映射，写的是列表"}},
+		{"YAML key twice", "name: x\nname: y\n", Problem{Path: "", Message: `第 2 行：键 "name" 重复，第 1 行已经写过`}},
+		{"YAML bad indent", "name: x\n  bad: indent\n", Problem{Path: "", Message: "第 2 行：YAML 格式有误（mapping values are not allowed in this context），请检查缩进、冒号和引号"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -379,7 +379,7 @@ func TestDefinitionProblemMessages(t *testing.T) {
 			}
 			ps := problemsOf(t, err)
 			if !slices.Contains(ps, tt.want) {
-				t.Errorf("got problems %q, want one to be %q", ps, tt.want)
+				t.Errorf("got problems %+v, want one to be %+v", ps, tt.want)
 			}
 		})
 	}
@@ -387,8 +387,8 @@ func TestDefinitionProblemMessages(t *testing.T) {
 
 func TestValidationErrorLists(t *testing.T) {
 	err := &ValidationError{Problems: []Problem{
-		{"categories", "各类测评人权重之和应为 100，现为 105"},
-		{"", "定义是空的"},
+		{Path: "categories", Message: "各类测评人权重之和应为 100，现为 105"},
+		{Path: "", Message: "定义是空的"},
 	}}
 	if got, want := err.Error(), "发现 2 个问题：categories：各类测评人权重之和应为 100，现为 105；定义是空的"; got != want {
 		t.Errorf("Error(): got %q, want %q", got, want)

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 	"github.com/xuri/excelize/v2"
 	"golang.org/x/text/encoding/simplifiedchinese"
 )
@@ -114,21 +115,21 @@ func TestParseRosterProblems(t *testing.T) {
 	}
 	_, ps := ParseRoster(workbook(t, "名册", rows), rosterCategories)
 	want := []Problem{
-		{"名册 第2行", "应到人数（一般干部职工） “四十” 应是不小于 0 的整数"},
-		{"名册 第2行", "党政正职 “是的” 应填 是 或 否（也可留空，表示否）"},
-		{"名册 第3行", "单位名称 “区财政局X” 与第2行的 “区财政局” 不一致（单位编号 czj）"},
-		{"名册 第3行", "成员编号 czj-1 已在第2行使用"},
-		{"名册 第4行", "缺少单位名称"},
-		{"名册 第4行", "缺少单位类型（它决定权重和排名分组，例如 经济管理部门、镇街道）"},
-		{"名册 第4行", "缺少姓名"},
-		{"名册 第5行", "单位编号 czj 已在第2行出现：同一单位的成员应写在相邻的行"},
-		{"名册 第6行", "缺少单位编号"},
-		{"名册 第7行", "应到人数（一般干部职工） 20000 超过一批的上限 10000"},
-		{"名册 第7行", "成员编号 不能是 “team”（它代表领导班子）"},
-		{"名册 第8行", "单位编号 “rs j” 不能包含空格或 / \\ ? # % 等字符"},
-		{"名册 第8行", "成员编号 “rsj 1” 不能包含空格或 / \\ ? # % 等字符"},
+		{Path: "名册 第2行", Message: "应到人数（一般干部职工） “四十” 应是不小于 0 的整数"},
+		{Path: "名册 第2行", Message: "党政正职 “是的” 应填 是 或 否（也可留空，表示否）"},
+		{Path: "名册 第3行", Message: "单位名称 “区财政局X” 与第2行的 “区财政局” 不一致（单位编号 czj）"},
+		{Path: "名册 第3行", Message: "成员编号 czj-1 已在第2行使用"},
+		{Path: "名册 第4行", Message: "缺少单位名称"},
+		{Path: "名册 第4行", Message: "缺少单位类型（它决定权重和排名分组，例如 经济管理部门、镇街道）"},
+		{Path: "名册 第4行", Message: "缺少姓名"},
+		{Path: "名册 第5行", Message: "单位编号 czj 已在第2行出现：同一单位的成员应写在相邻的行"},
+		{Path: "名册 第6行", Message: "缺少单位编号"},
+		{Path: "名册 第7行", Message: "应到人数（一般干部职工） 20000 超过一批的上限 10000"},
+		{Path: "名册 第7行", Message: "成员编号 不能是 “team”（它代表领导班子）"},
+		{Path: "名册 第8行", Message: "单位编号 “rs j” 不能包含空格或 / \\ ? # % 等字符"},
+		{Path: "名册 第8行", Message: "成员编号 “rsj 1” 不能包含空格或 / \\ ? # % 等字符"},
 	}
-	if d := cmp.Diff(want, ps); d != "" {
+	if d := cmp.Diff(want, ps, equateProblems); d != "" {
 		t.Errorf("problems (-want +got):\n%s", d)
 	}
 	if r, _ := ParseRoster(workbook(t, "名册", rows), rosterCategories); r != nil {
@@ -143,18 +144,18 @@ func TestParseRosterHeadings(t *testing.T) {
 		want []Problem
 	}{
 		{"missing required columns", []any{"单位名称", "姓名"}, []Problem{
-			{"名册 第1行", "缺少 “单位编号” 列"}, {"名册 第1行", "缺少 “单位类型” 列"}}},
+			{Path: "名册 第1行", Message: "缺少 “单位编号” 列"}, {Path: "名册 第1行", Message: "缺少 “单位类型” 列"}}},
 		{"unknown category", []any{"单位编号", "单位名称", "单位类型", "姓名", "应到人数（服务对象）"}, []Problem{
-			{"名册 第1行", "列 “应到人数（服务对象）”：本次测评没有名为 “服务对象” 的测评人类别（现有：区领导、一般干部职工）"}}},
+			{Path: "名册 第1行", Message: "列 “应到人数（服务对象）”：本次测评没有名为 “服务对象” 的测评人类别（现有：区领导、一般干部职工）"}}},
 		{"expected without category", []any{"单位编号", "单位名称", "单位类型", "应到人数"}, []Problem{
-			{"名册 第1行", "列 “应到人数”：没有写明测评人类别，应写成 “应到人数（类别名称）”"}}},
+			{Path: "名册 第1行", Message: "列 “应到人数”：没有写明测评人类别，应写成 “应到人数（类别名称）”"}}},
 		{"column twice", []any{"单位编号", "单位名称", "单位类型", "姓名", "成员姓名"}, []Problem{
-			{"名册 第1行", "列 “姓名” 出现了两次"}}},
+			{Path: "名册 第1行", Message: "列 “姓名” 出现了两次"}}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			rows := [][]any{tc.head, {"czj", "区财政局", "经济管理部门", "张三", "1"}}
 			_, ps := ParseRoster(workbook(t, "名册", rows), rosterCategories)
-			if d := cmp.Diff(tc.want, ps); d != "" {
+			if d := cmp.Diff(tc.want, ps, equateProblems); d != "" {
 				t.Errorf("problems (-want +got):\n%s", d)
 			}
 		})
@@ -247,13 +248,13 @@ func TestParseRosterAwkward(t *testing.T) {
 			name:     "missing unit type column",
 			csv:      "单位编号,单位名称,姓名\nczj,区财政局,张建国\n",
 			want:     Roster{Expected: Expected{}},
-			problems: []Problem{{"第1行", "缺少 “单位类型” 列"}},
+			problems: []Problem{{Path: "第1行", Message: "缺少 “单位类型” 列"}},
 		},
 		{
 			name:     "missing unit id column under a title row",
 			csv:      "2026年度名册\n单位名称,单位类型,姓名\n区财政局,经济管理部门,张建国\n",
 			want:     Roster{Expected: Expected{}},
-			problems: []Problem{{"第2行", "缺少 “单位编号” 列"}},
+			problems: []Problem{{Path: "第2行", Message: "缺少 “单位编号” 列"}},
 		},
 		{
 			name: "unit columns last, left off continuation rows",
@@ -286,9 +287,9 @@ func TestParseRosterAwkward(t *testing.T) {
 				MemberRows: [][]int{{2, 3}, {4}, {5}},
 			},
 			problems: []Problem{
-				{"第3行", "单位名称 “区财政局局” 与第2行的 “区财政局” 不一致（单位编号 czj）"},
-				{"第3行", "单位类型 “镇街道” 与第2行的 “经济管理部门” 不一致（单位编号 czj）"},
-				{"第5行", "单位编号 czj 已在第2行出现：同一单位的成员应写在相邻的行"},
+				{Path: "第3行", Message: "单位名称 “区财政局局” 与第2行的 “区财政局” 不一致（单位编号 czj）"},
+				{Path: "第3行", Message: "单位类型 “镇街道” 与第2行的 “经济管理部门” 不一致（单位编号 czj）"},
+				{Path: "第5行", Message: "单位编号 czj 已在第2行出现：同一单位的成员应写在相邻的行"},
 			},
 		},
 		{
@@ -307,16 +308,16 @@ func TestParseRosterAwkward(t *testing.T) {
 				MemberRows: [][]int{{4, 6}},
 			},
 			problems: []Problem{
-				{"第2行", "缺少单位编号"},
-				{"第3行", "缺少单位编号"},
-				{"第5行", "缺少单位编号"},
+				{Path: "第2行", Message: "缺少单位编号"},
+				{Path: "第3行", Message: "缺少单位编号"},
+				{Path: "第5行", Message: "缺少单位编号"},
 			},
 		},
 		{
 			name:     "only member rows",
 			csv:      "单位编号,单位名称,单位类型,姓名\n,,,张建国\n",
 			want:     Roster{Expected: Expected{}},
-			problems: []Problem{{"第2行", "缺少单位编号"}},
+			problems: []Problem{{Path: "第2行", Message: "缺少单位编号"}},
 		},
 		{
 			// The leaders heading keeps its trailing space in messages.
@@ -340,12 +341,12 @@ func TestParseRosterAwkward(t *testing.T) {
 				MemberRows: [][]int{{2, 3, 4, 5}, {7}},
 			},
 			problems: []Problem{
-				{"第2行", "应到人数（一般干部职工） “四十” 应是不小于 0 的整数"},
-				{"第3行", "应到人数（一般干部职工） “-1” 应是不小于 0 的整数"},
+				{Path: "第2行", Message: "应到人数（一般干部职工） “四十” 应是不小于 0 的整数"},
+				{Path: "第3行", Message: "应到人数（一般干部职工） “-1” 应是不小于 0 的整数"},
 				// the row of the last agreeing value, not the first
-				{"第4行", "区领导应到人数  4 与第3行的 3 不一致（同一单位只填一次即可）"},
-				{"第5行", "应到人数（一般干部职工） “3.5” 应是不小于 0 的整数"},
-				{"第6行", "应到人数（一般干部职工） 10001 超过一批的上限 10000"},
+				{Path: "第4行", Message: "区领导应到人数  4 与第3行的 3 不一致（同一单位只填一次即可）"},
+				{Path: "第5行", Message: "应到人数（一般干部职工） “3.5” 应是不小于 0 的整数"},
+				{Path: "第6行", Message: "应到人数（一般干部职工） 10001 超过一批的上限 10000"},
 			},
 		},
 		{
@@ -365,7 +366,7 @@ func TestParseRosterAwkward(t *testing.T) {
 			name:     "only blank rows under the headings",
 			csv:      "单位编号,单位名称,单位类型,姓名\n,,,\n  ,,,\n",
 			want:     Roster{Expected: Expected{}},
-			problems: []Problem{{"", "表头下面没有单位：请从第2行起每行填写一名班子成员"}},
+			problems: []Problem{{Path: "", Message: "表头下面没有单位：请从第2行起每行填写一名班子成员"}},
 		},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -378,12 +379,12 @@ func TestParseRosterAwkward(t *testing.T) {
 			if d := cmp.Diff(tc.want, *rp.roster); d != "" {
 				t.Errorf("roster (-want +got):\n%s", d)
 			}
-			if d := cmp.Diff(tc.problems, rp.problems); d != "" {
+			if d := cmp.Diff(tc.problems, rp.problems, equateProblems); d != "" {
 				t.Errorf("problems (-want +got):\n%s", d)
 			}
 
 			r, ps := ParseRoster([]byte(tc.csv), rosterCategories)
-			if d := cmp.Diff(tc.problems, ps); d != "" {
+			if d := cmp.Diff(tc.problems, ps, equateProblems); d != "" {
 				t.Errorf("ParseRoster problems (-want +got):\n%s", d)
 			}
 			switch {
@@ -395,3 +396,6 @@ func TestParseRosterAwkward(t *testing.T) {
 		})
 	}
 }
+
+// equateProblems compares problems as values, slot included.
+var equateProblems = cmpopts.EquateComparable(Problem{})

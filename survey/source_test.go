@@ -238,8 +238,8 @@ func TestSourceWithSettings(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err = ParseDefinition(got)
-	if ps := problemsOf(t, err); !cmp.Equal(ps, []Problem{{"categories", "各类测评人权重之和应为 100，现为 105"}}) {
-		t.Errorf("got problems %q, want the weights' sum of 105", ps)
+	if ps := problemsOf(t, err); !cmp.Equal(ps, []Problem{{Path: "categories", Message: "各类测评人权重之和应为 100，现为 105"}}, equateProblems) {
+		t.Errorf("got problems %+v, want the weights' sum of 105", ps)
 	}
 }
 
@@ -290,7 +290,7 @@ func TestSourceNotAMapping(t *testing.T) {
 	} {
 		t.Run(tt.src, func(t *testing.T) {
 			if _, ps := SourceCategories([]byte(tt.src)); len(ps) != 1 || !strings.HasPrefix(ps[0].Message, tt.want) {
-				t.Errorf("SourceCategories: got problems %q, want one starting %q", ps, tt.want)
+				t.Errorf("SourceCategories: got problems %+v, want one starting %q", ps, tt.want)
 			}
 			for name, edit := range map[string]func([]byte) ([]byte, error){
 				"SourceWithUnits":    func(b []byte) ([]byte, error) { return SourceWithUnits(b, testUnits) },
@@ -298,7 +298,7 @@ func TestSourceNotAMapping(t *testing.T) {
 			} {
 				_, err := edit([]byte(tt.src))
 				if ps := problemsOf(t, err); len(ps) != 1 || !strings.HasPrefix(ps[0].Message, tt.want) {
-					t.Errorf("%s: got problems %q, want one starting %q", name, ps, tt.want)
+					t.Errorf("%s: got problems %+v, want one starting %q", name, ps, tt.want)
 				}
 			}
 		})

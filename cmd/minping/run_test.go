@@ -140,11 +140,15 @@ func sealedRound(t *testing.T, data string) (string, []survey.SealedDocument) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		answers := make([]byte, len(def.Layout(slip.Unit, category)))
-		for i := range answers {
-			answers[i] = 1 // every row's second option: never over a top limit
+		values := make([]int, len(def.Layout(slip.Unit, category)))
+		for i := range values {
+			values[i] = 1 // every row's second option: never over a top limit
 		}
-		if err := store.Submit(ctx, slip, answers); err != nil {
+		ballot, err := def.EncodeSlots(slip.Unit, category, values)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := store.Submit(ctx, slip, ballot); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -59,11 +59,7 @@ func BenchmarkSubmit(b *testing.B) {
 				b.Error(err)
 				return
 			}
-			answers := make([]byte, len(def.Layout(slip.Unit, slip.Category.ID)))
-			for i := range answers {
-				answers[i] = 1
-			}
-			if err := s.Submit(ctx, slip, answers); err != nil {
+			if err := s.Submit(ctx, slip, fullAnswers(def, slip.Unit, slip.Category.ID)); err != nil {
 				b.Error(err)
 				return
 			}

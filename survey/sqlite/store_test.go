@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -63,10 +64,25 @@ func openRound(t testing.TB, s *Store, n int) (*survey.Round, []string) {
 }
 
 // fullAnswers answers every slot of a layout with the second option.
-func fullAnswers(d *survey.Definition, u *survey.Unit, category string) []byte {
+// fullAnswers is a ballot of category in unit u with every row's second
+// option (never over a top limit).
+func fullAnswers(d *survey.Definition, u *survey.Unit, category string) survey.Ballot {
 	b := make([]byte, len(d.Layout(u, category)))
 	for i := range b {
 		b[i] = 1
+	}
+	return mustBallot(d, u, category, b)
+}
+
+// mustBallot encodes answers, one byte per slot, as the ballot form would.
+func mustBallot(d *survey.Definition, u *survey.Unit, category string, answers []byte) survey.Ballot {
+	values := make([]int, len(answers))
+	for i, a := range answers {
+		values[i] = int(a)
+	}
+	b, err := d.EncodeSlots(u, category, values)
+	if err != nil {
+		panic(err)
 	}
 	return b
 }
@@ -140,8 +156,8 @@ func TestSubmitSpendsCodeOnce(t *testing.T) {
 	n := 0
 	s.EachBallot(ctx, r.ID, func(unit, category string, a []byte) error {
 		n++
-		if unit != "czj" || category != "staff" || !bytes.Equal(a, answers) {
-			t.Errorf("stored ballot %s/%s %v, want czj/staff %v", unit, category, a, answers)
+		if unit != "czj" || category != "staff" || !bytes.Equal(a, answers.Bytes()) {
+			t.Errorf("stored ballot %s/%s %v, want czj/staff %v", unit, category, a, answers.Bytes())
 		}
 		return nil
 	})
@@ -408,11 +424,11 @@ func TestEachBallotPartSplits(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		answers := fullAnswers(r.Definition, slip.Unit, "staff")
+		answers := slices.Clone(fullAnswers(r.Definition, slip.Unit, "staff").Bytes())
 		for i := range 5 { // k in base 4, so that each ballot is its own
 			answers[i] = byte(k >> (2 * i) & 3)
 		}
-		if err := s.Submit(ctx, slip, answers); err != nil {
+		if err := s.Submit(ctx, slip, mustBallot(r.Definition, slip.Unit, "staff", answers)); err != nil {
 			t.Fatal(err)
 		}
 		want[string(answers)]++

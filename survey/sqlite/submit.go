@@ -43,10 +43,14 @@ type submission struct {
 // many submissions race for it: the losers get ErrCodeUsed. ErrNotFound if
 // the code was voided meanwhile, ErrVotingOver if the round closed.
 //
-// answers is the compact form from Definition.EncodeAnswers. The stored
+// The ballot comes from Definition.EncodeAnswers or EncodeSlots. The stored
 // ballot carries round, unit, category and answers under a random key:
 // nothing that links it to the code, a time or an order.
-func (s *Store) Submit(ctx context.Context, slip *survey.Slip, answers []byte) error {
+func (s *Store) Submit(ctx context.Context, slip *survey.Slip, ballot survey.Ballot) error {
+	answers := ballot.Bytes()
+	if len(answers) == 0 {
+		return fmt.Errorf("submit: an empty ballot")
+	}
 	sub := &submission{
 		batch: slip.Ref.Batch, pos: slip.Ref.Pos, roundID: slip.Round.ID, unit: slip.Unit.ID, category: slip.Category.ID,
 		answers: answers, result: make(chan error, 1),
