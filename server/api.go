@@ -176,7 +176,12 @@ func (s *api) issueBatch(c *gin.Context) {
 	base := s.baseURL(c)
 	c.Header("Cache-Control", "no-store")
 	if wantsHTML(c) {
-		s.printSheet(c, http.StatusCreated, r, b, codes, base)
+		v, err := newPrintView(r, []survey.Issued{{Batch: *b, Codes: codes}}, base)
+		if err != nil {
+			s.fail(c, err)
+			return
+		}
+		s.html(c, http.StatusCreated, "print", v)
 		return
 	}
 	links := make([]string, len(codes))

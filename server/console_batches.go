@@ -2,7 +2,6 @@ package server
 
 import (
 	"fmt"
-	"math/rand/v2"
 	"net/http"
 	"strconv"
 	"strings"
@@ -188,20 +187,17 @@ func (s *console) consoleIssue(c *gin.Context) {
 		return
 	}
 	s.log.Info("batch issued", "round", id, "batch", b.ID, "unit", b.Unit, "category", b.Category, "count", b.Count, "by", account(c).Name)
-	s.printSheet(c, http.StatusCreated, r, b, codes, s.baseURL(c))
+	s.printIssued(c, r, []survey.Issued{{Batch: *b, Codes: codes}})
 }
 
-type bulkPrintView struct {
-	Round   string
-	Entry   string
-	Count   int
-	Batches int
-	Pages   []bulkPage
-}
-
-type bulkPage struct {
-	Unit, Category string
-	Slips          []slipView
+// printIssued answers with the print sheet of batches just issued.
+func (s *console) printIssued(c *gin.Context, r *survey.Round, issued []survey.Issued) {
+	v, err := newPrintView(r, issued, s.baseURL(c))
+	if err != nil {
+		s.consoleFail(c, err)
+		return
+	}
+	s.html(c, http.StatusCreated, "print", v)
 }
 
 // consoleIssueBulk issues, for each chosen category, one batch per unit of
@@ -236,11 +232,7 @@ func (s *console) consoleIssueBulk(c *gin.Context) {
 			has[[2]string{ut.Unit, ct.Category}] = ct.Count.Issued > 0
 		}
 	}
-	type job struct {
-		unit, category string
-		count          int
-	}
-	var jobs []job
+	var reqs []survey.BatchRequest
 	total := 0
 	for _, cat := range c.PostFormArray("category") {
 		if def.Category(cat) == nil {
@@ -248,12 +240,12 @@ func (s *console) consoleIssueBulk(c *gin.Context) {
 		}
 		for _, u := range def.Units {
 			if n := exp[u.ID][cat]; n > 0 && !has[[2]string{u.ID, cat}] {
-				jobs = append(jobs, job{u.ID, cat, n})
+				reqs = append(reqs, survey.BatchRequest{Unit: u.ID, Category: cat, Count: n})
 				total += n
 			}
 		}
 	}
-	if len(jobs) == 0 {
+	if len(reqs) == 0 {
 		s.consoleFail(c, &survey.ValidationError{Problems: []survey.Problem{{Message: "没有需要发放的测评票：请勾选至少一个测评人类别；已有测评票的单位和类别不会重复发放。"}}})
 		return
 	}
@@ -261,50 +253,13 @@ func (s *console) consoleIssueBulk(c *gin.Context) {
 		s.consoleFail(c, &survey.ValidationError{Problems: []survey.Problem{{Message: fmt.Sprintf("一次批量发放共 %d 张，超过 %d 张：请分几次、每次勾选较少的类别发放。", total, maxBulk)}}})
 		return
 	}
-	v := bulkPrintView{Round: r.Name, Entry: s.baseURL(c) + "/b", Count: total, Batches: len(jobs)}
-	var done []string
-	var all []*slipView
-	for _, j := range jobs {
-		b, codes, err := s.store.IssueBatch(ctx, id, j.unit, j.category, j.count)
-		if err != nil {
-			// Take back what this request issued: its codes were never shown.
-			for _, bid := range done {
-				if verr := s.store.VoidBatch(ctx, id, bid); verr != nil {
-					s.log.Error("void after failed bulk issue", "batch", bid, "err", verr)
-				}
-			}
-			s.consoleFail(c, err)
-			return
-		}
-		done = append(done, b.ID)
-		rand.Shuffle(len(codes), func(i, k int) { codes[i], codes[k] = codes[k], codes[i] })
-		for len(codes) > 0 {
-			n := min(slipsPerPage, len(codes))
-			p := bulkPage{Unit: def.Unit(j.unit).Name, Category: def.Category(j.category).Name}
-			for _, code := range codes[:n] {
-				p.Slips = append(p.Slips, slipView{Code: code})
-			}
-			v.Pages = append(v.Pages, p)
-			codes = codes[n:]
-		}
-	}
-	for i := range v.Pages {
-		for k := range v.Pages[i].Slips {
-			all = append(all, &v.Pages[i].Slips[k])
-		}
-	}
-	base := s.baseURL(c)
-	err = parallel(len(all), func(i int) error {
-		svg, err := qrSVG(base + "/b/" + all[i].Code)
-		all[i].QR = svg
-		return err
-	})
+	issued, err := s.store.IssueBatches(ctx, id, reqs)
 	if err != nil {
 		s.consoleFail(c, err)
 		return
 	}
-	s.log.Info("batches issued in bulk", "round", id, "batches", len(jobs), "slips", total, "by", account(c).Name)
-	s.html(c, http.StatusCreated, "console-print", v)
+	s.log.Info("batches issued in bulk", "round", id, "batches", len(issued), "slips", total, "by", account(c).Name)
+	s.printIssued(c, r, issued)
 }
 
 func (s *console) consoleVoid(c *gin.Context) {

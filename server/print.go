@@ -4,9 +4,8 @@ import (
 	"html/template"
 	"math/rand/v2"
 	"runtime"
+	"slices"
 	"sync"
-
-	"github.com/gin-gonic/gin"
 
 	"minping/qr"
 	"minping/survey"
@@ -15,11 +14,21 @@ import (
 // slipsPerPage is how many slips an A4 sheet holds (2 × 5, 105 × 59.4 mm).
 const slipsPerPage = 10
 
+// printView is a print sheet: the slips of one or more batches just
+// issued, on A4 pages, each batch from a new page.
 type printView struct {
-	Round, Unit, Category string
-	Entry                 string // where to type a code by hand
-	Count                 int
-	Pages                 [][]slipView
+	Round    string
+	Entry    string // where to type a code by hand
+	Count    int    // slips in all
+	Batches  int
+	Unit     string // of the first batch: the title of a sheet of one
+	Category string
+	Pages    []printPage
+}
+
+type printPage struct {
+	Unit, Category string
+	Slips          []slipView
 }
 
 type slipView struct {
@@ -27,33 +36,42 @@ type slipView struct {
 	QR   template.HTML
 }
 
-// printSheet renders a batch's slips as A4 pages, in random order, each with
-// its QR code drawn as one SVG path.
-func (s *base) printSheet(c *gin.Context, status int, r *survey.Round, b *survey.Batch, codes []string, base string) {
+// newPrintView lays out issued batches of round r for printing: each
+// batch's slips in random order from a new page, each slip with its QR
+// code (a link under base) drawn as one SVG path, drawn on every core.
+func newPrintView(r *survey.Round, issued []survey.Issued, base string) (printView, error) {
 	def := r.Definition
-	v := printView{
-		Round: r.Name, Unit: def.Unit(b.Unit).Name, Category: def.Category(b.Category).Name,
-		Entry: base + "/b", Count: len(codes),
+	v := printView{Round: r.Name, Entry: base + "/b", Batches: len(issued)}
+	var slips []*slipView
+	for _, is := range issued {
+		unit, category := def.Unit(is.Batch.Unit).Name, def.Category(is.Batch.Category).Name
+		if v.Unit == "" {
+			v.Unit, v.Category = unit, category
+		}
+		codes := slices.Clone(is.Codes)
+		rand.Shuffle(len(codes), func(i, j int) { codes[i], codes[j] = codes[j], codes[i] })
+		v.Count += len(codes)
+		for len(codes) > 0 {
+			n := min(slipsPerPage, len(codes))
+			p := printPage{Unit: unit, Category: category, Slips: make([]slipView, n)}
+			for i, code := range codes[:n] {
+				p.Slips[i].Code = code
+			}
+			v.Pages = append(v.Pages, p)
+			codes = codes[n:]
+		}
 	}
-	order := make([]string, len(codes))
-	copy(order, codes)
-	rand.Shuffle(len(order), func(i, j int) { order[i], order[j] = order[j], order[i] })
-	slips := make([]slipView, len(order))
-	err := parallel(len(order), func(i int) error {
-		svg, err := qrSVG(base + "/b/" + order[i])
-		slips[i] = slipView{Code: order[i], QR: svg}
+	for i := range v.Pages {
+		for k := range v.Pages[i].Slips {
+			slips = append(slips, &v.Pages[i].Slips[k])
+		}
+	}
+	err := parallel(len(slips), func(i int) error {
+		svg, err := qrSVG(base + "/b/" + slips[i].Code)
+		slips[i].QR = svg
 		return err
 	})
-	if err != nil {
-		s.fail(c, err)
-		return
-	}
-	for len(slips) > 0 {
-		n := min(slipsPerPage, len(slips))
-		v.Pages = append(v.Pages, slips[:n])
-		slips = slips[n:]
-	}
-	s.html(c, status, "print", v)
+	return v, err
 }
 
 // qrSVG draws content's QR code as SVG markup for a template.

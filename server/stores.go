@@ -32,6 +32,7 @@ type roundStore interface {
 type batchStore interface {
 	Batches(ctx context.Context, roundID string) ([]survey.Batch, error)
 	IssueBatch(ctx context.Context, roundID, unit, category string, count int) (*survey.Batch, []string, error)
+	IssueBatches(ctx context.Context, roundID string, reqs []survey.BatchRequest) ([]survey.Issued, error)
 	VoidBatch(ctx context.Context, roundID, batchID string) error
 	Turnout(ctx context.Context, roundID string) ([]survey.UnitTurnout, error)
 }

@@ -82,6 +82,58 @@ type Batch struct {
 	CreatedAt time.Time
 }
 
+// BatchRequest asks for a batch of count slips for a unit and category.
+type BatchRequest struct {
+	Unit     string
+	Category string
+	Count    int
+}
+
+// Issued is a batch just issued, with its codes: the only time they exist
+// in plain text.
+type Issued struct {
+	Batch Batch
+	Codes []string // formatted, in random order
+}
+
+// MaxIssue is the most slips one issuance (of one or many batches) may hold.
+const MaxIssue = 100000
+
+// CheckBatches checks requests for batches of a round with definition d:
+// each names a unit and a category of it and asks for 1..MaxBatch slips, at
+// least one is asked for and at most MaxIssue in all. Problems name each
+// request's fields, prefixed with batches[i]. when there are several.
+func CheckBatches(d *Definition, reqs []BatchRequest) error {
+	var ps []Problem
+	total := 0
+	for i, q := range reqs {
+		prefix := ""
+		if len(reqs) > 1 {
+			prefix = fmt.Sprintf("batches[%d].", i)
+		}
+		if d.Unit(q.Unit) == nil {
+			ps = append(ps, Problem{Path: prefix + "unit", Message: fmt.Sprintf("没有单位 %q", q.Unit)})
+		}
+		if d.Category(q.Category) == nil {
+			ps = append(ps, Problem{Path: prefix + "category", Message: fmt.Sprintf("没有测评人类别 %q", q.Category)})
+		}
+		if q.Count < 1 || q.Count > MaxBatch {
+			ps = append(ps, Problem{Path: prefix + "count", Message: fmt.Sprintf("每批可发放 1 至 %d 张，收到 %d", MaxBatch, q.Count)})
+		}
+		total += q.Count
+	}
+	switch {
+	case len(reqs) == 0:
+		ps = append(ps, Problem{Path: "batches", Message: "没有要发放的批次"})
+	case total > MaxIssue:
+		ps = append(ps, Problem{Path: "batches", Message: fmt.Sprintf("一次共发放 %d 张，超过 %d 张：请分几次发放", total, MaxIssue)})
+	}
+	if len(ps) > 0 {
+		return &ValidationError{Problems: ps}
+	}
+	return nil
+}
+
 // Slip is what a code opens: a round, a unit and a voter category.
 type Slip struct {
 	Round    *Round

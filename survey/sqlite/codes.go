@@ -81,80 +81,72 @@ func codeState(bits []byte, voided bool, pos int) uint8 {
 // open round and returns them in random order, formatted. The codes are
 // returned only here: the store keeps their keyed hashes.
 func (s *Store) IssueBatch(ctx context.Context, roundID, unit, category string, count int) (*survey.Batch, []string, error) {
-	r, err := s.Round(ctx, roundID)
+	issued, err := s.IssueBatches(ctx, roundID, []survey.BatchRequest{{Unit: unit, Category: category, Count: count}})
 	if err != nil {
-		return nil, nil, fmt.Errorf("issue batch: %w", err)
+		return nil, nil, err
 	}
-	if r.Status != survey.StatusDraft && r.Status != survey.StatusOpen {
-		return nil, nil, fmt.Errorf("issue batch: %w", survey.ErrWrongState)
-	}
-	var ps []survey.Problem
-	if r.Definition.Unit(unit) == nil {
-		ps = append(ps, survey.Problem{Path: "unit", Message: fmt.Sprintf("没有单位 %q", unit)})
-	}
-	if r.Definition.Category(category) == nil {
-		ps = append(ps, survey.Problem{Path: "category", Message: fmt.Sprintf("没有测评人类别 %q", category)})
-	}
-	if count < 1 || count > survey.MaxBatch {
-		ps = append(ps, survey.Problem{Path: "count", Message: fmt.Sprintf("每批可发放 1 至 %d 张，收到 %d", survey.MaxBatch, count)})
-	}
-	if len(ps) > 0 {
-		return nil, nil, &survey.ValidationError{Problems: ps}
-	}
-	b := batchRow{ID: newID(), RoundID: roundID, Unit: unit, Category: category, Count: count, CreatedAt: s.now().UTC()}
-	codes := make([]string, count)
-	hashes := make([][]byte, count)
-	for i := range codes {
-		codes[i] = survey.NewCode()
-		hashes[i] = s.hashCode(survey.NormalizeCode(codes[i]))
-	}
-	// A code's position in its batch is its hash's rank, which says
-	// nothing of where on the sheet it was printed.
-	byHash := slices.Clone(hashes)
-	slices.SortFunc(byHash, bytes.Compare)
-	s.batchMu.Lock()
-	defer s.batchMu.Unlock()
-	if err := s.storeBatch(ctx, &b, byHash); err != nil {
-		return nil, nil, fmt.Errorf("issue batch: %w", err)
-	}
-	s.slips.add(batchRoute{id: b.ID, round: roundID, unit: unit, category: category}, byHash)
-	// Codes are independent random draws, so their order already says
-	// nothing; there is no serial to hide.
-	return &survey.Batch{ID: b.ID, RoundID: roundID, Unit: unit, Category: category, Count: count, CreatedAt: b.CreatedAt}, codes, nil
+	return &issued[0].Batch, issued[0].Codes, nil
 }
 
-// storeBatch writes a batch (with no position spent) and its code hashes,
-// each at its index as its position, in one transaction, after
+// IssueBatches issues one batch per request, all in one transaction: every
+// batch is issued, or none. Problems name each request's fields (unit,
+// category, count), prefixed with batches[i]. when there are several.
+// ErrWrongState unless the round is a draft or open.
+func (s *Store) IssueBatches(ctx context.Context, roundID string, reqs []survey.BatchRequest) ([]survey.Issued, error) {
+	r, err := s.Round(ctx, roundID)
+	if err != nil {
+		return nil, fmt.Errorf("issue batch: %w", err)
+	}
+	if r.Status != survey.StatusDraft && r.Status != survey.StatusOpen {
+		return nil, fmt.Errorf("issue batch: %w", survey.ErrWrongState)
+	}
+	if err := survey.CheckBatches(r.Definition, reqs); err != nil {
+		return nil, err
+	}
+	now := s.now().UTC()
+	rows := make([]batchRow, len(reqs))
+	hashes := make([][][]byte, len(reqs))
+	out := make([]survey.Issued, len(reqs))
+	for i, q := range reqs {
+		rows[i] = batchRow{ID: newID(), RoundID: roundID, Unit: q.Unit, Category: q.Category, Count: q.Count, CreatedAt: now}
+		codes := make([]string, q.Count)
+		byHash := make([][]byte, q.Count)
+		for k := range codes {
+			codes[k] = survey.NewCode()
+			byHash[k] = s.hashCode(survey.NormalizeCode(codes[k]))
+		}
+		// A code's position in its batch is its hash's rank, which says
+		// nothing of where on the sheet it was printed.
+		slices.SortFunc(byHash, bytes.Compare)
+		hashes[i] = byHash
+		// Codes are independent random draws, so their order already says
+		// nothing; there is no serial to hide.
+		out[i] = survey.Issued{Batch: survey.Batch{ID: rows[i].ID, RoundID: roundID, Unit: q.Unit, Category: q.Category, Count: q.Count, CreatedAt: now}, Codes: codes}
+	}
+	s.batchMu.Lock()
+	defer s.batchMu.Unlock()
+	if err := s.storeBatches(ctx, roundID, rows, hashes); err != nil {
+		return nil, fmt.Errorf("issue batch: %w", err)
+	}
+	for i, b := range rows {
+		s.slips.add(batchRoute{id: b.ID, round: roundID, unit: b.Unit, category: b.Category}, hashes[i])
+	}
+	return out, nil
+}
+
+// storeBatches writes batches (with no position spent) and their code
+// hashes, each at its index as its position, in one transaction, after
 // checking the round as it is now, inside the write: a draft's definition
 // may have changed since the caller read it. The codes go in through one
 // prepared statement (the ORM's batched insert cost ten times as much).
-func (s *Store) storeBatch(ctx context.Context, b *batchRow, hashes [][]byte) error {
+func (s *Store) storeBatches(ctx context.Context, roundID string, rows []batchRow, hashes [][][]byte) error {
 	tx, err := s.wdb.BeginTx(ctx, nil)
 	if err != nil {
 		return err
 	}
 	defer tx.Rollback()
-	var status survey.Status
-	var canonical []byte
-	err = tx.QueryRowContext(ctx, `SELECT status, definition FROM rounds WHERE id = ?`, b.RoundID).Scan(&status, &canonical)
-	if errors.Is(err, sql.ErrNoRows) {
-		return fmt.Errorf("round: %w", survey.ErrNotFound)
-	}
+	def, err := s.issuable(ctx, tx, roundID)
 	if err != nil {
-		return err
-	}
-	if status != survey.StatusDraft && status != survey.StatusOpen {
-		return survey.ErrWrongState
-	}
-	def, err := s.definition(b.RoundID, canonical)
-	if err != nil {
-		return err
-	}
-	if def.Unit(b.Unit) == nil || def.Category(b.Category) == nil {
-		return &survey.ValidationError{Problems: []survey.Problem{{Path: "unit", Message: fmt.Sprintf("单位 %q 或测评人类别 %q 已不在测评方案中", b.Unit, b.Category)}}}
-	}
-	if _, err := tx.ExecContext(ctx, `INSERT INTO batches (id, round_id, unit, category, count, voided, spent, spent_bits, created_at) VALUES (?, ?, ?, ?, ?, 0, 0, ?, ?)`,
-		b.ID, b.RoundID, b.Unit, b.Category, b.Count, make([]byte, (len(hashes)+7)/8), b.CreatedAt); err != nil {
 		return err
 	}
 	insert, err := tx.PrepareContext(ctx, `INSERT INTO codes (hash, round_id, batch_id, unit, category, pos) VALUES (?, ?, ?, ?, ?, ?)`)
@@ -162,12 +154,39 @@ func (s *Store) storeBatch(ctx context.Context, b *batchRow, hashes [][]byte) er
 		return err
 	}
 	defer insert.Close()
-	for pos, h := range hashes {
-		if _, err := insert.ExecContext(ctx, h, b.RoundID, b.ID, b.Unit, b.Category, pos); err != nil {
+	for i, b := range rows {
+		if def.Unit(b.Unit) == nil || def.Category(b.Category) == nil {
+			return &survey.ValidationError{Problems: []survey.Problem{{Path: "unit", Message: fmt.Sprintf("单位「%s」或测评人类别「%s」已不在测评方案中", b.Unit, b.Category)}}}
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO batches (id, round_id, unit, category, count, voided, spent, spent_bits, created_at) VALUES (?, ?, ?, ?, ?, 0, 0, ?, ?)`,
+			b.ID, b.RoundID, b.Unit, b.Category, b.Count, make([]byte, (len(hashes[i])+7)/8), b.CreatedAt); err != nil {
 			return err
+		}
+		for pos, h := range hashes[i] {
+			if _, err := insert.ExecContext(ctx, h, b.RoundID, b.ID, b.Unit, b.Category, pos); err != nil {
+				return err
+			}
 		}
 	}
 	return tx.Commit()
+}
+
+// issuable reads, inside tx, the definition of a round that may be issued
+// slips: ErrNotFound, or ErrWrongState unless it is a draft or open.
+func (s *Store) issuable(ctx context.Context, tx *sql.Tx, roundID string) (*survey.Definition, error) {
+	var status survey.Status
+	var canonical []byte
+	err := tx.QueryRowContext(ctx, `SELECT status, definition FROM rounds WHERE id = ?`, roundID).Scan(&status, &canonical)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, fmt.Errorf("round: %w", survey.ErrNotFound)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if status != survey.StatusDraft && status != survey.StatusOpen {
+		return nil, survey.ErrWrongState
+	}
+	return s.definition(roundID, canonical)
 }
 
 // VoidBatch makes a batch's unused codes stop working. Spent codes stay

@@ -63,7 +63,6 @@ func openRound(t testing.TB, s *Store, n int) (*survey.Round, []string) {
 	return r, codes
 }
 
-// fullAnswers answers every slot of a layout with the second option.
 // fullAnswers is a ballot of category in unit u with every row's second
 // option (never over a top limit).
 func fullAnswers(d *survey.Definition, u *survey.Unit, category string) survey.Ballot {
@@ -451,5 +450,49 @@ func TestEachBallotPartSplits(t *testing.T) {
 		if err := s.EachBallotPart(ctx, r.ID, bad[0], bad[1], func(string, string, []byte) error { return nil }); err == nil {
 			t.Errorf("part %d of %d: no error", bad[0], bad[1])
 		}
+	}
+}
+
+// TestIssueBatchesAtomically: several batches are issued in one
+// transaction, each with working codes; a request with one bad batch issues
+// none, and says which one is wrong.
+func TestIssueBatchesAtomically(t *testing.T) {
+	s, _ := openStore(t)
+	ctx := context.Background()
+	r, err := s.CreateRound(ctx, exampleDefinition(t), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bad := []survey.BatchRequest{{Unit: "czj", Category: "staff", Count: 3}, {Unit: "nosuch", Category: "staff", Count: 2}}
+	_, err = s.IssueBatches(ctx, r.ID, bad)
+	var ve *survey.ValidationError
+	if !errors.As(err, &ve) || len(ve.Problems) != 1 || ve.Problems[0].Path != "batches[1].unit" {
+		t.Fatalf("one bad batch: got %v, want one problem at batches[1].unit", err)
+	}
+	if bs, err := s.Batches(ctx, r.ID); err != nil || len(bs) != 0 {
+		t.Fatalf("after a refused issue: %d batches (%v), want none", len(bs), err)
+	}
+
+	good := []survey.BatchRequest{{Unit: "czj", Category: "staff", Count: 3}, {Unit: "fgj", Category: "leaders", Count: 2}}
+	issued, err := s.IssueBatches(ctx, r.ID, good)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.OpenRound(ctx, r.ID); err != nil {
+		t.Fatal(err)
+	}
+	for i, is := range issued {
+		if is.Batch.Unit != good[i].Unit || is.Batch.Category != good[i].Category || len(is.Codes) != good[i].Count {
+			t.Errorf("batch %d: got %s/%s with %d codes, want %+v", i, is.Batch.Unit, is.Batch.Category, len(is.Codes), good[i])
+		}
+		for _, code := range is.Codes {
+			slip, err := s.Slip(ctx, code)
+			if err != nil || slip.Unit.ID != good[i].Unit || slip.Category.ID != good[i].Category {
+				t.Errorf("code of batch %d: got %v, %v", i, slip, err)
+			}
+		}
+	}
+	if bs, _ := s.Batches(ctx, r.ID); len(bs) != 2 {
+		t.Errorf("got %d batches, want 2", len(bs))
 	}
 }
