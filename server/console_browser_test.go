@@ -111,8 +111,7 @@ func (w *consoleWalk) waitText(ctx context.Context, sel, want string, within tim
 // sheet from the new tab, vote on the phone page, watch the turnout change,
 // close and seal.
 func TestConsoleWalk(t *testing.T) {
-	e := newConsoleEnv(t)
-	e.srv.console.turnoutEvery = time.Second
+	e := newConsoleEnv(t, func(c *Config) { c.turnoutEvery = time.Second })
 	w := newConsoleWalk(t, e.ts.URL)
 	ctx := w.ctx
 	dir := t.TempDir()

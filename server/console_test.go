@@ -21,6 +21,7 @@ import (
 	"github.com/xuri/excelize/v2"
 
 	"minping/assets"
+	"minping/server/console"
 	"minping/survey"
 	"minping/survey/sqlite"
 )
@@ -180,7 +181,7 @@ func TestConsoleSignIn(t *testing.T) {
 			t.Errorf("sign in %q/%q: got %d, want a refusal on the login page", tc.name, tc.password, r.status)
 		}
 		for _, c := range r.header.Values("Set-Cookie") {
-			if strings.HasPrefix(c, sessionCookie+"=") {
+			if strings.HasPrefix(c, console.SessionCookie+"=") {
 				t.Errorf("sign in %q/%q set a session cookie %q", tc.name, tc.password, c)
 			}
 		}
@@ -204,7 +205,7 @@ func TestConsoleSignIn(t *testing.T) {
 	// Signing out ends the session on the server, not only in the browser.
 	var session string
 	for _, c := range cc.hc.Jar.Cookies(mustURL(t, e.ts.URL+"/console")) {
-		if c.Name == sessionCookie {
+		if c.Name == console.SessionCookie {
 			session = c.Value
 		}
 	}
@@ -230,7 +231,7 @@ func checkSessionCookie(t *testing.T, h http.Header, secure bool) {
 	t.Helper()
 	res := http.Response{Header: h}
 	for _, c := range res.Cookies() {
-		if c.Name != sessionCookie {
+		if c.Name != console.SessionCookie {
 			continue
 		}
 		if !c.HttpOnly || c.SameSite != http.SameSiteStrictMode || c.Path != "/console" || c.Secure != secure {
@@ -263,7 +264,7 @@ func TestConsoleSessionCookieSecure(t *testing.T) {
 	cc = newConsoleClient(t, front.ts.URL)
 	tok := survey.NewToken() // the login form's token, as its page would set it
 	r = cc.post("/console/login", url.Values{"name": {"考核办"}, "password": {organiserPassword}, "csrf": {tok}},
-		"Host", "minping.example.gov.cn", "Cookie", loginCookie+"="+tok)
+		"Host", "minping.example.gov.cn", "Cookie", console.LoginCookie+"="+tok)
 	checkSessionCookie(t, r.header, true)
 }
 
@@ -369,10 +370,9 @@ func TestConsoleRoles(t *testing.T) {
 }
 
 func TestConsoleLockout(t *testing.T) {
-	e := newConsoleEnv(t)
 	var mu sync.Mutex
 	now := time.Date(2026, 11, 20, 9, 0, 0, 0, time.UTC)
-	e.srv.console.throttle.now = func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+	e := newConsoleEnv(t, func(c *Config) { c.Now = func() time.Time { mu.Lock(); defer mu.Unlock(); return now } })
 	advance := func(d time.Duration) { mu.Lock(); now = now.Add(d); mu.Unlock() }
 
 	cc := newConsoleClient(t, e.ts.URL)
@@ -380,13 +380,13 @@ func TestConsoleLockout(t *testing.T) {
 	try := func(password string) int {
 		return cc.post("/console/login", url.Values{"name": {"考核办"}, "password": {password}}).status
 	}
-	for i := 1; i <= freeNameFailures; i++ {
+	for i := 1; i <= console.FreeNameFailures; i++ {
 		if got := try("wrong"); got != http.StatusUnauthorized {
 			t.Fatalf("failure %d: got %d, want 401", i, got)
 		}
 	}
 	if got := try("wrong"); got != http.StatusUnauthorized {
-		t.Fatalf("failure %d: got %d, want 401 (it starts the wait)", freeNameFailures+1, got)
+		t.Fatalf("failure %d: got %d, want 401 (it starts the wait)", console.FreeNameFailures+1, got)
 	}
 	if got := try(organiserPassword); got != http.StatusTooManyRequests {
 		t.Fatalf("the right password while locked out: got %d, want 429", got)
@@ -586,16 +586,21 @@ func TestConsoleStatic(t *testing.T) {
 var slipCodeRE = regexp.MustCompile(`<div class="code">([2-9A-HJ-NP-Z]{4}(?:-[2-9A-HJ-NP-Z]{4}){3})</div>`)
 
 // turnoutFigures reads the console's turnout JSON.
-func turnoutFigures(t *testing.T, cc *consoleClient, round string) turnoutView {
+func turnoutFigures(t *testing.T, cc *consoleClient, round string) console.TurnoutView {
 	t.Helper()
-	var v turnoutView
+	var v console.TurnoutView
 	cc.must(http.StatusOK, cc.get("/console/rounds/"+round+"/turnout.json"), "turnout.json").decode(t, &v)
 	return v
 }
 
 func TestConsoleBatchesTurnoutClose(t *testing.T) {
-	e := newConsoleEnv(t)
-	e.srv.console.turnoutEvery = 0 // a fresh snapshot on every request
+	// The console's clock moves an hour at every reading, so that each
+	// request takes a fresh turnout snapshot, until the test stops it.
+	var mu sync.Mutex
+	clock, step := time.Now(), time.Hour
+	e := newConsoleEnv(t, func(c *Config) {
+		c.Now = func() time.Time { mu.Lock(); defer mu.Unlock(); clock = clock.Add(step); return clock }
+	})
 	ctx := context.Background()
 	cc := signIn(t, e.ts.URL, "考核办", organiserPassword)
 	rid := "/console/rounds/" + e.round
@@ -670,7 +675,9 @@ func TestConsoleBatchesTurnoutClose(t *testing.T) {
 		t.Errorf("5 votes while open: voted %d, czj staff %d/%d; want 5 and 5/6", v.Voted, v.Units[0].Cells[2].Voted, v.Units[0].Cells[2].Issued)
 	}
 	// Within the refresh interval the figures hold still.
-	e.srv.console.turnoutEvery = time.Hour
+	mu.Lock()
+	step = 0
+	mu.Unlock()
 	turnoutFigures(t, cc, e.round)
 	vote(string(codes[5][1]))
 	if v := turnoutFigures(t, cc, e.round); v.Voted != 5 {
@@ -812,7 +819,7 @@ func TestConsoleLockoutParallel(t *testing.T) {
 			t.Errorf("a parallel guess got %d, want 401 or 429", st)
 		}
 	}
-	if checked > freeNameFailures+1 {
-		t.Errorf("%d of %d parallel guesses had their password checked, want at most %d", checked, tries, freeNameFailures+1)
+	if checked > console.FreeNameFailures+1 {
+		t.Errorf("%d of %d parallel guesses had their password checked, want at most %d", checked, tries, console.FreeNameFailures+1)
 	}
 }

@@ -1,5 +1,6 @@
 // Package server is minping's HTTP side: the voter pages and API, the JSON
-// API for organisers, administrators and appraisal groups, and the console.
+// API for organisers, administrators and appraisal groups, and the console
+// (package server/console, reached through console.Host).
 //
 // Serve runs it over a data directory (lock, store, keys, first-start
 // bootstrap, graceful shutdown); New and Handler make it over a store that

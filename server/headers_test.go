@@ -21,7 +21,7 @@ func TestSecurityHeaders(t *testing.T) {
 		"X-Frame-Options":        "DENY",
 		"Referrer-Policy":        "no-referrer",
 	}
-	css := e.srv.console.urls["console.css"]
+	css := e.srv.console.StaticURL("console.css")
 	if css == "" {
 		t.Fatal("no hashed URL for console.css")
 	}

@@ -5,6 +5,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"minping/server/console"
 	"minping/survey"
 )
 
@@ -15,21 +16,30 @@ func (s *Server) Handler() http.Handler {
 	r.SetTrustedProxies(nil)
 	r.Use(s.requestLog(), s.recover(), securityHeaders())
 	r.HandleMethodNotAllowed = true
-	v, a, con := s.voter, s.api, s.console
 
 	r.GET("/healthz", func(c *gin.Context) { c.String(http.StatusOK, "ok") })
 	r.GET("/", func(c *gin.Context) { c.Redirect(http.StatusFound, "/b") })
-	r.GET("/static/:hash/*name", con.staticFile)
+	r.GET("/static/:hash/*name", s.console.StaticFile)
+	voterRoutes(r, s.voter)
+	apiRoutes(r, s.api)
+	consoleRoutes(r, s.console, s.api)
+	return r
+}
 
-	// Voters: the mobile ballot. Paths carry the code and are never logged.
+// voterRoutes are the mobile ballot's. Paths carry the code and are never
+// logged.
+func voterRoutes(r *gin.Engine, v *voter) {
 	r.GET("/b", v.enterCode)
 	r.GET("/b/done", v.thanks)
 	r.GET("/b/:code", v.ballotPage)
 	r.POST("/b/:code", v.ballotPost)
 	r.GET("/api/v1/ballots/:code", v.ballotGet)
 	r.POST("/api/v1/ballots/:code", v.ballotSubmit)
+}
 
-	// The JSON API of organisers, administrators and appraisal groups.
+// apiRoutes are the JSON API's, for organisers, administrators and
+// appraisal groups.
+func apiRoutes(r *gin.Engine, a *api) {
 	r.GET("/api/v1/pubkey", a.sealer.pubkey)
 	in := r.Group("/api/v1", a.authenticate)
 	{
@@ -59,58 +69,60 @@ func (s *Server) Handler() http.Handler {
 		read.GET("/rounds/:id/tally.xlsx", a.export(false))
 		read.GET("/rounds/:id/tally.csv", a.export(true))
 	}
+}
 
-	// The console. Roles: admin and organiser run rounds; only admin
-	// manages accounts; appraiser reads sealed units. Bodies are bounded
-	// before anything reads a form field: the session's form-token check and
-	// the sign-in parse whole multipart bodies.
-	cr := r.Group("/console", noStore, limitUpload, con.sameOrigin)
-	cr.GET("/login", con.loginPage)
-	cr.POST("/login", con.login)
+// consoleRoutes are the console's. Roles: admin and organiser run rounds;
+// only admin manages accounts; appraiser reads sealed units, which the API's
+// handlers serve. Bodies are bounded before anything reads a form field:
+// the session's form-token check and the sign-in parse whole multipart
+// bodies.
+func consoleRoutes(r *gin.Engine, con *console.Console, a *api) {
+	cr := r.Group("/console", console.NoStore, console.LimitUpload, con.SameOrigin)
+	cr.GET("/login", con.LoginPage)
+	cr.POST("/login", con.Login)
 
-	signed := cr.Group("", con.session, con.checkToken)
-	signed.GET("", con.consoleHome)
-	signed.POST("/logout", con.logout)
-	signed.GET("/password", con.passwordPage)
-	signed.POST("/password", con.changePassword)
+	signed := cr.Group("", con.Session, con.CheckToken)
+	signed.GET("", con.Home)
+	signed.POST("/logout", con.Logout)
+	signed.GET("/password", con.PasswordPage)
+	signed.POST("/password", con.ChangePassword)
 
-	org := signed.Group("", con.consoleRole(survey.RoleAdmin, survey.RoleOrganiser))
-	org.GET("/rounds", con.consoleRounds)
-	org.GET("/rounds/new", con.newRoundPage)
-	org.POST("/rounds/new", con.createRoundForm)
-	org.GET("/roster-template.xlsx", con.rosterTemplate)
-	org.GET("/rounds/:id", con.roundPage)
-	org.GET("/rounds/:id/roster", con.rosterPage)
-	org.POST("/rounds/:id/roster", con.importRoster)
-	org.GET("/rounds/:id/roster-template.xlsx", con.rosterTemplate)
-	org.GET("/rounds/:id/settings", con.settingsPage)
-	org.POST("/rounds/:id/settings", con.saveSettings)
-	org.POST("/rounds/:id/definition", con.saveDefinition)
-	org.GET("/rounds/:id/definition.yaml", con.downloadDefinition)
-	org.POST("/rounds/:id/open", con.consoleOpen)
-	org.GET("/rounds/:id/close", con.closePage)
-	org.POST("/rounds/:id/close", con.consoleClose)
-	org.POST("/rounds/:id/seal", con.consoleSeal)
-	org.GET("/rounds/:id/batches", con.batchesPage)
-	org.POST("/rounds/:id/batches", con.consoleIssue)
-	org.POST("/rounds/:id/batches/bulk", con.consoleIssueBulk)
-	org.POST("/rounds/:id/batches/:batch/void", con.consoleVoid)
-	org.GET("/rounds/:id/turnout", con.turnoutPage)
-	org.GET("/rounds/:id/turnout.json", con.turnoutJSON)
-	org.GET("/rounds/:id/screen", con.screenPage)
+	org := signed.Group("", con.Role(survey.RoleAdmin, survey.RoleOrganiser))
+	org.GET("/rounds", con.Rounds)
+	org.GET("/rounds/new", con.NewRoundPage)
+	org.POST("/rounds/new", con.CreateRoundForm)
+	org.GET("/roster-template.xlsx", con.RosterTemplate)
+	org.GET("/rounds/:id", con.RoundPage)
+	org.GET("/rounds/:id/roster", con.RosterPage)
+	org.POST("/rounds/:id/roster", con.ImportRoster)
+	org.GET("/rounds/:id/roster-template.xlsx", con.RosterTemplate)
+	org.GET("/rounds/:id/settings", con.SettingsPage)
+	org.POST("/rounds/:id/settings", con.SaveSettings)
+	org.POST("/rounds/:id/definition", con.SaveDefinition)
+	org.GET("/rounds/:id/definition.yaml", con.DownloadDefinition)
+	org.POST("/rounds/:id/open", con.Open)
+	org.GET("/rounds/:id/close", con.ClosePage)
+	org.POST("/rounds/:id/close", con.Close)
+	org.POST("/rounds/:id/seal", con.Seal)
+	org.GET("/rounds/:id/batches", con.BatchesPage)
+	org.POST("/rounds/:id/batches", con.Issue)
+	org.POST("/rounds/:id/batches/bulk", con.IssueBulk)
+	org.POST("/rounds/:id/batches/:batch/void", con.Void)
+	org.GET("/rounds/:id/turnout", con.TurnoutPage)
+	org.GET("/rounds/:id/turnout.json", con.TurnoutJSON)
+	org.GET("/rounds/:id/screen", con.ScreenPage)
 
-	admin := signed.Group("", con.consoleRole(survey.RoleAdmin))
-	admin.GET("/accounts", con.accountsPage)
-	admin.POST("/accounts", con.createAccountForm)
-	admin.POST("/accounts/:account/password", con.resetPasswordForm)
+	admin := signed.Group("", con.Role(survey.RoleAdmin))
+	admin.GET("/accounts", con.AccountsPage)
+	admin.POST("/accounts", con.CreateAccountForm)
+	admin.POST("/accounts/:account/password", con.ResetPasswordForm)
 
 	// The sealed figures, as the API serves them, for a signed-in reader.
-	read := signed.Group("", con.consoleRole(survey.RoleAdmin, survey.RoleAppraiser))
-	read.GET("/sealed", con.sealedPage)
+	read := signed.Group("", con.Role(survey.RoleAdmin, survey.RoleAppraiser))
+	read.GET("/sealed", con.SealedPage)
 	read.GET("/rounds/:id/report", a.report)
 	read.GET("/rounds/:id/tally.xlsx", a.export(false))
 	read.GET("/rounds/:id/tally.csv", a.export(true))
 	read.GET("/rounds/:id/units/:unit/tally", a.document(":unit", false))
 	read.GET("/rounds/:id/units/:unit/tally.sig", a.document(":unit", true))
-	return r
 }

@@ -31,6 +31,8 @@ type Config struct {
 	AdminPassword string           // the console password of admin (MINPING_ADMIN_PASSWORD)
 	Demo          bool             // on a first start, load the example round as a draft
 	Now           func() time.Time // the clock for round-level times [time.Now]
+
+	turnoutEvery time.Duration // tests: how often the console's live turnout may change
 }
 
 func (cfg Config) withDefaults() Config {

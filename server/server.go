@@ -10,19 +10,21 @@ import (
 
 	"minping/assets"
 	"minping/seal"
+	"minping/server/console"
 	"minping/survey/sqlite"
 )
 
 // Server is minping's HTTP side. Its handlers sit on one small struct per
 // audience, each holding only the store methods it needs (stores.go): voter
-// (the ballot), api (the JSON API of organisers, administrators and
-// appraisal groups) and console (the browser pages of the same people).
+// (the ballot) and api (the JSON API of organisers, administrators and
+// appraisal groups); the console (their browser pages) is a package of its
+// own, server/console, which reaches the server through console.Host.
 type Server struct {
 	cfg     Config
 	log     *slog.Logger
 	voter   *voter
 	api     *api
-	console *console
+	console *console.Console
 	counts  requestCounts // requests counted rather than logged, see requestLog
 }
 
@@ -68,8 +70,9 @@ func New(store *sqlite.Store, key ed25519.PrivateKey, cfg Config, log *slog.Logg
 	}
 	b := &base{cfg: cfg, log: log, tmpl: tmpl}
 	sl := &sealer{base: b, store: store, key: key}
-	con := newConsole()
-	con.base, con.store, con.sealer = b, store, sl
+	con := console.New(host{base: b, sealer: sl}, store, log, console.Options{
+		BaseURL: cfg.BaseURL, Now: cfg.Now, TurnoutEvery: cfg.turnoutEvery,
+	})
 	return &Server{
 		cfg: cfg, log: log,
 		voter:   &voter{base: b, store: store, pages: map[pageKey]*renderedPage{}},

@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"minping/seal"
+	"minping/server/console"
 	"minping/survey"
 	"minping/survey/sqlite"
 )
@@ -56,25 +57,9 @@ type apiStore interface {
 	accountStore
 }
 
-// consoleStore is what the console needs: the API's, and a round's source
-// and expected attendance, account management and sessions.
-type consoleStore interface {
-	apiStore
-	RoundSource(ctx context.Context, id string) ([]byte, error)
-	Expected(ctx context.Context, roundID string) (survey.Expected, error)
-	SetExpected(ctx context.Context, roundID string, e survey.Expected) error
-	Accounts(ctx context.Context) ([]*survey.Account, error)
-	SetPassword(ctx context.Context, name string, role survey.Role, password string) error
-	EndSessionsOf(ctx context.Context, name string) error
-	Authenticate(ctx context.Context, name, password string) (*survey.Account, error)
-	CreateSession(ctx context.Context, accountID string) (string, error)
-	SessionAccount(ctx context.Context, token string) (*survey.Account, error)
-	EndSession(ctx context.Context, token string) error
-}
-
 var (
-	_ ballotStore  = (*sqlite.Store)(nil)
-	_ apiStore     = (*sqlite.Store)(nil)
-	_ consoleStore = (*sqlite.Store)(nil)
-	_ seal.Store   = (*sqlite.Store)(nil)
+	_ ballotStore   = (*sqlite.Store)(nil)
+	_ apiStore      = (*sqlite.Store)(nil)
+	_ console.Store = (*sqlite.Store)(nil)
+	_ seal.Store    = (*sqlite.Store)(nil)
 )

@@ -140,91 +140,104 @@ func readBody(r *http.Request, limit int64) ([]byte, error) {
 // valid UTF-8 and free of control characters; ok is false for anything
 // else, and for anything but white space after the object.
 func parseAnswers(body []byte) (answers []survey.Answer, ok bool) {
-	text := string(body) // one copy; every answer's strings share it
-	i := 0
-	ws := func() {
-		for i < len(text) && (text[i] == ' ' || text[i] == '\t' || text[i] == '\n' || text[i] == '\r') {
-			i++
+	p := answerScanner{text: string(body)} // one copy; every answer's strings share it
+	if !p.lit('{') {
+		return nil, false
+	}
+	if k, ok := p.str(); !ok || k != "answers" || !p.lit(':') || !p.lit('[') {
+		return nil, false
+	}
+	answers = make([]survey.Answer, 0, strings.Count(p.text, "{")-1)
+	for more := !p.lit(']'); more; {
+		a, ok := p.answer()
+		if !ok {
+			return nil, false
+		}
+		answers = append(answers, a)
+		if more = !p.lit(']'); more && !p.lit(',') {
+			return nil, false
 		}
 	}
-	lit := func(c byte) bool {
-		ws()
-		if i < len(text) && text[i] == c {
-			i++
-			return true
-		}
-		return false
+	if !p.lit('}') {
+		return nil, false
 	}
-	str := func() (string, bool) {
-		if !lit('"') {
+	p.ws()
+	return answers, p.i == len(p.text)
+}
+
+// answerScanner reads the JSON of a ballot's answers, see parseAnswers.
+type answerScanner struct {
+	text string
+	i    int
+}
+
+func (p *answerScanner) ws() {
+	for p.i < len(p.text) && (p.text[p.i] == ' ' || p.text[p.i] == '\t' || p.text[p.i] == '\n' || p.text[p.i] == '\r') {
+		p.i++
+	}
+}
+
+// lit consumes c, after white space, if it comes next.
+func (p *answerScanner) lit(c byte) bool {
+	p.ws()
+	if p.i < len(p.text) && p.text[p.i] == c {
+		p.i++
+		return true
+	}
+	return false
+}
+
+// str reads a string without escapes or control characters, in UTF-8.
+func (p *answerScanner) str() (string, bool) {
+	if !p.lit('"') {
+		return "", false
+	}
+	start := p.i
+	for p.i < len(p.text) && p.text[p.i] != '"' {
+		if c := p.text[p.i]; c == '\\' || c < 0x20 {
 			return "", false
 		}
-		start := i
-		for i < len(text) && text[i] != '"' {
-			if c := text[i]; c == '\\' || c < 0x20 {
-				return "", false
-			}
-			i++
+		p.i++
+	}
+	if p.i == len(p.text) {
+		return "", false
+	}
+	v := p.text[start:p.i]
+	p.i++
+	return v, utf8.ValidString(v)
+}
+
+// answer reads one {"form":…,"subject":…,"item":…,"option":…} object.
+func (p *answerScanner) answer() (a survey.Answer, ok bool) {
+	if !p.lit('{') {
+		return a, false
+	}
+	for first := true; !p.lit('}'); first = false {
+		if !first && !p.lit(',') {
+			return a, false
 		}
-		if i == len(text) {
-			return "", false
+		k, ok := p.str()
+		if !ok || !p.lit(':') {
+			return a, false
 		}
-		v := text[start:i]
-		i++
-		return v, utf8.ValidString(v)
-	}
-	if !lit('{') {
-		return nil, false
-	}
-	if k, ok := str(); !ok || k != "answers" || !lit(':') || !lit('[') {
-		return nil, false
-	}
-	answers = make([]survey.Answer, 0, strings.Count(text, "{")-1)
-	if !lit(']') {
-		for {
-			if !lit('{') {
-				return nil, false
-			}
-			var a survey.Answer
-			for first := true; !lit('}'); first = false {
-				if !first && !lit(',') {
-					return nil, false
-				}
-				k, ok := str()
-				if !ok || !lit(':') {
-					return nil, false
-				}
-				v, ok := str()
-				if !ok {
-					return nil, false
-				}
-				switch k {
-				case "form":
-					a.Form = v
-				case "subject":
-					a.Subject = v
-				case "item":
-					a.Item = v
-				case "option":
-					a.Option = v
-				default:
-					return nil, false
-				}
-			}
-			answers = append(answers, a)
-			if lit(']') {
-				break
-			}
-			if !lit(',') {
-				return nil, false
-			}
+		v, ok := p.str()
+		if !ok {
+			return a, false
+		}
+		switch k {
+		case "form":
+			a.Form = v
+		case "subject":
+			a.Subject = v
+		case "item":
+			a.Item = v
+		case "option":
+			a.Option = v
+		default:
+			return a, false
 		}
 	}
-	if !lit('}') {
-		return nil, false
-	}
-	ws()
-	return answers, i == len(text)
+	return a, true
 }
 
 // enterCode is the page to type a code; with ?code= it sends the voter on

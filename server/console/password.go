@@ -1,4 +1,4 @@
-package server
+package console
 
 import (
 	"errors"
@@ -22,21 +22,21 @@ type passwordView struct {
 	Min      int
 }
 
-func (s *console) passwordPage(c *gin.Context) {
-	s.html(c, http.StatusOK, "console-password", passwordView{consolePage: s.newPage(c, "修改密码", ""), Min: minPasswordRunes})
+func (s *Console) PasswordPage(c *gin.Context) {
+	s.host.HTML(c, http.StatusOK, "console-password", passwordView{consolePage: s.newPage(c, "修改密码", ""), Min: minPasswordRunes})
 }
 
-// changePassword lets a signed-in user replace their own password, given
+// ChangePassword lets a signed-in user replace their own password, given
 // the current one (checked and throttled like a sign-in). Every session of
 // the account ends, and this browser gets a new one.
-func (s *console) changePassword(c *gin.Context) {
+func (s *Console) ChangePassword(c *gin.Context) {
 	ctx := c.Request.Context()
-	a := account(c)
+	a := s.host.Account(c)
 	current, next, again := c.PostForm("current"), c.PostForm("new"), c.PostForm("again")
 	v := passwordView{consolePage: s.newPage(c, "修改密码", ""), Min: minPasswordRunes}
 	refuse := func(status int, ps ...survey.Problem) {
 		v.Problems = ps
-		s.html(c, status, "console-password", v)
+		s.host.HTML(c, status, "console-password", v)
 	}
 	var ps []survey.Problem
 	if current == "" {

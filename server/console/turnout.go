@@ -1,4 +1,4 @@
-package server
+package console
 
 import (
 	"context"
@@ -10,6 +10,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"minping/qr"
 	"minping/survey"
 )
 
@@ -21,8 +22,8 @@ import (
 // whether that colleague's slip was the one that came in. Once voting has
 // ended the counts are exact.
 
-// turnoutView is a round's turnout as the console shows it.
-type turnoutView struct {
+// TurnoutView is a round's turnout as the console shows it (turnout.json).
+type TurnoutView struct {
 	Round      string        `json:"round"`
 	Status     survey.Status `json:"status"`
 	StatusName string        `json:"status_name"`
@@ -69,7 +70,7 @@ type votedSnapshot struct {
 // issued counts as they are now, voted counts from a snapshot at most
 // turnoutEvery old (taken anew when the round's status changes), rounded
 // down while voting is open.
-func (s *console) turnoutSnapshot(ctx context.Context, r *survey.Round) (*turnoutView, error) {
+func (s *Console) turnoutSnapshot(ctx context.Context, r *survey.Round) (*TurnoutView, error) {
 	now := s.now()
 	ts, err := s.store.Turnout(ctx, r.ID)
 	if err != nil {
@@ -97,7 +98,7 @@ func (s *console) turnoutSnapshot(ctx context.Context, r *survey.Round) (*turnou
 	round := func(n int) int { return n / step * step }
 	q := def.Rules.Quorum.Rat()
 	qf, _ := q.Float64()
-	t := &turnoutView{Round: r.Name, Status: r.Status, StatusName: statusNames[r.Status], Coarse: coarse, Step: step,
+	t := &TurnoutView{Round: r.Name, Status: r.Status, StatusName: statusNames[r.Status], Coarse: coarse, Step: step,
 		Updated: snap.at.Local().Format("15:04:05"), Quorum: def.Rules.Quorum.String(), QuorumPct: qf * 100}
 	for _, ct := range def.Categories {
 		t.categories = append(t.categories, ct.Name)
@@ -133,22 +134,15 @@ func turnoutShare(voted, issued int, quorum *big.Rat) (string, float64, bool) {
 	return fmt.Sprintf("%.1f%%", f), min(f, 100), met
 }
 
-func (s *console) now() time.Time {
-	if s.cfg.Now != nil {
-		return s.cfg.Now()
-	}
-	return time.Now()
-}
-
 type turnoutPageView struct {
 	consolePage
 	Round      *survey.Round
-	T          *turnoutView
+	T          *TurnoutView
 	Categories []string
 	Every      int
 }
 
-func (s *console) turnoutPage(c *gin.Context) {
+func (s *Console) TurnoutPage(c *gin.Context) {
 	r, ok := s.round(c)
 	if !ok {
 		return
@@ -163,19 +157,19 @@ func (s *console) turnoutPage(c *gin.Context) {
 	if r.Status == survey.StatusOpen {
 		v.Refresh = max(v.Every, 5)
 	}
-	s.html(c, http.StatusOK, "console-turnout", v)
+	s.host.HTML(c, http.StatusOK, "console-turnout", v)
 }
 
-// turnoutJSON is what the turnout and big-screen pages poll.
-func (s *console) turnoutJSON(c *gin.Context) {
+// TurnoutJSON is what the turnout and big-screen pages poll.
+func (s *Console) TurnoutJSON(c *gin.Context) {
 	r, err := s.store.Round(c.Request.Context(), c.Param("id"))
 	if err != nil {
-		s.fail(c, err)
+		s.host.Fail(c, err)
 		return
 	}
 	t, err := s.turnoutSnapshot(c.Request.Context(), r)
 	if err != nil {
-		s.fail(c, err)
+		s.host.Fail(c, err)
 		return
 	}
 	c.JSON(http.StatusOK, t)
@@ -184,14 +178,14 @@ func (s *console) turnoutJSON(c *gin.Context) {
 type screenView struct {
 	consolePage
 	Round *survey.Round
-	T     *turnoutView
+	T     *TurnoutView
 	QR    template.HTML
 	Entry string
 }
 
-// screenPage is the big-screen view for the meeting hall: the round, a QR
+// ScreenPage is the big-screen view for the meeting hall: the round, a QR
 // code to the page where a code is typed, and the coarse count.
-func (s *console) screenPage(c *gin.Context) {
+func (s *Console) ScreenPage(c *gin.Context) {
 	r, ok := s.round(c)
 	if !ok {
 		return
@@ -201,15 +195,15 @@ func (s *console) screenPage(c *gin.Context) {
 		s.consoleFail(c, err)
 		return
 	}
-	entry := s.baseURL(c) + "/b"
-	qr, err := qrSVG(entry)
+	entry := s.host.BaseURL(c) + "/b"
+	svg, err := qr.SVG(entry)
 	if err != nil {
 		s.consoleFail(c, err)
 		return
 	}
-	v := screenView{consolePage: s.newPage(c, r.Name, ""), Round: r, T: t, QR: qr, Entry: entry}
+	v := screenView{consolePage: s.newPage(c, r.Name, ""), Round: r, T: t, QR: template.HTML(svg), Entry: entry}
 	if r.Status == survey.StatusOpen {
 		v.Refresh = max(int(s.turnoutEvery/time.Second), 5)
 	}
-	s.html(c, http.StatusOK, "console-screen", v)
+	s.host.HTML(c, http.StatusOK, "console-screen", v)
 }

@@ -1,4 +1,4 @@
-package server
+package console
 
 import (
 	"crypto/hmac"
@@ -25,36 +25,36 @@ import (
 // and a growing delay after repeated failed sign-ins.
 
 const (
-	sessionCookie = "minping_session"
-	loginCookie   = "minping_login" // the sign-in form's own anti-forgery token
+	SessionCookie = "minping_session" // the console session cookie's name
+	LoginCookie   = "minping_login"   // the sign-in form's own anti-forgery token
 	csrfField     = "csrf"
 	csrfKey       = "csrf"
 )
 
 // secure reports whether cookies should be marked Secure: the request came
 // over TLS, or through the TLS front (--base-url https://HOST) for that host.
-func (s *console) secure(c *gin.Context) bool {
+func (s *Console) secure(c *gin.Context) bool {
 	if c.Request.TLS != nil {
 		return true
 	}
-	u, err := url.Parse(s.cfg.BaseURL)
+	u, err := url.Parse(s.baseURL)
 	return err == nil && u.Scheme == "https" && strings.EqualFold(u.Host, c.Request.Host)
 }
 
-func (s *console) setCookie(c *gin.Context, name, value, path string, maxAge int) {
+func (s *Console) setCookie(c *gin.Context, name, value, path string, maxAge int) {
 	http.SetCookie(c.Writer, &http.Cookie{
 		Name: name, Value: value, Path: path, MaxAge: maxAge,
 		HttpOnly: true, Secure: s.secure(c), SameSite: http.SameSiteStrictMode,
 	})
 }
 
-// session resolves the session cookie to its account. Without one, a page
+// Session resolves the session cookie to its account. Without one, a page
 // request is sent to sign in and comes back after; anything else gets 401.
-func (s *console) session(c *gin.Context) {
-	token, _ := c.Cookie(sessionCookie)
+func (s *Console) Session(c *gin.Context) {
+	token, _ := c.Cookie(SessionCookie)
 	a, err := s.store.SessionAccount(c.Request.Context(), token)
 	if err == nil {
-		c.Set(accountKey, a)
+		s.host.SetAccount(c, a)
 		c.Set(csrfKey, formToken(token))
 		return
 	}
@@ -63,7 +63,7 @@ func (s *console) session(c *gin.Context) {
 		return
 	}
 	if token != "" {
-		s.setCookie(c, sessionCookie, "", "/console", -1)
+		s.setCookie(c, SessionCookie, "", "/console", -1)
 	}
 	if c.Request.Method == http.MethodGet && !strings.HasSuffix(c.Request.URL.Path, ".json") {
 		c.Redirect(http.StatusSeeOther, "/console/login?next="+url.QueryEscape(c.Request.URL.RequestURI()))
@@ -71,7 +71,7 @@ func (s *console) session(c *gin.Context) {
 		return
 	}
 	if strings.HasSuffix(c.Request.URL.Path, ".json") {
-		c.AbortWithStatusJSON(http.StatusUnauthorized, apiError{Error: "登录已过期，请重新登录"})
+		c.AbortWithStatusJSON(http.StatusUnauthorized, gin.H{"error": "登录已过期，请重新登录"})
 		return
 	}
 	s.consoleError(c, http.StatusUnauthorized, "登录已过期", "您的登录已过期或已退出，请重新登录后再操作。")
@@ -89,9 +89,9 @@ func csrfToken(c *gin.Context) string {
 	return c.GetString(csrfKey)
 }
 
-// checkToken refuses a state-changing request whose form does not carry the
+// CheckToken refuses a state-changing request whose form does not carry the
 // session's token.
-func (s *console) checkToken(c *gin.Context) {
+func (s *Console) CheckToken(c *gin.Context) {
 	if c.Request.Method == http.MethodGet || c.Request.Method == http.MethodHead {
 		return
 	}
@@ -114,10 +114,10 @@ func safeNext(next string) string {
 	return "/console"
 }
 
-// loginPage shows the sign-in form with a fresh anti-forgery token, which is
+// LoginPage shows the sign-in form with a fresh anti-forgery token, which is
 // also set as a cookie: a forged sign-in from another site has neither.
-func (s *console) loginPage(c *gin.Context) {
-	token, _ := c.Cookie(sessionCookie)
+func (s *Console) LoginPage(c *gin.Context) {
+	token, _ := c.Cookie(SessionCookie)
 	if _, err := s.store.SessionAccount(c.Request.Context(), token); err == nil {
 		c.Redirect(http.StatusSeeOther, safeNext(c.Query("next")))
 		return
@@ -125,21 +125,21 @@ func (s *console) loginPage(c *gin.Context) {
 	s.renderLogin(c, http.StatusOK, "", c.Query("next"), "")
 }
 
-func (s *console) renderLogin(c *gin.Context, status int, name, next, msg string) {
+func (s *Console) renderLogin(c *gin.Context, status int, name, next, msg string) {
 	t := survey.NewToken()
-	s.setCookie(c, loginCookie, t, "/console/login", 3600)
+	s.setCookie(c, LoginCookie, t, "/console/login", 3600)
 	v := loginView{consolePage: s.newPage(c, "登录", ""), Name: name, Next: safeNext(next), Token: t, Error: msg}
-	s.html(c, status, "console-login", v)
+	s.host.HTML(c, status, "console-login", v)
 }
 
-// login checks the name and password. After repeated failures for a name or
+// Login checks the name and password. After repeated failures for a name or
 // from an address, it refuses for a while, growing with every failure,
 // without checking the password at all.
-func (s *console) login(c *gin.Context) {
+func (s *Console) Login(c *gin.Context) {
 	name := strings.TrimSpace(c.PostForm("name"))
 	password := c.PostForm("password")
 	next := c.PostForm("next")
-	want, _ := c.Cookie(loginCookie)
+	want, _ := c.Cookie(LoginCookie)
 	got := c.PostForm(csrfField)
 	if want == "" || subtle.ConstantTimeCompare([]byte(got), []byte(want)) != 1 {
 		s.renderLogin(c, http.StatusForbidden, name, next, "登录表单已过期，请重新输入用户名和密码。")
@@ -167,7 +167,7 @@ func (s *console) login(c *gin.Context) {
 		s.consoleFail(c, err)
 		return
 	}
-	s.setCookie(c, loginCookie, "", "/console/login", -1)
+	s.setCookie(c, LoginCookie, "", "/console/login", -1)
 	s.log.Info("console sign-in", "account", a.Name, "role", a.Role, "client", clientIP(c))
 	c.Redirect(http.StatusSeeOther, safeNext(next))
 }
@@ -176,7 +176,7 @@ func (s *console) login(c *gin.Context) {
 // repeated failures for the name, or from the address, it refuses for a
 // while (wait > 0) without checking at all, and no more than a few argon2
 // checks run at once. survey.ErrUnauthorized if the password is wrong.
-func (s *console) checkPassword(c *gin.Context, name, password string) (a *survey.Account, wait time.Duration, err error) {
+func (s *Console) checkPassword(c *gin.Context, name, password string) (a *survey.Account, wait time.Duration, err error) {
 	keys := []string{"name:" + strings.ToLower(name)}
 	if ip := net.ParseIP(clientIP(c)); ip == nil || !ip.IsLoopback() {
 		// Behind the reverse proxy every request comes from loopback: an
@@ -203,22 +203,22 @@ func (s *console) checkPassword(c *gin.Context, name, password string) (a *surve
 
 // startSession signs the browser in as the account: a new session, in its
 // cookie.
-func (s *console) startSession(c *gin.Context, a *survey.Account) error {
+func (s *Console) startSession(c *gin.Context, a *survey.Account) error {
 	token, err := s.store.CreateSession(c.Request.Context(), a.ID)
 	if err != nil {
 		return err
 	}
-	s.setCookie(c, sessionCookie, token, "/console", int(sqlite.SessionMax/time.Second))
+	s.setCookie(c, SessionCookie, token, "/console", int(sqlite.SessionMax/time.Second))
 	return nil
 }
 
-func (s *console) logout(c *gin.Context) {
-	token, _ := c.Cookie(sessionCookie)
+func (s *Console) Logout(c *gin.Context) {
+	token, _ := c.Cookie(SessionCookie)
 	if err := s.store.EndSession(c.Request.Context(), token); err != nil {
 		s.consoleFail(c, err)
 		return
 	}
-	s.setCookie(c, sessionCookie, "", "/console", -1)
+	s.setCookie(c, SessionCookie, "", "/console", -1)
 	c.Redirect(http.StatusSeeOther, "/console/login")
 }
 

@@ -1,4 +1,4 @@
-package server
+package console
 
 import (
 	"fmt"
@@ -54,7 +54,7 @@ type conBulk struct {
 	NewUnitsSlips int
 }
 
-func (s *console) batchesPage(c *gin.Context) {
+func (s *Console) BatchesPage(c *gin.Context) {
 	ctx := c.Request.Context()
 	r, ok := s.round(c)
 	if !ok {
@@ -128,13 +128,13 @@ func (s *console) batchesPage(c *gin.Context) {
 		}
 		v.Batches = append(v.Batches, row)
 	}
-	s.html(c, http.StatusOK, "console-batches", v)
+	s.host.HTML(c, http.StatusOK, "console-batches", v)
 }
 
 // useNonce reports whether an issue form's nonce is fresh, and spends it:
 // reloading a print tab re-posts its form, and must not issue a second
 // batch behind the organiser's back.
-func (s *console) useNonce(form, nonce string) bool {
+func (s *Console) useNonce(form, nonce string) bool {
 	if len(nonce) < 16 {
 		return false
 	}
@@ -156,15 +156,15 @@ func (s *console) useNonce(form, nonce string) bool {
 	return true
 }
 
-func (s *console) spentForm(c *gin.Context, id string) {
+func (s *Console) spentForm(c *gin.Context, id string) {
 	v := consoleMessage{consolePage: s.newPage(c, "这张发放表单已经提交过", "rounds"), Back: "/console/rounds/" + id + "/batches",
 		Text: "为防止重复发放，同一张发放表单只能提交一次（刷新打印页也会重新提交表单）。测评码只显示一次，无法再次打开：如果上一次的打印页已关闭而没有打印，请回到发放页面，作废那个批次后重新发放。"}
-	s.html(c, http.StatusConflict, "console-message", v)
+	s.host.HTML(c, http.StatusConflict, "console-message", v)
 }
 
-// consoleIssue issues one batch and answers with its print sheet, which the
+// Issue issues one batch and answers with its print sheet, which the
 // form opens in a new tab: the only time its codes are shown.
-func (s *console) consoleIssue(c *gin.Context) {
+func (s *Console) Issue(c *gin.Context) {
 	ctx := c.Request.Context()
 	id := c.Param("id")
 	if !s.useNonce("one", c.PostForm("nonce")) {
@@ -186,25 +186,25 @@ func (s *console) consoleIssue(c *gin.Context) {
 		s.consoleFail(c, err)
 		return
 	}
-	s.log.Info("batch issued", "round", id, "batch", b.ID, "unit", b.Unit, "category", b.Category, "count", b.Count, "by", account(c).Name)
+	s.log.Info("batch issued", "round", id, "batch", b.ID, "unit", b.Unit, "category", b.Category, "count", b.Count, "by", s.host.Account(c).Name)
 	s.printIssued(c, r, []survey.Issued{{Batch: *b, Codes: codes}})
 }
 
 // printIssued answers with the print sheet of batches just issued.
-func (s *console) printIssued(c *gin.Context, r *survey.Round, issued []survey.Issued) {
-	v, err := newPrintView(r, issued, s.baseURL(c))
+func (s *Console) printIssued(c *gin.Context, r *survey.Round, issued []survey.Issued) {
+	v, err := s.host.PrintView(r, issued, s.host.BaseURL(c))
 	if err != nil {
 		s.consoleFail(c, err)
 		return
 	}
-	s.html(c, http.StatusCreated, "print", v)
+	s.host.HTML(c, http.StatusCreated, "print", v)
 }
 
-// consoleIssueBulk issues, for each chosen category, one batch per unit of
+// IssueBulk issues, for each chosen category, one batch per unit of
 // its 应到人数 from the roster, skipping units that already have slips of
 // that category, and answers with one print sheet of them all, each
 // batch starting on a new page.
-func (s *console) consoleIssueBulk(c *gin.Context) {
+func (s *Console) IssueBulk(c *gin.Context) {
 	ctx := c.Request.Context()
 	id := c.Param("id")
 	if !s.useNonce("bulk", c.PostForm("nonce")) {
@@ -258,16 +258,16 @@ func (s *console) consoleIssueBulk(c *gin.Context) {
 		s.consoleFail(c, err)
 		return
 	}
-	s.log.Info("batches issued in bulk", "round", id, "batches", len(issued), "slips", total, "by", account(c).Name)
+	s.log.Info("batches issued in bulk", "round", id, "batches", len(issued), "slips", total, "by", s.host.Account(c).Name)
 	s.printIssued(c, r, issued)
 }
 
-func (s *console) consoleVoid(c *gin.Context) {
+func (s *Console) Void(c *gin.Context) {
 	id := c.Param("id")
 	if err := s.store.VoidBatch(c.Request.Context(), id, c.Param("batch")); err != nil {
 		s.consoleFail(c, err)
 		return
 	}
-	s.log.Info("batch voided", "round", id, "batch", c.Param("batch"), "by", account(c).Name)
+	s.log.Info("batch voided", "round", id, "batch", c.Param("batch"), "by", s.host.Account(c).Name)
 	consoleRedirect(c, "/console/rounds/"+id+"/batches", "voided")
 }

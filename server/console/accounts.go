@@ -1,4 +1,4 @@
-package server
+package console
 
 import (
 	"net/http"
@@ -34,7 +34,7 @@ var roleNames = map[survey.Role]string{
 	survey.RoleAppraiser: "考核组",
 }
 
-func (s *console) newAccountsView(c *gin.Context) (accountsView, error) {
+func (s *Console) newAccountsView(c *gin.Context) (accountsView, error) {
 	ctx := c.Request.Context()
 	v := accountsView{consolePage: s.newPage(c, "账号管理", "accounts")}
 	accounts, err := s.store.Accounts(ctx)
@@ -70,18 +70,18 @@ func (s *console) newAccountsView(c *gin.Context) (accountsView, error) {
 	return v, nil
 }
 
-func (s *console) accountsPage(c *gin.Context) {
+func (s *Console) AccountsPage(c *gin.Context) {
 	v, err := s.newAccountsView(c)
 	if err != nil {
 		s.consoleFail(c, err)
 		return
 	}
-	s.html(c, http.StatusOK, "console-accounts", v)
+	s.host.HTML(c, http.StatusOK, "console-accounts", v)
 }
 
-// createAccountForm creates an organiser or appraiser account with a
+// CreateAccountForm creates an organiser or appraiser account with a
 // generated password, shown on the answer page once and never again.
-func (s *console) createAccountForm(c *gin.Context) {
+func (s *Console) CreateAccountForm(c *gin.Context) {
 	ctx := c.Request.Context()
 	v, err := s.newAccountsView(c)
 	if err != nil {
@@ -96,7 +96,7 @@ func (s *console) createAccountForm(c *gin.Context) {
 	}
 	a, _, err := s.store.CreateAccount(ctx, n)
 	if err != nil {
-		status := statusOf(err)
+		status, _ := s.host.Describe(err)
 		v.Problems = survey.ProblemsOf(err)
 		if status == http.StatusConflict {
 			v.Problems = []survey.Problem{{Path: "用户名", Message: "用户名 “" + n.Name + "” 已被使用"}}
@@ -104,22 +104,22 @@ func (s *console) createAccountForm(c *gin.Context) {
 			s.consoleFail(c, err)
 			return
 		}
-		s.html(c, status, "console-accounts", v)
+		s.host.HTML(c, status, "console-accounts", v)
 		return
 	}
-	s.log.Info("account created", "account", a.Name, "role", a.Role, "by", account(c).Name)
+	s.log.Info("account created", "account", a.Name, "role", a.Role, "by", s.host.Account(c).Name)
 	v, err = s.newAccountsView(c)
 	if err != nil {
 		s.consoleFail(c, err)
 		return
 	}
 	v.Created, v.Password = a, password
-	s.html(c, http.StatusCreated, "console-accounts", v)
+	s.host.HTML(c, http.StatusCreated, "console-accounts", v)
 }
 
-// resetPasswordForm gives an account a new generated password, shown once,
+// ResetPasswordForm gives an account a new generated password, shown once,
 // and signs all its sessions out.
-func (s *console) resetPasswordForm(c *gin.Context) {
+func (s *Console) ResetPasswordForm(c *gin.Context) {
 	ctx := c.Request.Context()
 	accounts, err := s.store.Accounts(ctx)
 	if err != nil {
@@ -145,14 +145,14 @@ func (s *console) resetPasswordForm(c *gin.Context) {
 		s.consoleFail(c, err)
 		return
 	}
-	s.log.Info("password reset", "account", target.Name, "by", account(c).Name)
+	s.log.Info("password reset", "account", target.Name, "by", s.host.Account(c).Name)
 	v, err := s.newAccountsView(c)
 	if err != nil {
 		s.consoleFail(c, err)
 		return
 	}
 	v.Created, v.Password, v.Reset = target, password, true
-	s.html(c, http.StatusOK, "console-accounts", v)
+	s.host.HTML(c, http.StatusOK, "console-accounts", v)
 }
 
 // newPassword is a generated console password: 16 characters of a 256-bit
@@ -174,16 +174,16 @@ type sealedUnit struct {
 	Sealed                     bool
 }
 
-// sealedPage lists the units an appraisal group may read (an administrator:
+// SealedPage lists the units an appraisal group may read (an administrator:
 // every unit of every round) with their rounds' status.
-func (s *console) sealedPage(c *gin.Context) {
-	a := account(c)
+func (s *Console) SealedPage(c *gin.Context) {
+	a := s.host.Account(c)
 	rounds, err := s.store.Rounds(c.Request.Context())
 	if err != nil {
 		s.consoleFail(c, err)
 		return
 	}
-	v := sealedView{consolePage: s.newPage(c, "封存结果", "sealed"), PubKey: s.sealer.pubKeyB64()}
+	v := sealedView{consolePage: s.newPage(c, "封存结果", "sealed"), PubKey: s.host.PubKey()}
 	for _, r := range rounds {
 		for _, u := range r.Definition.Units {
 			if !a.CanRead(r.ID, u.ID) {
@@ -193,5 +193,5 @@ func (s *console) sealedPage(c *gin.Context) {
 				UnitID: u.ID, Unit: u.Name, Type: u.Type, Sealed: r.Status == survey.StatusSealed})
 		}
 	}
-	s.html(c, http.StatusOK, "console-sealed", v)
+	s.host.HTML(c, http.StatusOK, "console-sealed", v)
 }

@@ -1,4 +1,4 @@
-package server
+package console
 
 import (
 	"strings"
@@ -25,22 +25,22 @@ type strikes struct {
 }
 
 const (
-	freeNameFailures = 5
+	FreeNameFailures = 5 // failed sign-ins of one name before each next one must wait
 	freeAddrFailures = 20
 	maxLockout       = 15 * time.Minute
 	forgetAfter      = time.Hour // failures older than this are forgotten
 	maxThrottled     = 100000
 )
 
-func newThrottle() *throttle {
-	return &throttle{now: time.Now, entries: map[string]*strikes{}}
+func newThrottle(now func() time.Time) *throttle {
+	return &throttle{now: now, entries: map[string]*strikes{}}
 }
 
 func freeFailures(key string) int {
 	if strings.HasPrefix(key, "ip:") {
 		return freeAddrFailures
 	}
-	return freeNameFailures
+	return FreeNameFailures
 }
 
 // begin reserves an attempt for the keys, or says how long to wait first.

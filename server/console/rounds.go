@@ -1,4 +1,4 @@
-package server
+package console
 
 import (
 	"context"
@@ -31,7 +31,7 @@ type conRound struct {
 
 func consoleTime(t time.Time) string { return t.Local().Format("2006-01-02 15:04") }
 
-func (s *console) consoleRounds(c *gin.Context) {
+func (s *Console) Rounds(c *gin.Context) {
 	rounds, err := s.store.Rounds(c.Request.Context())
 	if err != nil {
 		s.consoleFail(c, err)
@@ -46,7 +46,7 @@ func (s *console) consoleRounds(c *gin.Context) {
 		}
 		v.Rounds = append(v.Rounds, row)
 	}
-	s.html(c, http.StatusOK, "console-rounds", v)
+	s.host.HTML(c, http.StatusOK, "console-rounds", v)
 }
 
 type newRoundView struct {
@@ -57,10 +57,10 @@ type newRoundView struct {
 	Problems     []survey.Problem
 }
 
-func (s *console) newRoundPage(c *gin.Context) {
+func (s *Console) NewRoundPage(c *gin.Context) {
 	v := newRoundView{consolePage: s.newPage(c, "新建测评活动", "rounds"),
 		Name: fmt.Sprintf("%d年度领导班子和领导干部民主测评", time.Now().Year()), Points: "20", Satisfaction: true}
-	s.html(c, http.StatusOK, "console-new", v)
+	s.host.HTML(c, http.StatusOK, "console-new", v)
 }
 
 // readUpload reads an uploaded file of the form, or nil if none was chosen.
@@ -83,23 +83,23 @@ func readUpload(c *gin.Context, field string) ([]byte, error) {
 	return io.ReadAll(io.LimitReader(f, maxUpload))
 }
 
-// limitUpload bounds a console request's body (a roster or a definition
+// LimitUpload bounds a console request's body (a roster or a definition
 // upload at most) before any form is parsed.
-func limitUpload(c *gin.Context) {
+func LimitUpload(c *gin.Context) {
 	c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, 2*maxUpload+1<<20)
 }
 
-// createRoundForm creates a draft round from the standard template or an
+// CreateRoundForm creates a draft round from the standard template or an
 // uploaded definition, with the units of a roster. Nothing is saved unless
 // the whole is valid; every problem is listed, roster problems by row.
-func (s *console) createRoundForm(c *gin.Context) {
+func (s *Console) CreateRoundForm(c *gin.Context) {
 	ctx := c.Request.Context()
 	v := newRoundView{consolePage: s.newPage(c, "新建测评活动", "rounds"), Mode: c.PostForm("mode"),
 		Name: strings.TrimSpace(c.PostForm("name")), Points: strings.TrimSpace(c.PostForm("points")),
 		Satisfaction: c.PostForm("satisfaction") != ""}
 	fail := func(ps ...survey.Problem) {
 		v.Problems = ps
-		s.html(c, http.StatusUnprocessableEntity, "console-new", v)
+		s.host.HTML(c, http.StatusUnprocessableEntity, "console-new", v)
 	}
 	var src []byte
 	switch v.Mode {
@@ -152,13 +152,13 @@ func (s *console) createRoundForm(c *gin.Context) {
 			return
 		}
 	}
-	s.log.Info("round created", "round", r.ID, "by", account(c).Name, "mode", v.Mode)
+	s.log.Info("round created", "round", r.ID, "by", s.host.Account(c).Name, "mode", v.Mode)
 	consoleRedirect(c, "/console/rounds/"+r.ID, "created")
 }
 
 // formProblems shows a validation error as the form's problems, and any
 // other error as an error page.
-func (s *console) formProblems(c *gin.Context, err error, show func(...survey.Problem)) {
+func (s *Console) formProblems(c *gin.Context, err error, show func(...survey.Problem)) {
 	var ve *survey.ValidationError
 	if errors.As(err, &ve) {
 		show(ve.Problems...)
@@ -233,7 +233,7 @@ type conForm struct {
 	Voters              []string
 }
 
-func (s *console) roundPage(c *gin.Context) {
+func (s *Console) RoundPage(c *gin.Context) {
 	r, ok := s.round(c)
 	if !ok {
 		return
@@ -244,10 +244,10 @@ func (s *console) roundPage(c *gin.Context) {
 		return
 	}
 	v := s.newRoundView(c, r, exp)
-	s.html(c, http.StatusOK, "console-round", v)
+	s.host.HTML(c, http.StatusOK, "console-round", v)
 }
 
-func (s *console) newRoundView(c *gin.Context, r *survey.Round, exp survey.Expected) roundView {
+func (s *Console) newRoundView(c *gin.Context, r *survey.Round, exp survey.Expected) roundView {
 	def := r.Definition
 	v := roundView{consolePage: s.newPage(c, r.Name, "rounds"), Round: r, StatusName: statusNames[r.Status], Def: def,
 		Quorum: def.Rules.Quorum.String()}
@@ -310,15 +310,15 @@ type rosterView struct {
 	Columns  []string
 }
 
-func (s *console) rosterPage(c *gin.Context) {
+func (s *Console) RosterPage(c *gin.Context) {
 	r, ok := s.round(c)
 	if !ok {
 		return
 	}
-	s.html(c, http.StatusOK, "console-roster", s.newRosterView(c, r, nil))
+	s.host.HTML(c, http.StatusOK, "console-roster", s.newRosterView(c, r, nil))
 }
 
-func (s *console) newRosterView(c *gin.Context, r *survey.Round, ps []survey.Problem) rosterView {
+func (s *Console) newRosterView(c *gin.Context, r *survey.Round, ps []survey.Problem) rosterView {
 	v := rosterView{consolePage: s.newPage(c, "导入名册 · "+r.Name, "rounds"), Round: r, Problems: ps,
 		Columns: []string{survey.ColUnitID, survey.ColUnitName, survey.ColUnitType, survey.ColMemberID, survey.ColName, survey.ColPost, survey.ColPrincipal}}
 	for _, ct := range r.Definition.Categories {
@@ -327,9 +327,9 @@ func (s *console) newRosterView(c *gin.Context, r *survey.Round, ps []survey.Pro
 	return v
 }
 
-// importRoster replaces the units and members of a draft round with a
+// ImportRoster replaces the units and members of a draft round with a
 // roster's, after checking all of it: any problem, and nothing is saved.
-func (s *console) importRoster(c *gin.Context) {
+func (s *Console) ImportRoster(c *gin.Context) {
 	ctx := c.Request.Context()
 	r, ok := s.round(c)
 	if !ok {
@@ -340,7 +340,7 @@ func (s *console) importRoster(c *gin.Context) {
 		return
 	}
 	fail := func(ps ...survey.Problem) {
-		s.html(c, http.StatusUnprocessableEntity, "console-roster", s.newRosterView(c, r, ps))
+		s.host.HTML(c, http.StatusUnprocessableEntity, "console-roster", s.newRosterView(c, r, ps))
 	}
 	file, err := readUpload(c, "roster")
 	if err != nil {
@@ -375,9 +375,9 @@ func (s *console) importRoster(c *gin.Context) {
 	consoleRedirect(c, "/console/rounds/"+r.ID, "roster")
 }
 
-// rosterTemplate downloads a roster workbook to fill in, with an 应到人数
+// RosterTemplate downloads a roster workbook to fill in, with an 应到人数
 // column for each category of the round (or of the standard template).
-func (s *console) rosterTemplate(c *gin.Context) {
+func (s *Console) RosterTemplate(c *gin.Context) {
 	var cats []survey.Category
 	if id := c.Param("id"); id != "" {
 		r, ok := s.round(c)
@@ -413,7 +413,7 @@ type settingsView struct {
 	Which      string // the form the problems belong to: "settings" or "definition"
 }
 
-func (s *console) settingsPage(c *gin.Context) {
+func (s *Console) SettingsPage(c *gin.Context) {
 	r, ok := s.round(c)
 	if !ok {
 		return
@@ -423,10 +423,10 @@ func (s *console) settingsPage(c *gin.Context) {
 		s.consoleFail(c, err)
 		return
 	}
-	s.html(c, http.StatusOK, "console-settings", s.newSettingsView(c, r, src))
+	s.host.HTML(c, http.StatusOK, "console-settings", s.newSettingsView(c, r, src))
 }
 
-func (s *console) newSettingsView(c *gin.Context, r *survey.Round, src []byte) settingsView {
+func (s *Console) newSettingsView(c *gin.Context, r *survey.Round, src []byte) settingsView {
 	def := r.Definition
 	if len(src) == 0 {
 		src = def.Canonical()
@@ -442,8 +442,8 @@ func (s *console) newSettingsView(c *gin.Context, r *survey.Round, src []byte) s
 	return v
 }
 
-// saveSettings changes the plain fields of a draft round's definition.
-func (s *console) saveSettings(c *gin.Context) {
+// SaveSettings changes the plain fields of a draft round's definition.
+func (s *Console) SaveSettings(c *gin.Context) {
 	ctx := c.Request.Context()
 	r, ok := s.round(c)
 	if !ok {
@@ -483,9 +483,9 @@ func (s *console) saveSettings(c *gin.Context) {
 	consoleRedirect(c, "/console/rounds/"+r.ID, "settings")
 }
 
-// saveDefinition replaces a draft round's whole definition with the
+// SaveDefinition replaces a draft round's whole definition with the
 // textarea's.
-func (s *console) saveDefinition(c *gin.Context) {
+func (s *Console) SaveDefinition(c *gin.Context) {
 	ctx := c.Request.Context()
 	r, ok := s.round(c)
 	if !ok {
@@ -501,17 +501,17 @@ func (s *console) saveDefinition(c *gin.Context) {
 	consoleRedirect(c, "/console/rounds/"+r.ID, "settings")
 }
 
-func (s *console) settingsProblems(c *gin.Context, v settingsView, err error) {
+func (s *Console) settingsProblems(c *gin.Context, v settingsView, err error) {
 	var ve *survey.ValidationError
 	if !errors.As(err, &ve) {
 		s.consoleFail(c, err)
 		return
 	}
 	v.Problems = ve.Problems
-	s.html(c, http.StatusUnprocessableEntity, "console-settings", v)
+	s.host.HTML(c, http.StatusUnprocessableEntity, "console-settings", v)
 }
 
-func (s *console) updateDefinition(ctx context.Context, r *survey.Round, src []byte) error {
+func (s *Console) updateDefinition(ctx context.Context, r *survey.Round, src []byte) error {
 	if r.Status != survey.StatusDraft {
 		return survey.ErrWrongState
 	}
@@ -522,7 +522,7 @@ func (s *console) updateDefinition(ctx context.Context, r *survey.Round, src []b
 	return s.store.UpdateDefinition(ctx, r.ID, def, src)
 }
 
-func (s *console) downloadDefinition(c *gin.Context) {
+func (s *Console) DownloadDefinition(c *gin.Context) {
 	r, ok := s.round(c)
 	if !ok {
 		return
@@ -539,9 +539,9 @@ func (s *console) downloadDefinition(c *gin.Context) {
 	c.Data(http.StatusOK, "application/yaml; charset=utf-8", src)
 }
 
-// consoleOpen opens voting once the organiser has ticked that the settings
+// Open opens voting once the organiser has ticked that the settings
 // are final: the definition is frozen and its fingerprint fixed.
-func (s *console) consoleOpen(c *gin.Context) {
+func (s *Console) Open(c *gin.Context) {
 	if c.PostForm("confirm") != "yes" {
 		s.consoleError(c, http.StatusUnprocessableEntity, "尚未确认", "请勾选“已核对单位、成员、权重和规则”后再开放测评。")
 		return
@@ -550,7 +550,7 @@ func (s *console) consoleOpen(c *gin.Context) {
 		s.consoleFail(c, err)
 		return
 	}
-	s.log.Info("round opened", "round", c.Param("id"), "by", account(c).Name)
+	s.log.Info("round opened", "round", c.Param("id"), "by", s.host.Account(c).Name)
 	consoleRedirect(c, "/console/rounds/"+c.Param("id"), "opened")
 }
 
@@ -563,8 +563,8 @@ type closeView struct {
 	CanSeal bool
 }
 
-// closePage asks for confirmation and says what closing cannot undo.
-func (s *console) closePage(c *gin.Context) {
+// ClosePage asks for confirmation and says what closing cannot undo.
+func (s *Console) ClosePage(c *gin.Context) {
 	r, ok := s.round(c)
 	if !ok {
 		return
@@ -580,18 +580,18 @@ func (s *console) closePage(c *gin.Context) {
 	}
 	v := closeView{consolePage: s.newPage(c, "结束测评 · "+r.Name, "rounds"), Round: r,
 		Issued: t.Issued, Voted: t.Voted, Quorum: r.Definition.Rules.Quorum.String()}
-	s.html(c, http.StatusOK, "console-close", v)
+	s.host.HTML(c, http.StatusOK, "console-close", v)
 }
 
-func (s *console) consoleClose(c *gin.Context) {
+func (s *Console) Close(c *gin.Context) {
 	if c.PostForm("confirm") != "yes" {
 		s.consoleError(c, http.StatusUnprocessableEntity, "尚未确认", "请勾选确认框后再结束测评。")
 		return
 	}
-	if err := s.afterChange("close round", s.store.CloseRound(c.Request.Context(), c.Param("id"))); err != nil {
+	if err := s.host.AfterChange("close round", s.store.CloseRound(c.Request.Context(), c.Param("id"))); err != nil {
 		s.consoleFail(c, err)
 		return
 	}
-	s.log.Info("round closed", "round", c.Param("id"), "by", account(c).Name)
+	s.log.Info("round closed", "round", c.Param("id"), "by", s.host.Account(c).Name)
 	consoleRedirect(c, "/console/rounds/"+c.Param("id"), "closed")
 }
