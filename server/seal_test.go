@@ -5,12 +5,13 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"minping/seal"
-	"minping/tally"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"minping/seal"
+	"minping/tally"
 )
 
 // TestSealEndToEnd walks a round through define, open, issue, vote, close and

@@ -9,12 +9,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"minping/survey"
 	"strings"
 	"time"
 
 	"golang.org/x/crypto/argon2"
 	"gorm.io/gorm"
+
+	"minping/survey"
 )
 
 type accountRow struct {

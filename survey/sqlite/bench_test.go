@@ -3,11 +3,12 @@ package sqlite
 import (
 	"bytes"
 	"context"
-	"minping/survey"
 	"os"
 	"path/filepath"
 	"sync/atomic"
 	"testing"
+
+	"minping/survey"
 )
 
 // BenchmarkSubmit submits ballots through the store as the voter path does

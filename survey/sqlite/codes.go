@@ -11,12 +11,13 @@ import (
 	"fmt"
 	"hash"
 	"io"
-	"minping/survey"
 	"slices"
 	"time"
 
 	"github.com/google/uuid"
 	"gorm.io/gorm"
+
+	"minping/survey"
 )
 
 // hashCode is the keyed hash under which a normalized code is stored. Its

@@ -5,11 +5,12 @@ import (
 	"context"
 	"database/sql"
 	"errors"
-	"minping/survey"
 	"path/filepath"
 	"slices"
 	"testing"
 	"time"
+
+	"minping/survey"
 )
 
 // TestMigrateBatchCounts opens a database written at schema version 2 (each

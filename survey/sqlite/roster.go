@@ -4,10 +4,11 @@ import (
 	"context"
 	"fmt"
 	"maps"
-	"minping/survey"
 	"slices"
 
 	"gorm.io/gorm"
+
+	"minping/survey"
 )
 
 type expectedRow struct {

@@ -4,10 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"minping/survey"
 	"time"
 
 	"gorm.io/gorm"
+
+	"minping/survey"
 )
 
 // Console sessions end after SessionIdle without a request, and at the

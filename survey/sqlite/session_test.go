@@ -4,13 +4,14 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"minping/survey"
 	"path/filepath"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+
+	"minping/survey"
 )
 
 // testClock is a clock a test moves by hand.

@@ -3,9 +3,10 @@ package sqlite
 import (
 	"context"
 	"fmt"
-	"minping/survey"
 	"sync"
 	"sync/atomic"
+
+	"minping/survey"
 )
 
 // slipIndex is the store's memory of the codes of every unsealed round and of

@@ -5,9 +5,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"minping/survey"
 	"sync"
 	"testing"
+
+	"minping/survey"
 )
 
 // slipVerdict is what a lookup says of a code, for comparing the index's

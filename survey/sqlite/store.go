@@ -5,17 +5,17 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"minping/survey"
 	"net/url"
 	"path/filepath"
 	"sync"
 	"time"
 
 	"github.com/mattn/go-sqlite3"
-
 	"gorm.io/driver/sqlite"
 	"gorm.io/gorm"
 	"gorm.io/gorm/logger"
+
+	"minping/survey"
 )
 
 // Store keeps rounds, batches, codes, ballots, accounts and sealed documents

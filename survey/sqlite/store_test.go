@@ -6,7 +6,6 @@ import (
 	"database/sql"
 	"errors"
 	"maps"
-	"minping/survey"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -18,6 +17,8 @@ import (
 
 	_ "github.com/mattn/go-sqlite3"
 	"gorm.io/gorm"
+
+	"minping/survey"
 )
 
 func exampleDefinition(t testing.TB) *survey.Definition {

@@ -5,10 +5,11 @@ import (
 	"crypto/rand"
 	"database/sql"
 	"fmt"
-	"minping/survey"
 	"strings"
 	"sync/atomic"
 	"time"
+
+	"minping/survey"
 )
 
 // maxGroup is the most ballots one group commit holds.
