@@ -101,6 +101,9 @@ func (s *voter) ballotSubmit(c *gin.Context) {
 	c.Data(http.StatusCreated, "application/json; charset=utf-8", acceptedBody)
 }
 
+// maxBallotBody bounds a ballot's body, posted as JSON or as the form.
+const maxBallotBody = 1 << 20
+
 // acceptedBody is the answer to a stored ballot.
 var acceptedBody = []byte(`{"message":"提交成功，感谢您的参与","status":"accepted"}`)
 
@@ -111,7 +114,7 @@ var acceptedBody = []byte(`{"message":"提交成功，感谢您的参与","statu
 // anything else goes to bindJSON, which decides what is valid and words
 // the error. Both read the same bytes, at most the same 1 MB.
 func readSubmit(c *gin.Context) (submitRequest, error) {
-	body, err := readBody(c.Request, 1<<20)
+	body, err := readBody(c.Request, maxBallotBody)
 	if err == nil {
 		if answers, ok := parseAnswers(body); ok {
 			return submitRequest{Answers: answers}, nil
@@ -381,8 +384,13 @@ func (s *voter) ballotPost(c *gin.Context) {
 		s.slipError(c, slip, err)
 		return
 	}
+	c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, maxBallotBody)
 	if err := c.Request.ParseForm(); err != nil {
-		s.slipError(c, slip, err)
+		// A body no browser sends (a bad escape, a ';', too many fields, too
+		// long): the form again, blank, and the slip still usable. The
+		// body's text is not logged.
+		v := newBallotView(slip, nil, []survey.Problem{{Message: "提交的内容无法识别，请重新填写后提交。"}})
+		s.html(c, http.StatusBadRequest, "ballot", v)
 		return
 	}
 	values := formValues(slip, c.Request.PostForm)
