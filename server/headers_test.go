@@ -1,9 +1,12 @@
 package server
 
 import (
+	"crypto/sha256"
+	"encoding/base64"
 	"net/http"
 	"strings"
 	"testing"
+	"testing/fstest"
 )
 
 // TestSecurityHeaders checks that every kind of response — voter pages, the
@@ -45,5 +48,53 @@ func TestSecurityHeaders(t *testing.T) {
 		if strings.Contains(csp, "http") || strings.Contains(csp, "*") {
 			t.Errorf("GET %s: Content-Security-Policy %q allows a source outside minping", path, csp)
 		}
+	}
+}
+
+// TestInlineScriptsAllowedByHash: no page may run a script the server did
+// not write. The policy allows no inline script but by its hash, and every
+// inline script of the pages that have one (the ballot, its thanks page) is
+// among the hashes, so it still runs.
+func TestInlineScriptsAllowedByHash(t *testing.T) {
+	e := newTestEnv(t)
+	admin := e.admin()
+	id := admin.createRound()
+	_, codes := admin.issue(id, "czj", "staff", 1)
+	admin.state(id, "open")
+	for _, path := range []string{"/b/" + codes[0], "/b/done"} {
+		r := e.do(http.MethodGet, path, "", nil)
+		csp := r.header.Get("Content-Security-Policy")
+		var scriptSrc string
+		for _, d := range strings.Split(csp, ";") {
+			if d = strings.TrimSpace(d); strings.HasPrefix(d, "script-src ") {
+				scriptSrc = d
+			}
+		}
+		if scriptSrc == "" || strings.Contains(scriptSrc, "'unsafe-inline'") {
+			t.Errorf("GET %s: script-src %q: want one without 'unsafe-inline'", path, scriptSrc)
+		}
+		scripts := inlineScript.FindAllSubmatch(r.body, -1)
+		if len(scripts) == 0 {
+			t.Errorf("GET %s: no inline script found; the test checks nothing", path)
+		}
+		for _, m := range scripts {
+			sum := sha256.Sum256(m[1])
+			if h := "'sha256-" + base64.StdEncoding.EncodeToString(sum[:]) + "'"; !strings.Contains(scriptSrc, h) {
+				t.Errorf("GET %s: inline script %.60q… (%s) is not allowed by %q", path, m[1], h, scriptSrc)
+			}
+		}
+	}
+}
+
+// TestContentPolicyRefusesTemplatedScripts: a script whose text a template
+// fills in has no fixed hash, so the server refuses to start with it.
+func TestContentPolicyRefusesTemplatedScripts(t *testing.T) {
+	ok := fstest.MapFS{"a.html": {Data: []byte(`<p>x</p><script>var a=1</script>`)}}
+	if csp, err := contentPolicy(ok); err != nil || !strings.Contains(csp, "'sha256-") {
+		t.Errorf("a fixed script: got %q, %v; want its hash", csp, err)
+	}
+	bad := fstest.MapFS{"b.html": {Data: []byte(`<script>var round="{{.Round}}"</script>`)}}
+	if _, err := contentPolicy(bad); err == nil {
+		t.Error("a templated script: got no error")
 	}
 }

@@ -14,7 +14,7 @@ func (s *Server) Handler() http.Handler {
 	gin.SetMode(gin.ReleaseMode)
 	r := gin.New()
 	r.SetTrustedProxies(nil)
-	r.Use(s.requestLog(), s.recover(), securityHeaders())
+	r.Use(s.requestLog(), s.recover(), securityHeaders(s.csp))
 	r.HandleMethodNotAllowed = true
 
 	r.GET("/healthz", func(c *gin.Context) { c.String(http.StatusOK, "ok") })

@@ -93,7 +93,7 @@ func (s *api) document(unit string, sig bool) func(*gin.Context) {
 			s.fail(c, err)
 			return
 		}
-		c.Header("Cache-Control", "private, no-cache")
+		c.Header("Cache-Control", "private, no-store")
 		if sig {
 			c.Data(http.StatusOK, "text/plain; charset=utf-8", []byte(d.Signature))
 			return

@@ -62,8 +62,12 @@ func TestSealEndToEnd(t *testing.T) {
 	// Every document verifies offline with the public key (`minping
 	// verify` calls the same tally.Verify).
 	for _, p := range []string{"/tally", "/units/czj/tally", "/units/fgj/tally"} {
-		doc := admin.must(200, "GET", rp+p, nil).body
+		docResp := admin.must(200, "GET", rp+p, nil)
+		doc := docResp.body
 		sig := admin.must(200, "GET", rp+p+".sig", nil).body
+		if cc := docResp.header.Get("Cache-Control"); !strings.Contains(cc, "no-store") {
+			t.Errorf("GET %s: Cache-Control %q, want no-store (a sealed document stays out of browser caches)", p, cc)
+		}
 		if err := tally.Verify(pk.Ed25519, doc, string(sig)); err != nil {
 			t.Errorf("verify %s: %v", p, err)
 		}

@@ -26,6 +26,7 @@ type Server struct {
 	api     *api
 	console *console.Console
 	counts  requestCounts // requests counted rather than logged, see requestLog
+	csp     string        // the Content-Security-Policy of every response
 }
 
 // base is what every audience's handlers share: the config, the log, the
@@ -68,6 +69,10 @@ func New(store *sqlite.Store, key ed25519.PrivateKey, cfg Config, log *slog.Logg
 	if err != nil {
 		return nil, err
 	}
+	csp, err := contentPolicy(assets.Templates())
+	if err != nil {
+		return nil, err
+	}
 	b := &base{cfg: cfg, log: log, tmpl: tmpl}
 	sl := &sealer{base: b, store: store, key: key}
 	con := console.New(host{base: b, sealer: sl}, store, log, console.Options{
@@ -79,6 +84,7 @@ func New(store *sqlite.Store, key ed25519.PrivateKey, cfg Config, log *slog.Logg
 		api:     &api{base: b, store: store, sealer: sl},
 		console: con,
 		counts:  requestCounts{since: time.Now()},
+		csp:     csp,
 	}, nil
 }
 

@@ -95,7 +95,7 @@ func SummaryCSV(def *survey.Definition, r *RoundResult, keep func(unitID string)
 	var b bytes.Buffer
 	b.WriteString("\uFEFF")
 	w := csv.NewWriter(&b)
-	_ = w.Write(summaryHeader(def)) // writes to memory cannot fail
+	_ = w.Write(csvSafe(summaryHeader(def))) // writes to memory cannot fail
 	n := 0
 	for i := range r.Units {
 		u := &r.Units[i]
@@ -103,10 +103,27 @@ func SummaryCSV(def *survey.Definition, r *RoundResult, keep func(unitID string)
 			continue
 		}
 		n++
-		_ = w.Write(summaryRow(def, n, u))
+		_ = w.Write(csvSafe(summaryRow(def, n, u)))
 	}
 	w.Flush()
 	return b.Bytes()
+}
+
+// csvSafe keeps spreadsheet programs from reading a cell as a formula: a
+// cell that starts with = + - @, a tab or a carriage return, and is not a
+// plain number, gets a leading apostrophe. Names come from organisers'
+// rosters, and a unit named =HYPERLINK(…) must stay a name.
+func csvSafe(cells []string) []string {
+	for i, c := range cells {
+		if c == "" || !strings.ContainsRune("=+-@\t\r", rune(c[0])) {
+			continue
+		}
+		if _, err := strconv.ParseFloat(c, 64); err == nil {
+			continue
+		}
+		cells[i] = "'" + c
+	}
+	return cells
 }
 
 // Workbook writes the results of the units keep accepts (nil keeps every

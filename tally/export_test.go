@@ -2,6 +2,7 @@ package tally
 
 import (
 	"bytes"
+	"encoding/csv"
 	"math/big"
 	"slices"
 	"strings"
@@ -74,6 +75,15 @@ func TestSummaryCSV(t *testing.T) {
 	only := SummaryCSV(def, docs.Result, func(id string) bool { return id == "fgj" })
 	if lines := strings.Split(strings.TrimSpace(string(only)), "\n"); len(lines) != 2 || !strings.Contains(lines[1], "区发展和改革局") {
 		t.Errorf("filtered CSV: got %q, want the header and 区发展和改革局", lines)
+	}
+	// A unit named as a formula comes out as text.
+	docs.Result.Units[0].Unit.Name = `=HYPERLINK("http://x","点击")`
+	rows, err := csv.NewReader(bytes.NewReader(SummaryCSV(def, docs.Result, nil))).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := rows[1][1]; got != `'=HYPERLINK("http://x","点击")` {
+		t.Errorf("a unit named as a formula: CSV cell %q, want it led by an apostrophe", got)
 	}
 }
 
@@ -172,6 +182,21 @@ func TestSheetName(t *testing.T) {
 	for _, tt := range tests {
 		if got := sheetName(tt.name, tt.id, used); got != tt.want {
 			t.Errorf("sheetName(%q, %q): got %q, want %q", tt.name, tt.id, got, tt.want)
+		}
+	}
+}
+
+// TestSummaryCSVNeutralisesFormulas: names that a spreadsheet would run as
+// formulas come out as text; numbers stay numbers.
+func TestSummaryCSVNeutralisesFormulas(t *testing.T) {
+	for _, tc := range []struct{ in, want string }{
+		{`=HYPERLINK("http://x","y")`, `'=HYPERLINK("http://x","y")`},
+		{"+1+2", "'+1+2"}, {"-cmd", "'-cmd"}, {"@SUM(A1)", "'@SUM(A1)"},
+		{"\tx", "'\tx"}, {"\rx", "'\rx"},
+		{"-5.00", "-5.00"}, {"+3", "+3"}, {"区财政局", "区财政局"}, {"", ""}, {"a=b", "a=b"},
+	} {
+		if got := csvSafe([]string{tc.in})[0]; got != tc.want {
+			t.Errorf("csvSafe(%q) = %q, want %q", tc.in, got, tc.want)
 		}
 	}
 }
