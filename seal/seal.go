@@ -29,7 +29,7 @@ type Ballots interface {
 type Store interface {
 	Ballots
 	Round(ctx context.Context, id string) (*survey.Round, error)
-	Seal(ctx context.Context, roundID string, sealedAt time.Time, docs []survey.SealedDocument) error
+	Seal(ctx context.Context, roundID string, sealedAt time.Time, docs []survey.SealedDocument, drop []survey.Group) error
 	Document(ctx context.Context, roundID, unit string) (*survey.SealedDocument, error)
 }
 
@@ -102,7 +102,9 @@ func count(ctx context.Context, store Ballots, r *survey.Round, parts int) (*tal
 }
 
 // Seal computes, signs with key and stores every document of a closed
-// round, sealed at now (to the second), and returns them. ErrWrongState
+// round, sealed at now (to the second), and returns them; the ballots of
+// small groups that entered no document go (a recount without them gives
+// the same bytes, and none is left that is one known person's). ErrWrongState
 // unless the round is closed. An error from storing them comes with the
 // documents, for a store that reports a completed seal with a warning
 // (sqlite.ErrCompactIncomplete).
@@ -123,7 +125,7 @@ func Seal(ctx context.Context, store Store, key ed25519.PrivateKey, roundID stri
 	for _, u := range docs.Units {
 		signed = append(signed, survey.SealedDocument{Unit: u.ID, Body: u.Bytes, Signature: tally.Sign(key, u.Bytes)})
 	}
-	if err := store.Seal(ctx, r.ID, sealedAt, signed); err != nil {
+	if err := store.Seal(ctx, r.ID, sealedAt, signed, docs.Excluded); err != nil {
 		return docs, fmt.Errorf("seal: %w", err)
 	}
 	return docs, nil

@@ -7,9 +7,11 @@ import (
 	"crypto/rand"
 	"database/sql"
 	"fmt"
+	"maps"
 	mrand "math/rand/v2"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"testing"
 	"time"
 
@@ -211,5 +213,82 @@ func TestCountBallotsInParts(t *testing.T) {
 				t.Errorf("%d parts: unit %s's document differs from one part's", parts, want.Units[i].ID)
 			}
 		}
+	}
+}
+
+// TestSealDeletesExcludedGroups: a unit whose lone leader voted beside its
+// staff. The seal leaves that ballot out of every document and deletes it,
+// so that no stored ballot is one known person's; the recount without it
+// reproduces every document, and the leader's turnout stays.
+func TestSealDeletesExcludedGroups(t *testing.T) {
+	ctx := context.Background()
+	store, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "minping.db"), sqlite.Options{CodeKey: bytes.Repeat([]byte{3}, 32)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	def, err := survey.ParseDefinition(assets.Example())
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := store.CreateRound(ctx, def, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	unit := def.Units[0].ID
+	issued, err := store.IssueBatches(ctx, r.ID, []survey.BatchRequest{{Unit: unit, Category: "leaders", Count: 1}, {Unit: unit, Category: "staff", Count: 5}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := store.OpenRound(ctx, r.ID); err != nil {
+		t.Fatal(err)
+	}
+	for _, is := range issued {
+		for _, code := range is.Codes {
+			slip, err := store.Slip(ctx, code)
+			if err != nil {
+				t.Fatal(err)
+			}
+			values := make([]int, len(def.Layout(slip.Unit, slip.Category.ID)))
+			for i := range values {
+				values[i] = 1
+			}
+			b, err := def.EncodeSlots(slip.Unit, slip.Category.ID, values)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := store.Submit(ctx, slip, b); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if err := store.CloseRound(ctx, r.ID); err != nil {
+		t.Fatal(err)
+	}
+	_, key, _ := ed25519.GenerateKey(nil)
+	docs, err := Seal(ctx, store, key, r.ID, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []survey.Group{{Unit: unit, Category: "leaders"}}; !slices.Equal(docs.Excluded, want) {
+		t.Errorf("excluded: got %v, want %v", docs.Excluded, want)
+	}
+	left := map[string]int{}
+	if err := store.EachBallot(ctx, r.ID, func(u, c string, _ []byte) error { left[u+"/"+c]++; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if want := map[string]int{unit + "/staff": 5}; !maps.Equal(left, want) {
+		t.Errorf("ballots left after the seal: %v, want %v", left, want)
+	}
+	u := docs.Units[0].Result
+	if u.Ballots != 5 || u.Voted != 6 || !slices.Contains(u.Flags, tally.FlagSmallGroup) {
+		t.Errorf("unit: %d ballots of %d voted, flags %v; want 5 of 6 and small_group", u.Ballots, u.Voted, u.Flags)
+	}
+	rep, err := Recount(ctx, store, r.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !rep.Identical() {
+		t.Errorf("recount after the deletion: %+v, want every document identical", rep.Checks)
 	}
 }

@@ -92,13 +92,28 @@ type Category struct {
 	Weight Decimal `json:"weight" yaml:"weight"`
 }
 
-// Rules are the round's thresholds, as exact proportions.
+// Rules are the round's thresholds, as exact proportions, and what is done
+// with a small group of voters.
 type Rules struct {
 	Quorum          Ratio `json:"quorum" yaml:"quorum"`
 	MinGroup        int   `json:"min_group" yaml:"min_group"`
 	FlagLowestOver  Ratio `json:"flag_lowest_over" yaml:"flag_lowest_over"`
 	FlagTopTwoUnder Ratio `json:"flag_top_two_under" yaml:"flag_top_two_under"`
+	// SmallGroups is SmallGroupsExclude (the default) or SmallGroupsCount:
+	// whether the ballots of a category of a unit with fewer than MinGroup
+	// voters enter the figures (CONTRACT §3).
+	SmallGroups string `json:"small_groups,omitempty" yaml:"small_groups"`
 }
+
+// What is done with the ballots of a small group (CONTRACT §3 v2).
+const (
+	// SmallGroupsExclude: they enter no score, count, share or digest of any
+	// document, and are deleted at the seal.
+	SmallGroupsExclude = "exclude"
+	// SmallGroupsCount: v1's arithmetic; every document says its figures
+	// can be traced to few voters.
+	SmallGroupsCount = "count"
+)
 
 // Grade is one quota grade; Share is a percentage of the units of a type, and
 // is nil only for the last grade, which takes the rest.
@@ -226,6 +241,24 @@ func ParseDefinition(data []byte) (*Definition, error) {
 	}
 	d.shapes = &shapeCache{m: map[shapeKey]*ballotShape{}}
 	return &d, nil
+}
+
+// ParseFrozen parses a definition as a store froze it (Canonical bytes).
+// One frozen before rules.small_groups existed had v1's arithmetic, and
+// keeps it (SmallGroupsCount), so that a round sealed then still recounts
+// to the same bytes; every definition parsed since carries the key.
+func ParseFrozen(canonical []byte) (*Definition, error) {
+	d, err := ParseDefinition(canonical)
+	if err != nil {
+		return nil, err
+	}
+	var keys struct{ Rules map[string]json.RawMessage }
+	if json.Unmarshal(canonical, &keys) == nil {
+		if _, ok := keys.Rules["small_groups"]; !ok {
+			d.Rules.SmallGroups = SmallGroupsCount
+		}
+	}
+	return d, nil
 }
 
 // jsonProblem says in Chinese what the JSON decoder found wrong in text.
@@ -374,6 +407,9 @@ func (d *Definition) fillDefaults() {
 	}
 	if !d.Rules.FlagTopTwoUnder.set {
 		d.Rules.FlagTopTwoUnder = mustRatio("2/3")
+	}
+	if d.Rules.SmallGroups == "" {
+		d.Rules.SmallGroups = SmallGroupsExclude
 	}
 }
 

@@ -40,6 +40,12 @@ type Round struct {
 	SealedAt     *time.Time
 }
 
+// Group is the ballots of one voter category in one unit.
+type Group struct {
+	Unit     string
+	Category string
+}
+
 // SealedDocument is one signed document of a sealed round: the round
 // document (Unit "") or a unit's.
 type SealedDocument struct {

@@ -246,8 +246,8 @@ func (d *Definition) checkWeightsByType(ps *problems, cats map[string]bool) {
 	}
 }
 
-// checkRules checks that the thresholds are proportions in (0, 1] and the
-// smallest group is at least 1.
+// checkRules checks that the thresholds are proportions in (0, 1], the
+// smallest group is at least 1, and small groups are excluded or counted.
 func (d *Definition) checkRules(ps *problems) {
 	for _, r := range []struct {
 		path string
@@ -263,6 +263,9 @@ func (d *Definition) checkRules(ps *problems) {
 	}
 	if d.Rules.MinGroup < 1 {
 		ps.add("rules.min_group", "至少为 1，现为 %d", d.Rules.MinGroup)
+	}
+	if g := d.Rules.SmallGroups; g != SmallGroupsExclude && g != SmallGroupsCount {
+		ps.add("rules.small_groups", "应为 exclude（不足 min_group 人的类别不计入任何数字，默认）或 count（照常计入），现为「%s」", g)
 	}
 }
 

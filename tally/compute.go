@@ -47,6 +47,10 @@ type Documents struct {
 	Round  []byte
 	Units  []UnitDoc
 	Result *RoundResult
+	// Excluded are the small groups whose ballots enter no figure
+	// (small_groups: exclude): the seal deletes them, and a recount without
+	// them gives the same bytes.
+	Excluded []survey.Group
 }
 
 // UnitDoc is one unit document. Result points into the round's result.
@@ -59,13 +63,17 @@ type UnitDoc struct {
 // Documents computes every unit document and the round document from the
 // ballots added so far (CONTRACT §3). It returns an error when the turnout
 // names a unit or category the definition does not have, says more codes
-// were used than issued, or disagrees with the number of ballots counted: a
-// seal must not sign figures that contradict each other.
+// were used than issued, or disagrees with the number of ballots counted
+// (but for an excluded small group, whose ballots may be gone): a seal must
+// not sign figures that contradict each other. Under small_groups: exclude
+// it takes small groups' ballots out of the counter for good; add nothing
+// to it, and merge nothing into it, afterwards.
 func (c *Counter) Documents(t Turnout, m Meta) (*Documents, error) {
 	def := c.def
 	if err := c.checkTurnout(t); err != nil {
 		return nil, err
 	}
+	c.exclude(t)
 	if m.RoundName == "" {
 		m.RoundName = def.Name
 	}
@@ -96,6 +104,11 @@ func (c *Counter) Documents(t Turnout, m Meta) (*Documents, error) {
 	rankAndGrade(def, rr.Units)
 
 	docs := &Documents{Result: rr, Units: make([]UnitDoc, len(rr.Units))}
+	for gi, ex := range c.excluded {
+		if ex {
+			docs.Excluded = append(docs.Excluded, survey.Group{Unit: def.Units[gi/len(c.cats)].ID, Category: c.cats[gi%len(c.cats)]})
+		}
+	}
 	for i := range rr.Units {
 		b, err := encode(&rr.Units[i])
 		if err != nil {
@@ -127,6 +140,9 @@ func (c *Counter) checkTurnout(t Turnout) error {
 		for ci, cid := range c.cats {
 			n := t[u.ID][cid]
 			ballots := c.groups[ui*len(c.cats)+ci].ballots
+			if ballots == 0 && c.small(n.Voted) && def.Rules.SmallGroups == survey.SmallGroupsExclude {
+				continue // an excluded group, its ballots deleted at the seal
+			}
 			switch {
 			case n.Issued < 0 || n.Voted < 0:
 				return fmt.Errorf("unit %q category %q: negative turnout %+v", u.ID, cid, n)
@@ -140,6 +156,12 @@ func (c *Counter) checkTurnout(t Turnout) error {
 	return nil
 }
 
+// small reports whether a group of voted voters is small: 1 ≤ voted <
+// min_group.
+func (c *Counter) small(voted int) bool {
+	return voted >= 1 && voted < c.def.Rules.MinGroup
+}
+
 // unitTally holds what the computation of one unit needs.
 type unitTally struct {
 	c           *Counter
@@ -150,13 +172,13 @@ type unitTally struct {
 	voters      [][]int    // per form, the categories that may fill it
 	teamForms   []int      // the forms rating the team
 	memberForms []int      // the forms rating each member
-	small       []bool     // per category, 1 ≤ ballots < min_group
+	small       []bool     // per category, 1 ≤ voted < min_group
 	withheld    bool       // some category is small
 }
 
 // newUnitTally gathers what unit ui's computation needs from the
-// definition and the ballots counted.
-func newUnitTally(c *Counter, ui int) *unitTally {
+// definition, the ballots counted and the unit's turnout.
+func newUnitTally(c *Counter, ui int, turnout map[string]Count) *unitTally {
 	def := c.def
 	unit := &def.Units[ui]
 	ut := &unitTally{c: c, def: def, ui: ui, unit: unit}
@@ -180,9 +202,8 @@ func newUnitTally(c *Counter, ui int) *unitTally {
 		}
 	}
 	ut.small = make([]bool, len(def.Categories))
-	for ci := range def.Categories {
-		n := ut.ballots(ci)
-		ut.small[ci] = n >= 1 && n < def.Rules.MinGroup
+	for ci, cat := range def.Categories {
+		ut.small[ci] = c.small(turnout[cat.ID].Voted)
 		ut.withheld = ut.withheld || ut.small[ci]
 	}
 	return ut
@@ -198,7 +219,7 @@ func (ut *unitTally) ballots(ci int) int {
 // and flags.
 func (c *Counter) unitResult(ui int, turnout map[string]Count) *UnitResult {
 	def := c.def
-	ut := newUnitTally(c, ui)
+	ut := newUnitTally(c, ui, turnout)
 	res := &UnitResult{
 		Unit:              UnitRef{ID: ut.unit.ID, Name: ut.unit.Name, Type: ut.unit.Type},
 		BreakdownWithheld: ut.withheld,

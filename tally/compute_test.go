@@ -34,6 +34,15 @@ units:
   - {id: u1, name: 单位一, type: T}
 `
 
+// withheldMarks lists each category of u as "ID withheld" or "ID shown".
+func withheldMarks(u *UnitResult) []string {
+	var out []string
+	for _, c := range u.Categories {
+		out = append(out, c.ID+" "+map[bool]string{true: "withheld", false: "shown"}[c.Withheld])
+	}
+	return out
+}
+
 // TestWorkedExample works one unit out by hand.
 //
 //	category a (weight 60), 3 ballots: 甲 = 优秀, 优秀, 称职 → (100+100+80)/3 = 280/3
@@ -210,26 +219,42 @@ func TestUnitRules(t *testing.T) {
 			},
 		},
 		{
-			// a (2 ballots) is small; it still carries its weight:
-			// (60·100 + 40·80)/100 = 92 on both items.
-			name:  "a small category withholds every category's figures",
-			def:   basicDef,
+			// small_groups: count (v1): a (2 ballots) is small; it still
+			// carries its weight: (60·100 + 40·80)/100 = 92 on both items.
+			name:  "counted, a small category withholds every category's figures",
+			def:   basicDef + "rules: {small_groups: count}\n",
 			votes: concat(votes(2, "u1", "a", "AA"), votes(5, "u1", "b", "BB")),
 			want:  unitView{Score: "92.00", Component: "18.40", Rank: "1/1", Flags: []string{"small_group"}},
 			check: func(t *testing.T, u *UnitResult) {
 				if !u.BreakdownWithheld {
 					t.Errorf("breakdown_withheld: got false, want true")
 				}
-				var got []string
-				for _, c := range u.Categories {
-					got = append(got, c.ID+" "+map[bool]string{true: "withheld", false: "shown"}[c.Withheld])
-				}
-				if diff := cmp.Diff([]string{"a withheld", "b shown"}, got); diff != "" {
+				if diff := cmp.Diff([]string{"a withheld", "b shown"}, withheldMarks(u)); diff != "" {
 					t.Errorf("withheld marks (-want +got):\n%s", diff)
 				}
 				// Pooled counts stay.
 				if got := u.Subjects[0].Forms[0].Items[0].Counts; got[0].Count != 2 || got[1].Count != 5 {
 					t.Errorf("pooled counts: got %v, want 2 优秀 and 5 称职", got)
+				}
+			},
+		},
+		{
+			// small_groups: exclude (the default): a's 2 ballots enter no
+			// figure, as if it had none: b alone, 80 on both items, and
+			// reweighted; its turnout stays.
+			name:  "excluded, a small category enters no figure",
+			def:   basicDef,
+			votes: concat(votes(2, "u1", "a", "AA"), votes(5, "u1", "b", "BB")),
+			want:  unitView{Score: "80.00", Component: "16.00", Rank: "1/1", Flags: []string{"reweighted", "small_group"}},
+			check: func(t *testing.T, u *UnitResult) {
+				if diff := cmp.Diff([]string{"a withheld", "b shown"}, withheldMarks(u)); diff != "" {
+					t.Errorf("withheld marks (-want +got):\n%s", diff)
+				}
+				if got := u.Subjects[0].Forms[0].Items[0].Counts; got[0].Count != 0 || got[1].Count != 5 {
+					t.Errorf("pooled counts: got %v, want 0 优秀 and 5 称职", got)
+				}
+				if u.Ballots != 5 || u.Voted != 7 || u.Categories[0].Voted != 2 {
+					t.Errorf("ballots %d, voted %d (a: %d): want 5 counted of 7 voted, a's 2 voted kept", u.Ballots, u.Voted, u.Categories[0].Voted)
 				}
 			},
 		},

@@ -48,6 +48,10 @@ type Counter struct {
 
 	lastUnit string // the unit of the previous Add: stores stream in runs
 	lastU    int
+
+	// excluded[u*len(cats)+c] marks a small group whose ballots Documents
+	// took out of every figure (CONTRACT §3, small_groups: exclude).
+	excluded []bool
 }
 
 // batch is up to hashChunk ballots waiting to be hashed.
@@ -85,10 +89,12 @@ type slot struct {
 // hashChunk is the number of ballots hashed in one batch.
 const hashChunk = 1 << 14
 
-// ballotHash is the SHA-256 of one ballot and the unit it belongs to.
+// ballotHash is the SHA-256 of one ballot and the unit and category it
+// belongs to.
 type ballotHash struct {
 	h    [sha256.Size]byte
 	unit uint32
+	cat  uint32
 }
 
 // NewCounter returns an empty counter for the rounds of the definition. The
@@ -224,7 +230,7 @@ func (c *Counter) hashBatch(b *batch) []ballotHash {
 		buf = append(buf, 0)
 		buf = append(buf, answers[:p.n]...)
 		answers = answers[p.n:]
-		out[i] = ballotHash{h: sha256.Sum256(buf), unit: p.unit}
+		out[i] = ballotHash{h: sha256.Sum256(buf), unit: p.unit, cat: p.category}
 	}
 	return out
 }
@@ -294,7 +300,7 @@ func (c *Counter) Ballots() int { return c.ballots }
 // ballots, the round digest all ballots; an empty set digests to SHA-256 of
 // nothing.
 func (c *Counter) digests() (units []string, round string) {
-	sorted := sortHashes(c.hashed(), c.ballots)
+	sorted := sortHashes(c.kept(c.hashed()), c.ballots)
 	units = make([]string, len(c.def.Units))
 	var wg sync.WaitGroup
 	wg.Go(func() {
@@ -318,6 +324,50 @@ func (c *Counter) digests() (units []string, round string) {
 	})
 	wg.Wait()
 	return units, round
+}
+
+// kept returns the hashes of the ballots that were not excluded.
+func (c *Counter) kept(chunks [][]ballotHash) [][]ballotHash {
+	if !slices.Contains(c.excluded, true) {
+		return chunks
+	}
+	out := make([][]ballotHash, len(chunks))
+	for i, in := range chunks {
+		for _, h := range in {
+			if !c.excluded[int(h.unit)*len(c.cats)+int(h.cat)] {
+				out[i] = append(out[i], h)
+			}
+		}
+	}
+	return out
+}
+
+// exclude takes the ballots of every small group out of the counts, under
+// small_groups: exclude: a group is small when 1 ≤ its voted codes <
+// min_group (its turnout, which stays when the seal deletes its ballots,
+// so that a recount finds the same groups small). It may be called again:
+// the excluded counts are zero.
+func (c *Counter) exclude(t Turnout) {
+	def := c.def
+	c.excluded = make([]bool, len(c.groups))
+	if def.Rules.SmallGroups != survey.SmallGroupsExclude {
+		return
+	}
+	for ui, u := range def.Units {
+		for ci, cid := range c.cats {
+			if v := t[u.ID][cid].Voted; v < 1 || v >= def.Rules.MinGroup {
+				continue
+			}
+			gi := ui*len(c.cats) + ci
+			g := &c.groups[gi]
+			c.excluded[gi] = true
+			for _, s := range g.slots {
+				clear(c.counts[s.off : int(s.off)+int(s.nopt)+1])
+			}
+			c.ballots -= g.ballots
+			g.ballots = 0
+		}
+	}
 }
 
 // bufferedHash feeds SHA-256 in blocks of many ballot hashes rather than

@@ -100,7 +100,7 @@ func TestDocumentsRejectsInconsistentTurnout(t *testing.T) {
 // The digest is computed as documented: SHA-256 over the ballots' hashes in
 // ascending order, each hash over unit 0x00 category 0x00 answers.
 func TestBallotsDigest(t *testing.T) {
-	def := parseDef(t, basicDef+"  - {id: u2, name: 单位二, type: T}\n")
+	def := parseDef(t, basicDef+"  - {id: u2, name: 单位二, type: T}\nrules: {min_group: 1}\n")
 	ballots := []vote{{"u1", "a", "AB"}, {"u1", "b", "-A"}, {"u1", "a", "AB"}, {"u2", "a", "CD"}}
 	docs := count(t, def, ballots, nil)
 

@@ -34,12 +34,22 @@
 //     counts every unit of the type, scored or not.
 //   - Grading: once a group of tied units moves down past a grade, that
 //     grade takes no later unit, since a later unit ranks lower.
-//   - small_group is raised for any category with 1 ≤ ballots < min_group,
-//     whatever its weight; a category with no ballots is not small.
+//   - A category of a unit is small when 1 ≤ voted < min_group, voted being
+//     its used codes (the turnout), whatever its weight; one nobody voted in
+//     is not small. Smallness is read from the turnout, not the ballots, so
+//     that a recount after the seal deleted an excluded group's ballots
+//     finds the same groups small and gives the same bytes.
+//   - small_groups: exclude (the default) takes a small group's ballots out
+//     of every score, count, share and ballots_sha256 (and out of the
+//     unit's and round's ballots); Documents lists the groups so excluded
+//     for the seal to delete. A definition frozen before small_groups
+//     existed keeps v1's count (survey.ParseFrozen). count does not yet
+//     print the notice CONTRACT §3 asks of it beyond the small_group flag.
 //   - Per-category figures are each category's mean per item with its valid
 //     votes, its item-weighted form scores and form-weighted subject score;
 //     they are left out for categories without ballots and, for every
 //     category, when the unit's breakdown is withheld.
 //   - Turnout must agree with the ballots: codes used must equal ballots
-//     counted for every unit and category, or Documents refuses to seal.
+//     counted for every unit and category (an excluded group may have none
+//     left), or Documents refuses to seal.
 package tally

@@ -100,7 +100,7 @@ func TestMigrateBatchCounts(t *testing.T) {
 	if err := s.CloseRound(ctx, "open"); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.Seal(ctx, "open", survey.SealTime(time.Now()), nil); err != nil {
+	if err := s.Seal(ctx, "open", survey.SealTime(time.Now()), nil, nil); err != nil {
 		t.Fatal(err)
 	}
 	tu, err := s.Turnout(ctx, "open")

@@ -22,10 +22,12 @@ func (documentRow) TableName() string { return "documents" }
 
 // Seal stores the signed documents of a closed round and freezes it, in one
 // transaction: the round becomes sealed at sealedAt, each batch keeps its
-// count of spent codes, and the round's code hashes are purged. After this
-// no ballot can be added (the round is not open) and none can be changed
-// (the store has no way to). ErrWrongState unless the round is closed.
-func (s *Store) Seal(ctx context.Context, roundID string, sealedAt time.Time, docs []survey.SealedDocument) error {
+// count of spent codes, the round's code hashes are purged, and the ballots
+// of the groups in drop (small groups that entered no document) are
+// deleted. After this no ballot can be added (the round is not open) and
+// none can be changed (the store has no way to). ErrWrongState unless the
+// round is closed.
+func (s *Store) Seal(ctx context.Context, roundID string, sealedAt time.Time, docs []survey.SealedDocument, drop []survey.Group) error {
 	s.batchMu.Lock()
 	err := s.w.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		var row roundRow
@@ -46,6 +48,11 @@ func (s *Store) Seal(ctx context.Context, roundID string, sealedAt time.Time, do
 		if err := tx.Exec(`DELETE FROM codes WHERE round_id = ?`, roundID).Error; err != nil {
 			return err
 		}
+		for _, g := range drop {
+			if err := tx.Exec(`DELETE FROM ballots WHERE round_id = ? AND unit = ? AND category = ?`, roundID, g.Unit, g.Category).Error; err != nil {
+				return err
+			}
+		}
 		return tx.Model(&roundRow{}).Where("id = ?", roundID).Updates(map[string]any{
 			"status": survey.StatusSealed, "sealed_at": sealedAt,
 		}).Error
@@ -58,7 +65,7 @@ func (s *Store) Seal(ctx context.Context, roundID string, sealedAt time.Time, do
 		return fmt.Errorf("seal: %w", err)
 	}
 	// The purge freed pages (zeroed by secure_delete); compact so that the
-	// log holds no trace of the deleted hashes either.
+	// log holds no trace of the deleted hashes and ballots either.
 	return s.Compact(ctx)
 }
 

@@ -178,7 +178,7 @@ func TestSlipIndexFollowsEveryChange(t *testing.T) {
 	checkIndex(t, "closed", s, codes, []error{survey.ErrCodeUsed, survey.ErrVotingOver, survey.ErrVotingOver, survey.ErrCodeUsed, survey.ErrNotFound, survey.ErrNotFound})
 	checkTurnout(t, "closed", s, r.ID)
 
-	if err := s.Seal(ctx, r.ID, survey.SealTime(s.now()), nil); err != nil {
+	if err := s.Seal(ctx, r.ID, survey.SealTime(s.now()), nil, nil); err != nil {
 		t.Fatal(err)
 	}
 	checkIndex(t, "sealed", s, codes, []error{survey.ErrNotFound, survey.ErrNotFound, survey.ErrNotFound, survey.ErrNotFound, survey.ErrNotFound, survey.ErrNotFound})

@@ -263,7 +263,7 @@ func (s *Store) definition(id string, canonical []byte) (*survey.Definition, err
 	if ok {
 		return d, nil
 	}
-	d, err := survey.ParseDefinition(canonical)
+	d, err := survey.ParseFrozen(canonical)
 	if err != nil {
 		return nil, fmt.Errorf("stored definition of round %s: %w", id, err)
 	}
@@ -284,9 +284,16 @@ func (s *Store) OpenRound(ctx context.Context, id string) error {
 		if row.Status != survey.StatusDraft {
 			return fmt.Errorf("open round: %w", survey.ErrWrongState)
 		}
+		// Frozen as this version writes it: a draft stored by an older one
+		// gains the keys added since, with their defaults.
+		def, err := survey.ParseDefinition(row.Definition)
+		if err != nil {
+			return fmt.Errorf("open round: stored definition: %w", err)
+		}
+		frozen := def.Canonical()
 		now := s.now().UTC()
 		return tx.Model(&roundRow{}).Where("id = ?", id).Updates(map[string]any{
-			"status": survey.StatusOpen, "config_sha256": fingerprint(row.Definition), "opened_at": now,
+			"status": survey.StatusOpen, "definition": frozen, "config_sha256": fingerprint(frozen), "opened_at": now,
 		}).Error
 	})
 }
