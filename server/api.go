@@ -188,7 +188,29 @@ func (s *api) issueBatch(c *gin.Context) {
 	for i, code := range codes {
 		links[i] = base + "/b/" + code
 	}
-	c.JSON(http.StatusCreated, gin.H{"id": b.ID, "codes": codes, "links": links})
+	body := gin.H{"id": b.ID, "codes": codes, "links": links}
+	if w := s.smallWarnings(ctx, r, survey.Group{Unit: b.Unit, Category: b.Category}); len(w) > 0 {
+		body["warnings"] = w
+	}
+	c.JSON(http.StatusCreated, body)
+}
+
+// smallWarnings says whether group, as issued so far, is too small to be
+// counted (CONTRACT §3 small_groups). It only informs: the codes were
+// issued and must reach the organiser, so a failure here is logged and no
+// warning given.
+func (s *api) smallWarnings(ctx context.Context, r *survey.Round, group survey.Group) []string {
+	t, err := s.store.Turnout(ctx, r.ID)
+	if err != nil {
+		s.log.Error("small-group check after issuing", "round", r.ID, "err", err)
+		return nil
+	}
+	for _, si := range survey.SmallIssues(r.Definition, t) {
+		if si.Group == group {
+			return []string{si.Warning(r.Definition)}
+		}
+	}
+	return nil
 }
 
 func (s *api) voidBatch(c *gin.Context) {

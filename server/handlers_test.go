@@ -5,6 +5,7 @@ import (
 	"compress/gzip"
 	"encoding/json"
 	"fmt"
+	"html"
 	"io"
 	"net/http"
 	"net/url"
@@ -946,5 +947,36 @@ func TestOneCodeManyRequests(t *testing.T) {
 	}
 	if u := turnoutOf(t, admin, id, "czj"); u.Voted != 1 {
 		t.Errorf("czj voted: got %d, want 1", u.Voted)
+	}
+}
+
+// TestIssueWarnsOfSmallGroups: a batch that leaves its unit and category
+// with fewer than min_group slips is issued, with a warning that says their
+// ballots would enter no figure; the batches page says so too, and the
+// warning goes once the group is large enough.
+func TestIssueWarnsOfSmallGroups(t *testing.T) {
+	e := newConsoleEnv(t)
+	admin := e.admin()
+	id := e.round
+	path := "/api/v1/rounds/" + id + "/batches"
+	var got struct {
+		Codes    []string
+		Warnings []string
+	}
+	admin.must(201, "POST", path, map[string]any{"unit": "czj", "category": "leaders", "count": 1}).decode(t, &got)
+	if len(got.Codes) != 1 || len(got.Warnings) != 1 || !strings.Contains(got.Warnings[0], "只发放了 1 张，少于 3 人") {
+		t.Errorf("1 leader slip: codes %v, warnings %q; want the code and a warning naming 1 of 3", got.Codes, got.Warnings)
+	}
+	got.Warnings = nil
+	admin.must(201, "POST", path, map[string]any{"unit": "czj", "category": "leaders", "count": 2}).decode(t, &got)
+	if len(got.Warnings) != 0 {
+		t.Errorf("3 leader slips in all: warnings %q, want none", got.Warnings)
+	}
+	admin.must(201, "POST", path, map[string]any{"unit": "fgj", "category": "leaders", "count": 2})
+	cc := signIn(t, e.ts.URL, "admin", adminPassword)
+	page := cc.must(http.StatusOK, cc.get("/console/rounds/"+id+"/batches"), "batches page")
+	body := html.UnescapeString(string(page.body))
+	if !strings.Contains(body, "区发展和改革局」的「区领导」只发放了 2 张") || strings.Contains(body, "区财政局」的「区领导」只发放") {
+		t.Errorf("the batches page should warn of fgj's 2 leader slips and not of czj's 3:\n%.2000s", body)
 	}
 }

@@ -134,6 +134,43 @@ func CheckBatches(d *Definition, reqs []BatchRequest) error {
 	return nil
 }
 
+// SmallIssues are the units and categories issued fewer than min_group
+// slips (one at least), with how many: under small_groups: exclude, even
+// if every slip is used, their ballots enter no figure. Nil under count.
+func SmallIssues(d *Definition, t []UnitTurnout) []SmallIssue {
+	if d.Rules.SmallGroups != SmallGroupsExclude {
+		return nil
+	}
+	var out []SmallIssue
+	for _, u := range t {
+		for _, c := range u.Categories {
+			if n := c.Count.Issued; n >= 1 && n < d.Rules.MinGroup {
+				out = append(out, SmallIssue{Group: Group{Unit: u.Unit, Category: c.Category}, Issued: n})
+			}
+		}
+	}
+	return out
+}
+
+// SmallIssue is a group issued too few slips to be counted.
+type SmallIssue struct {
+	Group
+	Issued int
+}
+
+// Warning says, in Chinese, what a small issue means and what to do.
+func (s SmallIssue) Warning(d *Definition) string {
+	unit, cat := s.Unit, s.Category
+	if u := d.Unit(unit); u != nil {
+		unit = u.Name
+	}
+	if c := d.Category(cat); c != nil {
+		cat = c.Name
+	}
+	return fmt.Sprintf("「%s」的「%s」只发放了 %d 张，少于 %d 人：即使全部参加，这些评价也不计入任何结果（以免从结果中反推出个人的评价）。请增发到 %d 张以上，或将这类测评人并入其他类别。",
+		unit, cat, s.Issued, d.Rules.MinGroup, d.Rules.MinGroup)
+}
+
 // Slip is what a code opens: a round, a unit and a voter category.
 type Slip struct {
 	Round    *Round

@@ -27,6 +27,7 @@ type batchesView struct {
 	Bulk       []conBulk
 	Nonce      string
 	Issued     int
+	Small      []string // warnings for groups issued too few slips to be counted
 }
 
 type batchUnitRow struct {
@@ -116,6 +117,9 @@ func (s *Console) BatchesPage(c *gin.Context) {
 		if b.Units+b.Already > 0 {
 			v.Bulk = append(v.Bulk, b)
 		}
+	}
+	for _, si := range survey.SmallIssues(def, turnout) {
+		v.Small = append(v.Small, si.Warning(def))
 	}
 	for _, b := range batches {
 		row := conBatch{ID: b.ID, Count: b.Count, Voided: b.Voided, Created: consoleTime(b.CreatedAt),
