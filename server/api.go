@@ -106,10 +106,10 @@ func (s *api) openRound(c *gin.Context) {
 	s.transition(c, s.store.OpenRound)
 }
 
+// closeRound closes voting; a close whose compaction readers kept from
+// running answers 503 with the remedy, and posting it again finishes it.
 func (s *api) closeRound(c *gin.Context) {
-	s.transition(c, func(ctx context.Context, id string) error {
-		return s.afterChange("close round", s.store.CloseRound(ctx, id))
-	})
+	s.transition(c, s.store.CloseRound)
 }
 
 func (s *api) transition(c *gin.Context, change func(ctx context.Context, id string) error) {

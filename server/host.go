@@ -25,7 +25,6 @@ func (h host) Describe(err error) (int, string)                       { return s
 func (h host) Account(c *gin.Context) *survey.Account                 { return account(c) }
 func (h host) SetAccount(c *gin.Context, a *survey.Account)           { c.Set(accountKey, a) }
 func (h host) BaseURL(c *gin.Context) string                          { return h.baseURL(c) }
-func (h host) AfterChange(what string, err error) error               { return h.afterChange(what, err) }
 func (h host) PubKey() string                                         { return h.sealer.pubKeyB64() }
 
 func (h host) PrintView(r *survey.Round, issued []survey.Issued, base string) (any, error) {

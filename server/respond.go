@@ -32,6 +32,8 @@ func statusOf(err error) int {
 		return http.StatusUnauthorized
 	case errors.Is(err, errForbidden):
 		return http.StatusForbidden
+	case errors.Is(err, sqlite.ErrCompactIncomplete):
+		return http.StatusServiceUnavailable
 	}
 	return http.StatusInternalServerError
 }
@@ -57,6 +59,8 @@ func messageOf(err error) string {
 		return "需要登录或有效的访问令牌"
 	case errors.Is(err, errForbidden):
 		return "无权访问"
+	case errors.Is(err, sqlite.ErrCompactIncomplete):
+		return "测评已结束，但数据库文件尚未整理（有其他程序正在读取数据库，例如备份），投票期间的页面顺序还留在文件中。请稍后再次提交“结束测评”，或在服务器上运行 minping compact；下次启动时也会自动完成。"
 	}
 	var ve *survey.ValidationError
 	if errors.As(err, &ve) {
@@ -80,12 +84,15 @@ func (s *base) fail(c *gin.Context, err error) {
 	c.AbortWithStatusJSON(status, body)
 }
 
-// afterChange lets a close or a seal stand when only the compaction behind
-// it was incomplete: the change is committed, so it is answered as done, and
-// the log says to run minping compact.
-func (s *base) afterChange(what string, err error) error {
+// afterSeal lets a seal stand when only the compaction behind it was
+// incomplete: the documents are signed and stored, and what the compaction
+// would clear (free pages, already zeroed) reveals nothing, so it is
+// answered as done and the log says the compaction is owed. A close is not
+// so forgiving: its compaction clears the voting's page order, and it
+// answers ErrCompactIncomplete with the remedy (statusOf, messageOf).
+func (s *base) afterSeal(err error) error {
 	if errors.Is(err, sqlite.ErrCompactIncomplete) {
-		s.log.Warn(what+": done, but the write-ahead log still holds the voting's commit history; run `minping compact` when no backup or export is reading the database", "err", err)
+		s.log.Warn("seal: done, but the database file could not be rebuilt while others read it; it is owed and runs at the next close, the next start or `minping compact`", "err", err)
 		return nil
 	}
 	return err

@@ -16,7 +16,7 @@ import (
 // returns the round document's result. The API and the console both call it.
 func (s *sealer) seal(ctx context.Context, roundID string) (*tally.RoundResult, error) {
 	docs, err := seal.Seal(ctx, s.store, s.key, roundID, s.cfg.Now())
-	if err := s.afterChange("seal", err); err != nil {
+	if err := s.afterSeal(err); err != nil {
 		return nil, err
 	}
 	s.log.Info("round sealed", "round", roundID, "units", len(docs.Units), "ballots", docs.Result.Ballots)

@@ -62,19 +62,25 @@ func TestStrictRequests(t *testing.T) {
 	}
 }
 
-// TestAfterChange checks that a close or seal whose compaction was
-// incomplete is answered as done, with the remedy in the log, while any
-// other error still fails the request.
-func TestAfterChange(t *testing.T) {
+// TestIncompleteCompaction: a seal whose compaction was incomplete is
+// answered as done, with the debt in the log; a close so kept answers 503
+// with the remedy in Chinese; any other error still fails the request.
+func TestIncompleteCompaction(t *testing.T) {
 	e := newTestEnv(t)
-	incomplete := fmt.Errorf("close round: %w", sqlite.ErrCompactIncomplete)
-	if err := e.srv.api.afterChange("close round", incomplete); err != nil {
-		t.Errorf("incomplete compaction: got %v, want nil", err)
+	incomplete := fmt.Errorf("seal: %w", sqlite.ErrCompactIncomplete)
+	if err := e.srv.api.afterSeal(incomplete); err != nil {
+		t.Errorf("incomplete compaction after a seal: got %v, want nil", err)
 	}
 	if !strings.Contains(e.logs.String(), "minping compact") {
 		t.Errorf("the log does not name the remedy:\n%s", e.logs.String())
 	}
-	if err := e.srv.api.afterChange("close round", survey.ErrWrongState); !errors.Is(err, survey.ErrWrongState) {
+	if err := e.srv.api.afterSeal(survey.ErrWrongState); !errors.Is(err, survey.ErrWrongState) {
 		t.Errorf("another error: got %v, want it returned", err)
+	}
+	if got := statusOf(fmt.Errorf("close round: %w", sqlite.ErrCompactIncomplete)); got != http.StatusServiceUnavailable {
+		t.Errorf("an incomplete close: status %d, want 503", got)
+	}
+	if msg := messageOf(sqlite.ErrCompactIncomplete); !strings.Contains(msg, "再次提交") || !strings.Contains(msg, "minping compact") {
+		t.Errorf("an incomplete close says %q, want the remedy", msg)
 	}
 }

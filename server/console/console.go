@@ -47,9 +47,6 @@ type Host interface {
 	SetAccount(c *gin.Context, a *survey.Account)
 	// BaseURL is where the links of slips issued in this request point.
 	BaseURL(c *gin.Context) string
-	// AfterChange lets a close stand when only its compaction was
-	// incomplete, and says so in the log.
-	AfterChange(what string, err error) error
 	// PrintView lays out batches just issued for the "print" template.
 	PrintView(r *survey.Round, issued []survey.Issued, base string) (any, error)
 	// Seal seals a closed round; PubKey is the key its documents verify with.

@@ -588,7 +588,7 @@ func (s *Console) Close(c *gin.Context) {
 		s.consoleError(c, http.StatusUnprocessableEntity, "尚未确认", "请勾选确认框后再结束测评。")
 		return
 	}
-	if err := s.host.AfterChange("close round", s.store.CloseRound(c.Request.Context(), c.Param("id"))); err != nil {
+	if err := s.store.CloseRound(c.Request.Context(), c.Param("id")); err != nil {
 		s.consoleFail(c, err)
 		return
 	}

@@ -114,6 +114,15 @@ ALTER TABLE codes ADD COLUMN pos INTEGER NOT NULL DEFAULT 0;          -- the ran
 UPDATE batches SET spent = used WHERE used IS NOT NULL;               -- sealed: the codes are gone, the count was kept
 DELETE FROM codes WHERE batch_id NOT IN (SELECT id FROM batches WHERE used IS NULL); -- left behind: a seal purges them
 `,
+	// Work a change leaves to finish after its commit: 'compact' while the
+	// compaction a close or a seal owes has not run (a reader held the
+	// database, or the process stopped), so that the next close, the next
+	// start or minping compact finishes it, and says so.
+	4: `
+CREATE TABLE maintenance (
+	task TEXT PRIMARY KEY
+) WITHOUT ROWID;
+`,
 }
 
 // migrationSteps run after the SQL of their version, in its transaction.

@@ -48,6 +48,9 @@ func (s *Store) Seal(ctx context.Context, roundID string, sealedAt time.Time, do
 		if err := tx.Exec(`DELETE FROM codes WHERE round_id = ?`, roundID).Error; err != nil {
 			return err
 		}
+		if err := oweCompaction(tx); err != nil {
+			return err
+		}
 		for _, g := range drop {
 			if err := tx.Exec(`DELETE FROM ballots WHERE round_id = ? AND unit = ? AND category = ?`, roundID, g.Unit, g.Category).Error; err != nil {
 				return err
@@ -64,8 +67,8 @@ func (s *Store) Seal(ctx context.Context, roundID string, sealedAt time.Time, do
 	if err != nil {
 		return fmt.Errorf("seal: %w", err)
 	}
-	// The purge freed pages (zeroed by secure_delete); compact so that the
-	// log holds no trace of the deleted hashes and ballots either.
+	// The purge freed pages (zeroed by secure_delete); compact so that no
+	// free page of the file keeps where they were.
 	return s.Compact(ctx)
 }
 

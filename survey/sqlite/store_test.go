@@ -273,7 +273,7 @@ func TestBallotTableSchema(t *testing.T) {
 func TestPragmas(t *testing.T) {
 	s, _ := openStore(t)
 	for _, tc := range []struct{ pragma, want string }{
-		{"journal_mode", "wal"}, {"synchronous", "2"}, {"secure_delete", "1"}, {"foreign_keys", "1"},
+		{"journal_mode", "truncate"}, {"synchronous", "2"}, {"secure_delete", "1"}, {"foreign_keys", "1"},
 	} {
 		for name, db := range map[string]*gorm.DB{"writer": s.w, "reader": s.r} {
 			var got string
@@ -287,10 +287,10 @@ func TestPragmas(t *testing.T) {
 	}
 }
 
-// TestCloseLeavesNoCommitHistory checks that after a round closes the
-// write-ahead log is empty, so a copy of the data directory holds no commit
-// groups pairing spent codes with ballots.
-func TestCloseLeavesNoCommitHistory(t *testing.T) {
+// TestNoCommitHistory checks that voting leaves no commit history in the
+// data directory: there is no write-ahead log, and the rollback journal is
+// empty between commits, so a copy holds the current state alone.
+func TestNoCommitHistory(t *testing.T) {
 	s, path := openStore(t)
 	ctx := context.Background()
 	r, codes := openRound(t, s, 5)
@@ -302,64 +302,129 @@ func TestCloseLeavesNoCommitHistory(t *testing.T) {
 		if err := s.Submit(ctx, slip, fullAnswers(r.Definition, slip.Unit, "staff")); err != nil {
 			t.Fatal(err)
 		}
-	}
-	if fi, err := os.Stat(path + "-wal"); err != nil || fi.Size() == 0 {
-		t.Fatalf("before close the WAL should hold the votes (size %v, err %v)", fi, err)
-	}
-	if err := s.CloseRound(ctx, r.ID); err != nil {
-		t.Fatal(err)
-	}
-	fi, err := os.Stat(path + "-wal")
-	if err == nil && fi.Size() != 0 {
-		t.Fatalf("after close the WAL holds %d bytes, want 0", fi.Size())
+		if fi, err := os.Stat(path + "-wal"); err == nil {
+			t.Fatalf("a write-ahead log of %d bytes exists while voting", fi.Size())
+		}
+		if fi, err := os.Stat(path + "-journal"); err == nil && fi.Size() != 0 {
+			t.Fatalf("between commits the journal holds %d bytes, want 0", fi.Size())
+		}
 	}
 }
 
-// TestCompactWaitsForReaders checks that a reader holding an old snapshot
-// (a backup tool, a long export) cannot make a close look complete while
-// the log still holds the voting's commit groups: the close stands but says
-// the log is not empty, and a later Compact empties it.
-func TestCompactWaitsForReaders(t *testing.T) {
+// TestWALDatabaseConverted: a database an older minping kept in WAL mode,
+// with commits still in its log, opens in rollback-journal mode with every
+// commit kept and the log gone.
+func TestWALDatabaseConverted(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "minping.db")
+	old, err := sql.Open("sqlite3", "file:"+path+"?_journal_mode=WAL")
+	if err != nil {
+		t.Fatal(err)
+	}
+	old.SetMaxOpenConns(1)
+	// Keep the commits in the log: no checkpoint before Open.
+	for _, q := range []string{`PRAGMA wal_autocheckpoint=0`, `CREATE TABLE keep (x)`, `INSERT INTO keep VALUES (1), (2)`} {
+		if _, err := old.Exec(q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if fi, err := os.Stat(path + "-wal"); err != nil || fi.Size() == 0 {
+		t.Fatalf("the old database's log should hold its commits: %v %v", fi, err)
+	}
+	old.Close()
+	s, err := Open(context.Background(), path, Options{CodeKey: bytes.Repeat([]byte{1}, 32)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	var n int
+	if err := s.r.Raw(`SELECT COUNT(*) FROM keep`).Scan(&n).Error; err != nil || n != 2 {
+		t.Errorf("rows of the old log: %d (%v), want 2", n, err)
+	}
+	var mode string
+	s.w.Raw(`PRAGMA journal_mode`).Scan(&mode)
+	if mode != "truncate" {
+		t.Errorf("journal mode %q, want truncate", mode)
+	}
+	if fi, err := os.Stat(path + "-wal"); err == nil && fi.Size() > 0 {
+		t.Errorf("the old log is still there, %d bytes", fi.Size())
+	}
+}
+
+// TestCloseCompactsOrSaysSo: a reader that holds the database as a close
+// commits keeps its compaction from running: the close stands, says
+// ErrCompactIncomplete and owes the compaction; closing again once the
+// reader is gone finishes it.
+func TestCloseCompactsOrSaysSo(t *testing.T) {
 	s, path := openStore(t)
 	s.compactWait = 300 * time.Millisecond
 	ctx := context.Background()
-	r, codes := openRound(t, s, 2)
-
-	reader, err := sql.Open("sqlite3", "file:"+path+"?_journal_mode=WAL")
+	r, _ := openRound(t, s, 2)
+	reader, err := sql.Open("sqlite3", DSN(path))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer reader.Close()
-	tx, err := reader.Begin()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var n int
-	if err := tx.QueryRow(`SELECT COUNT(*) FROM ballots`).Scan(&n); err != nil { // the snapshot starts here
-		t.Fatal(err)
-	}
-	for _, c := range codes {
-		slip, err := s.Slip(ctx, c)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := s.Submit(ctx, slip, fullAnswers(r.Definition, slip.Unit, "staff")); err != nil {
-			t.Fatal(err)
+	var tx *sql.Tx
+	var readErr error
+	s.beforeVacuum = func() { // a backup starts reading just then
+		if tx, readErr = reader.Begin(); readErr == nil {
+			var n int
+			readErr = tx.QueryRow(`SELECT COUNT(*) FROM ballots`).Scan(&n)
 		}
 	}
 	err = s.CloseRound(ctx, r.ID)
+	if readErr != nil {
+		t.Fatal(readErr)
+	}
 	if !errors.Is(err, ErrCompactIncomplete) {
-		t.Fatalf("close while a reader holds a snapshot: got %v, want ErrCompactIncomplete", err)
+		t.Fatalf("close while a reader holds the database: got %v, want ErrCompactIncomplete", err)
 	}
 	if got, _ := s.Round(ctx, r.ID); got.Status != survey.StatusClosed {
 		t.Fatalf("the round is %s after the close, want closed", got.Status)
 	}
-	tx.Rollback()
-	if err := s.Compact(ctx); err != nil {
-		t.Fatalf("compact once the reader is gone: %v", err)
+	if owed, _ := s.compactionOwed(ctx); !owed {
+		t.Error("no compaction owed after an incomplete one")
 	}
-	if fi, err := os.Stat(path + "-wal"); err == nil && fi.Size() != 0 {
-		t.Fatalf("after compact the WAL holds %d bytes, want 0", fi.Size())
+	tx.Rollback()
+	s.beforeVacuum = nil
+	if err := s.CloseRound(ctx, r.ID); err != nil {
+		t.Fatalf("closing again once the reader is gone: %v", err)
+	}
+	if owed, _ := s.compactionOwed(ctx); owed {
+		t.Error("a compaction still owed after it ran")
+	}
+	if err := s.CloseRound(ctx, r.ID); !errors.Is(err, survey.ErrWrongState) {
+		t.Errorf("closing a closed, compacted round: got %v, want ErrWrongState", err)
+	}
+}
+
+// TestOpenFinishesOwedCompaction: a process that stops between a close's
+// commit and its compaction (a crash) leaves the compaction owed; the next
+// Open runs it and says so.
+func TestOpenFinishesOwedCompaction(t *testing.T) {
+	s, path := openStore(t)
+	ctx := context.Background()
+	r, _ := openRound(t, s, 2)
+	s.beforeVacuum = func() { panic("stopped") }
+	func() {
+		defer func() { recover() }()
+		s.CloseRound(ctx, r.ID)
+	}()
+	s.beforeVacuum = nil
+	s.Close()
+	s2, err := Open(ctx, path, Options{CodeKey: bytes.Repeat([]byte{7}, 32)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s2.Close()
+	if len(s2.Finished()) != 1 || !strings.Contains(s2.Finished()[0], "compaction") {
+		t.Errorf("Open says it finished %q, want the owed compaction", s2.Finished())
+	}
+	if owed, _ := s2.compactionOwed(ctx); owed {
+		t.Error("the compaction is still owed after Open")
+	}
+	if got, _ := s2.Round(ctx, r.ID); got.Status != survey.StatusClosed {
+		t.Errorf("the round is %s, want closed", got.Status)
 	}
 }
 
