@@ -35,9 +35,9 @@ type Store struct {
 	closeOnce sync.Once
 	wg        sync.WaitGroup
 
-	compactWait time.Duration // how long Compact waits for readers
-	beforeVacuum func()       // tests: what happens between a close's commit and its compaction
-	finished     []string     // what Open finished that a change had left undone
+	compactWait  time.Duration // how long Compact waits for readers
+	beforeVacuum func()        // tests: what happens between a close's commit and its compaction
+	finished     []string      // what Open finished that a change had left undone
 
 	mu   sync.Mutex
 	defs map[string]*survey.Definition // parsed definitions by round id and fingerprint
