@@ -2,8 +2,6 @@ package server
 
 import (
 	"context"
-	"crypto/ed25519"
-	"crypto/rand"
 	"errors"
 	"fmt"
 	"io"
@@ -24,7 +22,8 @@ import (
 // environment; zero values take the defaults in brackets.
 type Config struct {
 	Addr          string           // address to listen on [:8080]
-	Data          string           // data directory: database and keys [minping-data]
+	Data          string           // data directory: the database [minping-data]
+	Keys          string           // key directory: code.key and seal.key, kept out of Data [Data-keys]
 	BaseURL       string           // public URL that QR links point to; "" takes each request's
 	DB            string           // SQLite database file [Data/minping.db]
 	AdminToken    string           // a bearer token for the administrator (MINPING_ADMIN_TOKEN)
@@ -41,6 +40,9 @@ func (cfg Config) withDefaults() Config {
 	}
 	if cfg.Data == "" {
 		cfg.Data = "minping-data"
+	}
+	if cfg.Keys == "" {
+		cfg.Keys = filepath.Clean(cfg.Data) + "-keys"
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
@@ -63,11 +65,21 @@ func Serve(ctx context.Context, cfg Config, stdout, stderr io.Writer) error {
 	defer unlock()
 	_, statErr := os.Stat(dbPath(cfg))
 	firstStart := errors.Is(statErr, os.ErrNotExist)
+	moved, err := moveKeys(cfg)
+	for _, m := range moved {
+		log.Info(m)
+	}
+	if err != nil {
+		return err
+	}
 	store, err := OpenStore(ctx, cfg, true)
 	if err != nil {
 		return err
 	}
 	defer store.Close()
+	for _, f := range store.Finished() {
+		log.Info(f)
+	}
 	key, err := SealKey(cfg)
 	if err != nil {
 		return err
@@ -95,7 +107,7 @@ func Serve(ctx context.Context, cfg Config, stdout, stderr io.Writer) error {
 	}
 	url := "http://" + displayAddr(ln.Addr())
 	fmt.Fprintf(stdout, "minping serving on %s  (console %s/console, voters %s/b)\n", url, url, url)
-	log.Info("serving", "addr", ln.Addr().String(), "data", cfg.Data)
+	log.Info("serving", "addr", ln.Addr().String(), "data", cfg.Data, "keys", cfg.Keys)
 
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
@@ -126,24 +138,21 @@ func dbPath(cfg Config) string {
 	return filepath.Join(cfg.Data, "minping.db")
 }
 
-// OpenStore opens the store of a data directory; with create, a missing
-// directory, database or code key is created, else a missing one is an
-// error (the commands that read a data directory never make one).
+// OpenStore opens the store of a data directory with the code key of its
+// key directory; with create, a missing directory, database or code key is
+// created, else a missing one is an error (the commands that read a data
+// directory never make one).
 func OpenStore(ctx context.Context, cfg Config, create bool) (*sqlite.Store, error) {
 	cfg = cfg.withDefaults()
-	keyPath := filepath.Join(cfg.Data, "code.key")
 	if !create {
 		if _, err := os.Stat(dbPath(cfg)); err != nil {
 			return nil, fmt.Errorf("no minping database in %s: %w", cfg.Data, err)
-		}
-		if _, err := os.Stat(keyPath); err != nil {
-			return nil, fmt.Errorf("no code key in %s: %w", cfg.Data, err)
 		}
 	}
 	if err := os.MkdirAll(cfg.Data, 0o700); err != nil {
 		return nil, fmt.Errorf("data directory: %w", err)
 	}
-	codeKey, err := loadOrCreateKey(keyPath, 32)
+	codeKey, err := key(cfg, codeKeyFile, 32, create)
 	if err != nil {
 		return nil, err
 	}
@@ -180,47 +189,6 @@ func bootstrap(ctx context.Context, store *sqlite.Store, cfg Config, firstStart 
 		fmt.Fprintf(stdout, "loaded the example round %q (%s) as a draft\n", r.Name, r.ID)
 	}
 	return nil
-}
-
-// SealKey is the data directory's Ed25519 signing key, made on first use.
-func SealKey(cfg Config) (ed25519.PrivateKey, error) {
-	seed, err := loadOrCreateKey(filepath.Join(cfg.withDefaults().Data, "seal.key"), ed25519.SeedSize)
-	if err != nil {
-		return nil, err
-	}
-	return ed25519.NewKeyFromSeed(seed), nil
-}
-
-// loadOrCreateKey reads a secret of n bytes from path, creating it (mode
-// 0600) from crypto/rand if it does not exist.
-func loadOrCreateKey(path string, n int) ([]byte, error) {
-	b, err := os.ReadFile(path)
-	if err == nil {
-		if len(b) != n {
-			return nil, fmt.Errorf("key %s: has %d bytes, want %d", filepath.Base(path), len(b), n)
-		}
-		return b, nil
-	}
-	if !errors.Is(err, os.ErrNotExist) {
-		return nil, fmt.Errorf("key: %w", err)
-	}
-	b = make([]byte, n)
-	if _, err := rand.Read(b); err != nil {
-		return nil, fmt.Errorf("key: %w", err)
-	}
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-	if err != nil {
-		return nil, fmt.Errorf("key: %w", err)
-	}
-	if _, err := f.Write(b); err != nil {
-		f.Close()
-		return nil, fmt.Errorf("key: %w", err)
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return nil, fmt.Errorf("key: %w", err)
-	}
-	return b, f.Close()
 }
 
 func displayAddr(a net.Addr) string {

@@ -65,10 +65,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 }
 
 const usage = `usage:
-  minping [serve] [--addr :8080] [--data DIR] [--base-url URL] [--db FILE]
+  minping [serve] [--addr :8080] [--data DIR] [--keys DIR] [--base-url URL] [--db FILE]
   minping verify  --pubkey B64 DOCUMENT SIGNATURE
-  minping recount [--data DIR] ROUND
-  minping compact [--data DIR]
+  minping recount [--data DIR] [--keys DIR] ROUND
+  minping compact [--data DIR] [--keys DIR]
   minping bench   [-clients 64,256] [-duration 5s] [-rounds 5] [-codes 200000]   load test on loopback
   minping version
 Each command's flags: minping COMMAND -h
@@ -87,7 +87,8 @@ func parseFlags(name string, args []string, getenv func(string) string, stderr i
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var c server.Config
-	fs.StringVar(&c.Data, "data", env("MINPING_DATA", "minping-data"), "data directory: database and keys (MINPING_DATA)")
+	fs.StringVar(&c.Data, "data", env("MINPING_DATA", "minping-data"), "data directory: the database (MINPING_DATA)")
+	fs.StringVar(&c.Keys, "keys", env("MINPING_KEYS", ""), "key directory: code.key and seal.key, kept out of the data directory (MINPING_KEYS); default DATA-keys")
 	fs.StringVar(&c.DB, "db", env("MINPING_DB", ""), "SQLite database file (MINPING_DB); default DATA/minping.db")
 	if name == "serve" {
 		fs.StringVar(&c.Addr, "addr", env("MINPING_ADDR", ":8080"), "address to listen on (MINPING_ADDR)")
@@ -161,9 +162,9 @@ func recountCommand(ctx context.Context, args []string, getenv func(string) stri
 	return nil
 }
 
-// compactCommand empties the write-ahead log and rebuilds the database file
-// of a data directory, as closing a round does: for when a close or seal
-// reported the log still full, and before copying the directory.
+// compactCommand rebuilds the database file of a data directory, as closing
+// a round does: for when a close or seal said its compaction is owed, and
+// before copying the directory.
 func compactCommand(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	cfg, rest, err := parseFlags("compact", args, getenv, stderr)
 	if err != nil {
@@ -180,7 +181,7 @@ func compactCommand(ctx context.Context, args []string, getenv func(string) stri
 	if err := store.Compact(ctx); err != nil {
 		return err
 	}
-	fmt.Fprintln(stdout, "compacted: the write-ahead log is empty and the database file rebuilt")
+	fmt.Fprintln(stdout, "compacted: the database file is rebuilt; no page order from the voting remains")
 	return nil
 }
 
