@@ -1,11 +1,13 @@
 package server
 
 import (
+	"bytes"
 	"context"
 	"crypto/ed25519"
 	"encoding/base64"
 	"encoding/json"
 	"io"
+	"mime"
 	"net/http"
 	"strings"
 	"time"
@@ -54,13 +56,28 @@ func (s *api) listRounds(c *gin.Context) {
 }
 
 // readDefinition reads and parses a definition body (YAML or JSON).
+// readDefinition reads a round definition from the body, as YAML or JSON by
+// its Content-Type (CONTRACT §4); text/plain or none is read as either.
+// Any other type is errUnsupportedMedia, before the body is read.
 func readDefinition(c *gin.Context) (*survey.Definition, []byte, error) {
+	mt, _, _ := mime.ParseMediaType(c.GetHeader("Content-Type"))
+	var wantJSON bool
+	switch mt {
+	case "application/json":
+		wantJSON = true
+	case "application/yaml", "application/x-yaml", "text/yaml", "text/x-yaml", "text/plain", "":
+	default:
+		return nil, nil, errUnsupportedMedia
+	}
 	body, err := io.ReadAll(io.LimitReader(c.Request.Body, maxDefinition+1))
 	if err != nil {
 		return nil, nil, err
 	}
 	if len(body) > maxDefinition {
 		return nil, nil, &survey.ValidationError{Problems: []survey.Problem{{Message: "测评方案文件超过 4 MB"}}}
+	}
+	if wantJSON && !bytes.HasPrefix(bytes.TrimSpace(body), []byte("{")) {
+		return nil, nil, &survey.ValidationError{Problems: []survey.Problem{{Message: "Content-Type 是 application/json，但内容不是 JSON 对象"}}}
 	}
 	def, err := survey.ParseDefinition(body)
 	return def, body, err

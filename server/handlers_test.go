@@ -148,6 +148,7 @@ func TestCreateRound(t *testing.T) {
 		{"three problems listed", bad, "application/yaml", []string{"categories", "scales[0].options[0].points", "units[0].members[1].id"}},
 		{"empty", "", "application/yaml", []string{""}},
 		{"not a definition", `{"nmae": "x"}`, "application/json", []string{""}},
+		{"YAML sent as JSON", string(assets.Example()), "application/json", []string{""}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -166,10 +167,19 @@ func TestCreateRound(t *testing.T) {
 			}
 		})
 	}
+	// A body of another type is refused before it is read, saying which
+	// types are taken; YAML sent as text/plain is read as YAML.
+	for _, ct := range []string{"application/x-www-form-urlencoded", "multipart/form-data; boundary=x", "application/octet-stream"} {
+		r := admin.do("POST", "/api/v1/rounds", assets.Example(), "Content-Type", ct)
+		if r.status != http.StatusUnsupportedMediaType || !strings.Contains(string(r.body), "application/yaml") {
+			t.Errorf("a definition sent as %s: got %s, want 415 naming the types taken", ct, r)
+		}
+	}
+	admin.must(201, "POST", "/api/v1/rounds", assets.Example(), "Content-Type", "text/plain; charset=utf-8")
 	var list struct{ Rounds []struct{ ID string } }
 	admin.must(200, "GET", "/api/v1/rounds", nil).decode(t, &list)
-	if len(list.Rounds) != 2 {
-		t.Errorf("got %d rounds after 2 good and 3 bad posts, want 2", len(list.Rounds))
+	if len(list.Rounds) != 3 {
+		t.Errorf("got %d rounds after 3 good posts and the refused ones, want 3", len(list.Rounds))
 	}
 }
 

@@ -32,6 +32,8 @@ func statusOf(err error) int {
 		return http.StatusUnauthorized
 	case errors.Is(err, errForbidden):
 		return http.StatusForbidden
+	case errors.Is(err, errUnsupportedMedia):
+		return http.StatusUnsupportedMediaType
 	case errors.Is(err, sqlite.ErrCompactIncomplete):
 		return http.StatusServiceUnavailable
 	}
@@ -39,6 +41,9 @@ func statusOf(err error) int {
 }
 
 var errForbidden = errors.New("forbidden")
+
+// errUnsupportedMedia is a body of a type the route does not take.
+var errUnsupportedMedia = errors.New("unsupported media type")
 
 // messageOf is what a person reads for an error, in Chinese.
 func messageOf(err error) string {
@@ -59,6 +64,8 @@ func messageOf(err error) string {
 		return "需要登录或有效的访问令牌"
 	case errors.Is(err, errForbidden):
 		return "无权访问"
+	case errors.Is(err, errUnsupportedMedia):
+		return "不支持这种内容类型：测评方案请以 Content-Type: application/yaml 或 application/json 提交"
 	case errors.Is(err, sqlite.ErrCompactIncomplete):
 		return "测评已结束，但数据库文件尚未整理（有其他程序正在读取数据库，例如备份），投票期间的页面顺序还留在文件中。请稍后再次提交“结束测评”，或在服务器上运行 minping compact；下次启动时也会自动完成。"
 	}

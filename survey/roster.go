@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -110,26 +111,7 @@ func readSheet(data []byte) ([][]string, string, *Problem) {
 	case bytes.HasPrefix(data, []byte("\xD0\xCF\x11\xE0")):
 		return nil, "", &Problem{Message: "这是旧版 Excel（.xls）文件：请在 Excel 中“另存为” .xlsx 工作簿或 CSV 后再导入"}
 	case bytes.HasPrefix(data, []byte("PK\x03\x04")):
-		f, err := excelize.OpenReader(bytes.NewReader(data))
-		if err != nil {
-			return nil, "", &Problem{Message: "无法读取这个 Excel 文件：" + err.Error()}
-		}
-		defer f.Close()
-		sheets := f.GetSheetList()
-		if len(sheets) == 0 {
-			return nil, "", &Problem{Message: "工作簿中没有工作表"}
-		}
-		sheet := sheets[0]
-		for _, s := range sheets {
-			if s == RosterSheet {
-				sheet = s
-			}
-		}
-		rows, err := f.GetRows(sheet)
-		if err != nil {
-			return nil, "", &Problem{Path: sheet, Message: "无法读取工作表：" + err.Error()}
-		}
-		return rows, sheet, nil
+		return readWorkbook(data)
 	}
 	data = bytes.TrimPrefix(data, []byte("\xEF\xBB\xBF"))
 	if !utf8.Valid(data) {
@@ -161,6 +143,64 @@ func readSheet(data []byte) ([][]string, string, *Problem) {
 		}
 	}
 	return rows, "", nil
+}
+
+// Bounds on reading a workbook, so that no upload (at most 8 MB, but a zip
+// of whitespace unpacks a thousandfold) holds much memory or time: the
+// parts unpacked in all, each worksheet or string table held in memory
+// (larger ones go to a temporary file), and the cells read.
+const (
+	maxUnzipped    = 32 << 20
+	maxUnzippedXML = 16 << 20
+	maxColumns     = 64
+	maxCell        = 1000 // characters
+)
+
+// readWorkbook returns the rows of a workbook's roster sheet (the sheet
+// named RosterSheet, else the first), read row by row within the bounds
+// above.
+func readWorkbook(data []byte) ([][]string, string, *Problem) {
+	f, err := excelize.OpenReader(bytes.NewReader(data), excelize.Options{UnzipSizeLimit: maxUnzipped, UnzipXMLSizeLimit: maxUnzippedXML})
+	if err != nil {
+		if strings.Contains(err.Error(), "unzip size") {
+			return nil, "", &Problem{Message: fmt.Sprintf("这个 Excel 文件解压后超过 %d MB，不像是名册：请只保留名册工作表，或另存为 CSV 后再导入", maxUnzipped>>20)}
+		}
+		return nil, "", &Problem{Message: "无法读取这个 Excel 文件：" + err.Error()}
+	}
+	defer f.Close()
+	sheets := f.GetSheetList()
+	if len(sheets) == 0 {
+		return nil, "", &Problem{Message: "工作簿中没有工作表"}
+	}
+	sheet := sheets[0]
+	if slices.Contains(sheets, RosterSheet) {
+		sheet = RosterSheet
+	}
+	it, err := f.Rows(sheet)
+	if err != nil {
+		return nil, "", &Problem{Path: sheet, Message: "无法读取工作表：" + err.Error()}
+	}
+	defer it.Close()
+	var rows [][]string
+	for it.Next() && len(rows) <= MaxRosterRows+10 {
+		cols, err := it.Columns()
+		if err != nil {
+			return nil, "", &Problem{Path: sheet, Message: "无法读取工作表：" + err.Error()}
+		}
+		if len(cols) > maxColumns {
+			return nil, "", &Problem{Path: fmt.Sprintf("%s 第%d行", sheet, len(rows)+1), Message: fmt.Sprintf("有 %d 列，超过 %d 列：名册不需要这么多列", len(cols), maxColumns)}
+		}
+		for i, c := range cols {
+			if utf8.RuneCountInString(c) > maxCell {
+				return nil, "", &Problem{Path: fmt.Sprintf("%s 第%d行", sheet, len(rows)+1), Message: fmt.Sprintf("第 %d 列的内容超过 %d 个字", i+1, maxCell)}
+			}
+		}
+		rows = append(rows, cols)
+	}
+	if err := it.Error(); err != nil {
+		return nil, "", &Problem{Path: sheet, Message: "无法读取工作表：" + err.Error()}
+	}
+	return rows, sheet, nil
 }
 
 // rosterParser reads the rows of one roster, once.
