@@ -48,9 +48,11 @@ func (s *api) listRounds(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
-	out := make([]roundJSON, len(rounds))
-	for i, r := range rounds {
-		out[i] = toRoundJSON(r, false)
+	out := []roundJSON{}
+	for _, r := range rounds {
+		if account(c).CanManage(r.ID) {
+			out = append(out, toRoundJSON(r, false))
+		}
 	}
 	c.JSON(http.StatusOK, gin.H{"rounds": out})
 }
@@ -84,6 +86,10 @@ func readDefinition(c *gin.Context) (*survey.Definition, []byte, error) {
 }
 
 func (s *api) createRound(c *gin.Context) {
+	if !account(c).CanCreateRounds() {
+		s.fail(c, errForbidden)
+		return
+	}
 	def, src, err := readDefinition(c)
 	if err != nil {
 		s.fail(c, err)

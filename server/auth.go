@@ -44,6 +44,14 @@ func (s *api) require(roles ...survey.Role) gin.HandlerFunc {
 	}
 }
 
+// manages lets through a request about round :id only if the account may
+// run that round; others get 404, as for a round that does not exist.
+func (s *api) manages(c *gin.Context) {
+	if id := c.Param("id"); id != "" && !account(c).CanManage(id) {
+		s.fail(c, survey.ErrNotFound)
+	}
+}
+
 func account(c *gin.Context) *survey.Account {
 	v, _ := c.Get(accountKey)
 	a, _ := v.(*survey.Account)

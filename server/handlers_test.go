@@ -990,3 +990,54 @@ func TestIssueWarnsOfSmallGroups(t *testing.T) {
 		t.Errorf("the batches page should warn of fgj's 2 leader slips and not of czj's 3:\n%.2000s", body)
 	}
 }
+
+// TestOrganiserScopedToItsRound: an organiser created for round A runs A,
+// and for round B gets what a missing round gets (404), through the API
+// and the console alike; it sees only A in lists and cannot create rounds.
+// An organiser created without a round runs every round.
+func TestOrganiserScopedToItsRound(t *testing.T) {
+	e := newConsoleEnv(t)
+	admin := e.admin()
+	a, b := e.round, admin.createRound()
+	var scoped struct{ Token string }
+	admin.must(201, "POST", "/api/v1/accounts", map[string]any{"name": "A 组织", "role": "organiser", "round": a, "password": "scoped-organiser-pw"}).decode(t, &scoped)
+	org := apiClient{t: t, base: e.ts.URL, token: scoped.Token}
+
+	for _, tc := range []struct{ method, path string }{
+		{"GET", "/api/v1/rounds/" + b}, {"GET", "/api/v1/rounds/" + b + "/batches"}, {"GET", "/api/v1/rounds/" + b + "/turnout"},
+		{"POST", "/api/v1/rounds/" + b + "/open"}, {"POST", "/api/v1/rounds/" + b + "/close"}, {"POST", "/api/v1/rounds/" + b + "/seal"},
+	} {
+		if r := org.do(tc.method, tc.path, nil); r.status != http.StatusNotFound {
+			t.Errorf("%s %s for another round: got %d, want 404", tc.method, tc.path, r.status)
+		}
+	}
+	if r := org.do("POST", "/api/v1/rounds/"+b+"/batches", map[string]any{"unit": "czj", "category": "staff", "count": 5}); r.status != http.StatusNotFound {
+		t.Errorf("issuing for another round: got %d, want 404", r.status)
+	}
+	org.must(201, "POST", "/api/v1/rounds/"+a+"/batches", map[string]any{"unit": "czj", "category": "staff", "count": 5})
+	org.must(200, "GET", "/api/v1/rounds/"+a, nil)
+	var list struct{ Rounds []struct{ ID string } }
+	org.must(200, "GET", "/api/v1/rounds", nil).decode(t, &list)
+	if len(list.Rounds) != 1 || list.Rounds[0].ID != a {
+		t.Errorf("the scoped organiser lists %v, want only %s", list.Rounds, a)
+	}
+	if r := org.do("POST", "/api/v1/rounds", assets.Example(), "Content-Type", "application/yaml"); r.status != http.StatusForbidden {
+		t.Errorf("the scoped organiser creating a round: got %d, want 403", r.status)
+	}
+
+	cc := signIn(t, e.ts.URL, "A 组织", "scoped-organiser-pw")
+	if r := cc.get("/console/rounds/" + b + "/batches"); r.status != http.StatusNotFound {
+		t.Errorf("console batches page of another round: got %d, want 404", r.status)
+	}
+	cc.must(http.StatusOK, cc.get("/console/rounds/"+a+"/batches"), "own round's batches page")
+	if page := cc.must(http.StatusOK, cc.get("/console/rounds"), "rounds list"); bytes.Contains(page.body, []byte(b)) {
+		t.Errorf("the console's round list shows another round")
+	}
+	if r := cc.get("/console/rounds/new"); r.status != http.StatusForbidden {
+		t.Errorf("console new round page: got %d, want 403", r.status)
+	}
+
+	// Unscoped, as before.
+	any := signIn(t, e.ts.URL, "考核办", organiserPassword)
+	any.must(http.StatusOK, any.get("/console/rounds/"+b+"/batches"), "an unscoped organiser's view of any round")
+}

@@ -43,7 +43,7 @@ func apiRoutes(r *gin.Engine, a *api) {
 	r.GET("/api/v1/pubkey", a.sealer.pubkey)
 	in := r.Group("/api/v1", a.authenticate)
 	{
-		org := in.Group("", a.require(survey.RoleAdmin, survey.RoleOrganiser))
+		org := in.Group("", a.require(survey.RoleAdmin, survey.RoleOrganiser), a.manages)
 		org.GET("/rounds", a.listRounds)
 		org.POST("/rounds", a.createRound)
 		org.GET("/rounds/:id", a.getRound)
@@ -87,7 +87,7 @@ func consoleRoutes(r *gin.Engine, con *console.Console, a *api) {
 	signed.GET("/password", con.PasswordPage)
 	signed.POST("/password", con.ChangePassword)
 
-	org := signed.Group("", con.Role(survey.RoleAdmin, survey.RoleOrganiser))
+	org := signed.Group("", con.Role(survey.RoleAdmin, survey.RoleOrganiser), con.Manages)
 	org.GET("/rounds", con.Rounds)
 	org.GET("/rounds/new", con.NewRoundPage)
 	org.POST("/rounds/new", con.CreateRoundForm)

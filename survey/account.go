@@ -25,8 +25,28 @@ type Account struct {
 	ID      string
 	Name    string
 	Role    Role
-	RoundID string   // appraisers only
+	RoundID string   // an appraiser's round; an organiser's, if created for one
 	Units   []string // appraisers only
+}
+
+// CanManage reports whether the account may run round roundID (read it,
+// change it, issue and void its slips, open, close and seal it): an
+// administrator any round; an organiser any round, or only the one it was
+// created for.
+func (a *Account) CanManage(roundID string) bool {
+	switch a.Role {
+	case RoleAdmin:
+		return true
+	case RoleOrganiser:
+		return a.RoundID == "" || a.RoundID == roundID
+	}
+	return false
+}
+
+// CanCreateRounds reports whether the account may create rounds: an
+// administrator, or an organiser not created for one round.
+func (a *Account) CanCreateRounds() bool {
+	return a.Role == RoleAdmin || a.Role == RoleOrganiser && a.RoundID == ""
 }
 
 // CanRead reports whether the account may read sealed figures of a unit.
@@ -57,16 +77,21 @@ type NewAccount struct {
 }
 
 // Validate checks an account to create: a name, the role organiser or
-// appraiser (or admin, for the one the server makes), and for an appraiser
-// its round (nil if there is none by that id) and units of it. A
-// *ValidationError lists every problem.
+// appraiser (or admin, for the one the server makes), for an appraiser its
+// round (nil if there is none by that id) and units of it, and for an
+// organiser created for one round, that round. A *ValidationError lists
+// every problem.
 func (n NewAccount) Validate(round *Round) error {
 	var ps []Problem
 	if strings.TrimSpace(n.Name) == "" {
 		ps = append(ps, Problem{Path: "name", Message: "账号需要名称"})
 	}
 	switch n.Role {
-	case RoleAdmin, RoleOrganiser:
+	case RoleAdmin:
+	case RoleOrganiser:
+		if n.RoundID != "" && round == nil {
+			ps = append(ps, Problem{Path: "round", Message: fmt.Sprintf("没有编号为「%s」的测评活动", n.RoundID)})
+		}
 	case RoleAppraiser:
 		if round == nil {
 			ps = append(ps, Problem{Path: "round", Message: fmt.Sprintf("没有编号为「%s」的测评活动", n.RoundID)})

@@ -90,9 +90,12 @@ func (s *Console) CreateAccountForm(c *gin.Context) {
 	}
 	password := newPassword()
 	n := survey.NewAccount{Name: strings.TrimSpace(c.PostForm("name")), Role: survey.Role(c.PostForm("role")), Password: password}
-	if n.Role == survey.RoleAppraiser {
+	switch n.Role {
+	case survey.RoleAppraiser:
 		n.RoundID = c.PostForm("round")
 		n.Units = c.PostFormArray("units")
+	case survey.RoleOrganiser:
+		n.RoundID = c.PostForm("round") // "": every round
 	}
 	a, _, err := s.store.CreateAccount(ctx, n)
 	if err != nil {

@@ -292,6 +292,14 @@ func consoleRedirect(c *gin.Context, to, ok string) {
 }
 
 // round loads the round of the path's :id.
+// Manages lets through a request about round :id only if the account may
+// run that round; others get the page for a round that does not exist.
+func (s *Console) Manages(c *gin.Context) {
+	if id := c.Param("id"); id != "" && !s.host.Account(c).CanManage(id) {
+		s.consoleFail(c, survey.ErrNotFound)
+	}
+}
+
 func (s *Console) round(c *gin.Context) (*survey.Round, bool) {
 	r, err := s.store.Round(c.Request.Context(), c.Param("id"))
 	if err != nil {

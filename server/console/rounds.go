@@ -39,6 +39,9 @@ func (s *Console) Rounds(c *gin.Context) {
 	}
 	v := roundsView{consolePage: s.newPage(c, "测评活动", "rounds")}
 	for _, r := range rounds {
+		if !s.host.Account(c).CanManage(r.ID) {
+			continue
+		}
 		row := conRound{ID: r.ID, Name: r.Name, Status: r.Status, StatusName: statusNames[r.Status],
 			Units: len(r.Definition.Units), Created: consoleTime(r.CreatedAt)}
 		for _, u := range r.Definition.Units {
@@ -57,7 +60,19 @@ type newRoundView struct {
 	Problems     []survey.Problem
 }
 
+// mayCreateRounds answers 403 to an organiser created for one round.
+func (s *Console) mayCreateRounds(c *gin.Context) bool {
+	if s.host.Account(c).CanCreateRounds() {
+		return true
+	}
+	s.consoleError(c, http.StatusForbidden, "无权新建", "您的账号只能管理指定的测评活动，不能新建测评活动。")
+	return false
+}
+
 func (s *Console) NewRoundPage(c *gin.Context) {
+	if !s.mayCreateRounds(c) {
+		return
+	}
 	v := newRoundView{consolePage: s.newPage(c, "新建测评活动", "rounds"),
 		Name: fmt.Sprintf("%d年度领导班子和领导干部民主测评", time.Now().Year()), Points: "20", Satisfaction: true}
 	s.host.HTML(c, http.StatusOK, "console-new", v)
@@ -93,6 +108,9 @@ func LimitUpload(c *gin.Context) {
 // uploaded definition, with the units of a roster. Nothing is saved unless
 // the whole is valid; every problem is listed, roster problems by row.
 func (s *Console) CreateRoundForm(c *gin.Context) {
+	if !s.mayCreateRounds(c) {
+		return
+	}
 	ctx := c.Request.Context()
 	v := newRoundView{consolePage: s.newPage(c, "新建测评活动", "rounds"), Mode: c.PostForm("mode"),
 		Name: strings.TrimSpace(c.PostForm("name")), Points: strings.TrimSpace(c.PostForm("points")),

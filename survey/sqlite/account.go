@@ -42,7 +42,7 @@ func (r *accountRow) account() *survey.Account {
 // units of it. ErrDuplicate if the name is taken.
 func (s *Store) CreateAccount(ctx context.Context, n survey.NewAccount) (*survey.Account, string, error) {
 	var round *survey.Round
-	if n.Role == survey.RoleAppraiser {
+	if n.RoundID != "" && n.Role != survey.RoleAdmin {
 		r, err := s.Round(ctx, n.RoundID)
 		if err != nil && !errors.Is(err, survey.ErrNotFound) {
 			return nil, "", fmt.Errorf("create account: %w", err)
@@ -64,8 +64,11 @@ func (s *Store) CreateAccount(ctx context.Context, n survey.NewAccount) (*survey
 	if n.Password != "" {
 		row.PasswordHash = HashPassword(n.Password)
 	}
-	if n.Role != survey.RoleAppraiser {
+	switch n.Role {
+	case survey.RoleAdmin:
 		row.RoundID, row.Units = "", "[]"
+	case survey.RoleOrganiser:
+		row.Units = "[]"
 	}
 	if err := s.w.WithContext(ctx).Create(&row).Error; err != nil {
 		if errors.Is(err, gorm.ErrDuplicatedKey) {
