@@ -1,7 +1,11 @@
 package server
 
 import (
+	"errors"
+	"strconv"
 	"strings"
+	"sync"
+	"time"
 
 	"github.com/gin-gonic/gin"
 
@@ -11,8 +15,15 @@ import (
 const accountKey = "account"
 
 // authenticate resolves the bearer token to an account: the configured
-// MINPING_ADMIN_TOKEN, or a stored account's token.
+// MINPING_ADMIN_TOKEN, or a stored account's token. An address that has
+// presented too many wrong tokens lately is refused (429) without a look.
 func (s *api) authenticate(c *gin.Context) {
+	addr := c.ClientIP()
+	if s.badTokens.over(addr) {
+		c.Header("Retry-After", strconv.Itoa(int(tokenWindow/time.Second)))
+		s.fail(c, errTooMany)
+		return
+	}
 	token, ok := strings.CutPrefix(c.GetHeader("Authorization"), "Bearer ")
 	token = strings.TrimSpace(token)
 	if !ok || token == "" {
@@ -25,10 +36,56 @@ func (s *api) authenticate(c *gin.Context) {
 	}
 	a, err := s.store.AccountByToken(c.Request.Context(), token)
 	if err != nil {
+		if errors.Is(err, survey.ErrUnauthorized) {
+			s.badTokens.add(addr)
+		}
 		s.fail(c, err)
 		return
 	}
 	c.Set(accountKey, a)
+}
+
+// Wrong bearer tokens an address may present in tokenWindow before it is
+// refused for the rest of it. Tokens are 256 random bits, so this is about
+// load and noise, not guessing; MinAdminToken keeps the configured one
+// long too.
+const (
+	tokenFailures = 20
+	tokenWindow   = time.Minute
+	MinAdminToken = 32 // characters of MINPING_ADMIN_TOKEN
+)
+
+// failureCounts counts failures per address over a fixed window.
+type failureCounts struct {
+	mu    sync.Mutex
+	now   func() time.Time
+	start time.Time
+	n     map[string]int
+}
+
+func newFailureCounts(now func() time.Time) *failureCounts {
+	return &failureCounts{now: now, start: now(), n: map[string]int{}}
+}
+
+// roll starts a new window when the current one is over.
+func (f *failureCounts) roll() {
+	if now := f.now(); now.Sub(f.start) >= tokenWindow {
+		f.start, f.n = now, map[string]int{}
+	}
+}
+
+func (f *failureCounts) add(addr string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.roll()
+	f.n[addr]++
+}
+
+func (f *failureCounts) over(addr string) bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.roll()
+	return f.n[addr] >= tokenFailures
 }
 
 // require lets through only accounts with one of the roles.

@@ -262,7 +262,7 @@ func TestConsoleWalk(t *testing.T) {
 
 	// The organiser changes the password the admin handed over, from the
 	// name in the header.
-	const newPassword = "考核办的新密码-2026"
+	const newPassword = "玉兰花开的新密码-2026"
 	w.do(ctx, "password page", chromedp.Click(chromedp.CSS(`.who a[href="/console/password"]`)), chromedp.WaitVisible(chromedp.CSS(`input[name=current]`)))
 	w.do(ctx, "fill the password form",
 		chromedp.SendKeys(chromedp.CSS(`input[name=current]`), organiserPassword),

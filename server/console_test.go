@@ -140,7 +140,7 @@ type consoleEnv struct {
 }
 
 const (
-	adminPassword     = "admin-password-1"
+	adminPassword     = "tall-granite-48"
 	organiserPassword = "organiser-password-1"
 	appraiserPassword = "appraiser-password-1"
 )
@@ -821,5 +821,33 @@ func TestConsoleLockoutParallel(t *testing.T) {
 	}
 	if checked > console.FreeNameFailures+1 {
 		t.Errorf("%d of %d parallel guesses had their password checked, want at most %d", checked, tries, console.FreeNameFailures+1)
+	}
+}
+
+// TestLockoutCannotDenyTheAdmin: behind a trusted reverse proxy, someone
+// failing at the admin's name from one address holds back that address,
+// and the admin signs in from another at once.
+func TestLockoutCannotDenyTheAdmin(t *testing.T) {
+	e := newConsoleEnv(t, func(c *Config) { c.TrustedProxies = []string{"127.0.0.1"} })
+	from := func(addr string) (*consoleClient, func(password string) int) {
+		cc := newConsoleClient(t, e.ts.URL)
+		cc.send(http.MethodGet, "/console/login", "", nil, "X-Forwarded-For", addr)
+		return cc, func(password string) int {
+			return cc.post("/console/login", url.Values{"name": {"admin"}, "password": {password}}, "X-Forwarded-For", addr).status
+		}
+	}
+	_, attacker := from("203.0.113.7")
+	for range console.FreeNameFailures + 3 {
+		attacker("wrong-guess-123")
+	}
+	if got := attacker(adminPassword); got != http.StatusTooManyRequests {
+		t.Errorf("the guessing address with the right password: got %d, want 429", got)
+	}
+	_, admin := from("198.51.100.20")
+	if got := admin(adminPassword); got != http.StatusSeeOther {
+		t.Errorf("the admin from another address: got %d, want 303 (signed in)", got)
+	}
+	if !strings.Contains(e.logs.String(), "client=203.0.113.7") {
+		t.Errorf("the log does not give the forwarded client address:\n%s", e.logs.String())
 	}
 }

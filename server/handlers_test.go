@@ -3,10 +3,12 @@ package server
 import (
 	"bytes"
 	"compress/gzip"
+	"crypto/ed25519"
 	"encoding/json"
 	"fmt"
 	"html"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -1040,4 +1042,30 @@ func TestOrganiserScopedToItsRound(t *testing.T) {
 	// Unscoped, as before.
 	any := signIn(t, e.ts.URL, "考核办", organiserPassword)
 	any.must(http.StatusOK, any.get("/console/rounds/"+b+"/batches"), "an unscoped organiser's view of any round")
+}
+
+// TestTokenGuessingThrottled: an address that presents 20 wrong bearer
+// tokens within a minute is refused (429) for the rest of it, right token
+// or not; another address is not held back; a configured admin token under
+// 32 characters stops the start.
+func TestTokenGuessingThrottled(t *testing.T) {
+	e := newTestEnv(t, func(c *Config) { c.TrustedProxies = []string{"127.0.0.1"} })
+	guess := func(addr, token string) int {
+		return testRequest(t, e.ts.URL, "GET", "/api/v1/rounds", token, nil, "X-Forwarded-For", addr).status
+	}
+	for i := range 20 {
+		if got := guess("203.0.113.9", fmt.Sprintf("guess-%d", i)); got != http.StatusUnauthorized {
+			t.Fatalf("wrong token %d: got %d, want 401", i+1, got)
+		}
+	}
+	if got := guess("203.0.113.9", testAdminToken); got != http.StatusTooManyRequests {
+		t.Errorf("after 20 wrong tokens, the right one from that address: got %d, want 429", got)
+	}
+	if got := guess("198.51.100.4", testAdminToken); got != http.StatusOK {
+		t.Errorf("the right token from another address: got %d, want 200", got)
+	}
+	_, key, _ := ed25519.GenerateKey(nil)
+	if _, err := New(e.store, key, Config{AdminToken: "short-token"}, slog.New(slog.NewTextHandler(io.Discard, nil))); err == nil || !strings.Contains(err.Error(), "at least 32") {
+		t.Errorf("an admin token of 11 characters: got %v, want a refusal", err)
+	}
 }

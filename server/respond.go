@@ -34,6 +34,8 @@ func statusOf(err error) int {
 		return http.StatusForbidden
 	case errors.Is(err, errUnsupportedMedia):
 		return http.StatusUnsupportedMediaType
+	case errors.Is(err, errTooMany):
+		return http.StatusTooManyRequests
 	case errors.Is(err, sqlite.ErrCompactIncomplete):
 		return http.StatusServiceUnavailable
 	}
@@ -41,6 +43,9 @@ func statusOf(err error) int {
 }
 
 var errForbidden = errors.New("forbidden")
+
+// errTooMany is a client that failed too often lately.
+var errTooMany = errors.New("too many failed attempts")
 
 // errUnsupportedMedia is a body of a type the route does not take.
 var errUnsupportedMedia = errors.New("unsupported media type")
@@ -64,6 +69,8 @@ func messageOf(err error) string {
 		return "需要登录或有效的访问令牌"
 	case errors.Is(err, errForbidden):
 		return "无权访问"
+	case errors.Is(err, errTooMany):
+		return "失败次数过多，请稍后再试"
 	case errors.Is(err, errUnsupportedMedia):
 		return "不支持这种内容类型：测评方案请以 Content-Type: application/yaml 或 application/json 提交"
 	case errors.Is(err, sqlite.ErrCompactIncomplete):

@@ -13,7 +13,9 @@ import (
 func (s *Server) Handler() http.Handler {
 	gin.SetMode(gin.ReleaseMode)
 	r := gin.New()
-	r.SetTrustedProxies(nil)
+	if err := r.SetTrustedProxies(s.cfg.TrustedProxies); err != nil {
+		panic(err) // New checked them
+	}
 	r.Use(s.requestLog(), s.recover(), securityHeaders(s.csp))
 	r.HandleMethodNotAllowed = true
 

@@ -21,15 +21,19 @@ import (
 // Config is what Serve needs. cmd/minping fills it from flags and the
 // environment; zero values take the defaults in brackets.
 type Config struct {
-	Addr          string           // address to listen on [:8080]
-	Data          string           // data directory: the database [minping-data]
-	Keys          string           // key directory: code.key and seal.key, kept out of Data [Data-keys]
-	BaseURL       string           // public URL that QR links point to; "" takes each request's
-	DB            string           // SQLite database file [Data/minping.db]
-	AdminToken    string           // a bearer token for the administrator (MINPING_ADMIN_TOKEN)
-	AdminPassword string           // the console password of admin (MINPING_ADMIN_PASSWORD)
-	Demo          bool             // on a first start, load the example round as a draft
-	Now           func() time.Time // the clock for round-level times [time.Now]
+	Addr          string // address to listen on [:8080]
+	Data          string // data directory: the database [minping-data]
+	Keys          string // key directory: code.key and seal.key, kept out of Data [Data-keys]
+	BaseURL       string // public URL that QR links point to; "" takes each request's
+	DB            string // SQLite database file [Data/minping.db]
+	AdminToken    string // a bearer token for the administrator (MINPING_ADMIN_TOKEN)
+	AdminPassword string // the console password of admin (MINPING_ADMIN_PASSWORD)
+	Demo          bool   // on a first start, load the example round as a draft
+	// TrustedProxies are the addresses or CIDR ranges of reverse proxies
+	// whose X-Forwarded-For names the client (sign-in throttling and the
+	// console's logs use it); none by default.
+	TrustedProxies []string
+	Now            func() time.Time // the clock for round-level times [time.Now]
 
 	turnoutEvery time.Duration // tests: how often the console's live turnout may change
 }
@@ -85,7 +89,7 @@ func Serve(ctx context.Context, cfg Config, stdout, stderr io.Writer) error {
 		return err
 	}
 
-	if err := bootstrap(ctx, store, cfg, firstStart, stdout); err != nil {
+	if err := bootstrap(ctx, store, cfg, firstStart, stdout, log); err != nil {
 		return err
 	}
 
@@ -159,14 +163,23 @@ func OpenStore(ctx context.Context, cfg Config, create bool) (*sqlite.Store, err
 	return sqlite.Open(ctx, dbPath(cfg), sqlite.Options{CodeKey: codeKey, Now: cfg.Now})
 }
 
-// bootstrap creates the admin account and, on a first start, the demo round.
-func bootstrap(ctx context.Context, store *sqlite.Store, cfg Config, firstStart bool, stdout io.Writer) error {
+// bootstrap creates the admin account if there is none, with
+// MINPING_ADMIN_PASSWORD (which must pass the password policy) or a
+// generated password printed once; the variable is read only then, so that
+// it never undoes a password changed since (reset one with minping passwd).
+// On a first start it loads the demo round.
+func bootstrap(ctx context.Context, store *sqlite.Store, cfg Config, firstStart bool, stdout io.Writer, log *slog.Logger) error {
 	has, err := store.HasAccount(ctx, "admin")
 	if err != nil {
 		return err
 	}
 	switch {
+	case has && cfg.AdminPassword != "":
+		log.Info("MINPING_ADMIN_PASSWORD is ignored: the account admin exists (the variable sets its password only when it is made; reset it with `minping passwd admin`)")
 	case cfg.AdminPassword != "":
+		if ps := survey.PasswordProblems("MINPING_ADMIN_PASSWORD", "admin", cfg.AdminPassword); len(ps) > 0 {
+			return fmt.Errorf("admin account: %w", &survey.ValidationError{Problems: ps})
+		}
 		if err := store.SetPassword(ctx, "admin", survey.RoleAdmin, cfg.AdminPassword); err != nil {
 			return fmt.Errorf("admin account: %w", err)
 		}
@@ -175,7 +188,7 @@ func bootstrap(ctx context.Context, store *sqlite.Store, cfg Config, firstStart 
 		if err := store.SetPassword(ctx, "admin", survey.RoleAdmin, pw); err != nil {
 			return fmt.Errorf("admin account: %w", err)
 		}
-		fmt.Fprintf(stdout, "created the console account admin with the password %s\n(shown this once; set MINPING_ADMIN_PASSWORD to choose your own)\n", pw)
+		fmt.Fprintf(stdout, "created the console account admin with the password %s\n(shown this once; set MINPING_ADMIN_PASSWORD before the first start to choose your own, or run `minping passwd admin`)\n", pw)
 	}
 	if firstStart && cfg.Demo {
 		def, err := survey.ParseDefinition(assets.Example())

@@ -12,6 +12,8 @@ import (
 	"minping/seal"
 	"minping/server/console"
 	"minping/survey/sqlite"
+
+	"github.com/gin-gonic/gin"
 )
 
 // Server is minping's HTTP side. Its handlers sit on one small struct per
@@ -49,8 +51,9 @@ type voter struct {
 // appraisal groups.
 type api struct {
 	*base
-	store  apiStore
-	sealer *sealer
+	store     apiStore
+	sealer    *sealer
+	badTokens *failureCounts // wrong bearer tokens per address
 }
 
 // sealer seals rounds and says with which key: the API and the console
@@ -73,6 +76,12 @@ func New(store *sqlite.Store, key ed25519.PrivateKey, cfg Config, log *slog.Logg
 	if err != nil {
 		return nil, err
 	}
+	if err := gin.New().SetTrustedProxies(cfg.TrustedProxies); err != nil {
+		return nil, fmt.Errorf("trusted proxies: %w", err)
+	}
+	if n := len(cfg.AdminToken); n > 0 && n < MinAdminToken {
+		return nil, fmt.Errorf("MINPING_ADMIN_TOKEN has %d characters: give at least %d (e.g. the output of `openssl rand -hex 32`)", n, MinAdminToken)
+	}
 	b := &base{cfg: cfg, log: log, tmpl: tmpl}
 	sl := &sealer{base: b, store: store, key: key}
 	con := console.New(host{base: b, sealer: sl}, store, log, console.Options{
@@ -81,7 +90,7 @@ func New(store *sqlite.Store, key ed25519.PrivateKey, cfg Config, log *slog.Logg
 	return &Server{
 		cfg: cfg, log: log,
 		voter:   &voter{base: b, store: store, pages: map[pageKey]*renderedPage{}},
-		api:     &api{base: b, store: store, sealer: sl},
+		api:     &api{base: b, store: store, sealer: sl, badTokens: newFailureCounts(cfg.Now)},
 		console: con,
 		counts:  requestCounts{since: time.Now()},
 		csp:     csp,

@@ -79,8 +79,8 @@ type NewAccount struct {
 // Validate checks an account to create: a name, the role organiser or
 // appraiser (or admin, for the one the server makes), for an appraiser its
 // round (nil if there is none by that id) and units of it, and for an
-// organiser created for one round, that round. A *ValidationError lists
-// every problem.
+// organiser created for one round, that round; a password, if given, must
+// pass PasswordProblems. A *ValidationError lists every problem.
 func (n NewAccount) Validate(round *Round) error {
 	var ps []Problem
 	if strings.TrimSpace(n.Name) == "" {
@@ -107,6 +107,9 @@ func (n NewAccount) Validate(round *Round) error {
 		}
 	default:
 		ps = append(ps, Problem{Path: "role", Message: fmt.Sprintf("角色应为 organiser（组织人员）或 appraiser（考核组），收到「%s」", n.Role)})
+	}
+	if n.Password != "" {
+		ps = append(ps, PasswordProblems("password", n.Name, n.Password)...)
 	}
 	if len(ps) > 0 {
 		return &ValidationError{Problems: ps}

@@ -6,12 +6,15 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"os"
 	"runtime"
 	"runtime/debug"
+	"slices"
 	"strings"
 
 	"minping/seal"
 	"minping/server"
+	"minping/survey"
 	"minping/survey/sqlite"
 )
 
@@ -53,6 +56,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		err = compactCommand(ctx, args, getenv, stdout, stderr)
 	case "version":
 		err = versionCommand(args, stdout)
+	case "passwd":
+		err = passwdCommand(ctx, args, getenv, stdout, stderr)
 	case "help":
 		fmt.Fprint(stdout, usage)
 	default:
@@ -69,6 +74,7 @@ const usage = `usage:
   minping verify  --pubkey B64 DOCUMENT SIGNATURE
   minping recount [--data DIR] [--keys DIR] ROUND
   minping compact [--data DIR] [--keys DIR]
+  minping passwd  [--data DIR] [--password-file FILE] NAME   set a console password (generated unless given)
   minping bench   [-clients 64,256] [-duration 5s] [-rounds 5] [-codes 200000]   load test on loopback
   minping version
 Each command's flags: minping COMMAND -h
@@ -77,7 +83,7 @@ Each command's flags: minping COMMAND -h
 // parseFlags reads the flags of serve, or of a command that opens a data
 // directory (only --data and --db), each of which also reads an
 // environment variable, and returns the config and the other arguments.
-func parseFlags(name string, args []string, getenv func(string) string, stderr io.Writer) (server.Config, []string, error) {
+func parseFlags(name string, args []string, getenv func(string) string, stderr io.Writer, more ...func(*flag.FlagSet)) (server.Config, []string, error) {
 	env := func(name, def string) string {
 		if v := getenv(name); v != "" {
 			return v
@@ -94,6 +100,14 @@ func parseFlags(name string, args []string, getenv func(string) string, stderr i
 		fs.StringVar(&c.Addr, "addr", env("MINPING_ADDR", ":8080"), "address to listen on (MINPING_ADDR)")
 		fs.StringVar(&c.BaseURL, "base-url", env("MINPING_BASE_URL", ""), "public URL that QR links point to, e.g. https://mp.example.gov.cn (MINPING_BASE_URL); default: taken from each request")
 		fs.BoolVar(&c.Demo, "demo", env("MINPING_DEMO", "true") == "true", "on a first start, load the example round as a draft (MINPING_DEMO)")
+		fs.Func("trusted-proxies", "comma-separated addresses or CIDRs of reverse proxies whose X-Forwarded-For names the client (MINPING_TRUSTED_PROXIES)", func(v string) error {
+			c.TrustedProxies = splitList(v)
+			return nil
+		})
+		c.TrustedProxies = splitList(getenv("MINPING_TRUSTED_PROXIES"))
+	}
+	for _, m := range more {
+		m(fs)
 	}
 	if err := fs.Parse(args); err != nil {
 		return c, nil, usageError{err}
@@ -104,6 +118,17 @@ func parseFlags(name string, args []string, getenv func(string) string, stderr i
 		return c, nil, usageError{fmt.Errorf("%s: --db %q: this build stores in SQLite only; give a file path", name, c.DB)}
 	}
 	return c, fs.Args(), nil
+}
+
+// splitList splits a comma-separated flag value, dropping blanks.
+func splitList(v string) []string {
+	var out []string
+	for _, f := range strings.Split(v, ",") {
+		if f = strings.TrimSpace(f); f != "" {
+			out = append(out, f)
+		}
+	}
+	return out
 }
 
 // serveCommand runs minping until ctx ends.
@@ -182,6 +207,61 @@ func compactCommand(ctx context.Context, args []string, getenv func(string) stri
 		return err
 	}
 	fmt.Fprintln(stdout, "compacted: the database file is rebuilt; no page order from the voting remains")
+	return nil
+}
+
+// passwdCommand sets the console password of an account that exists, from
+// --password-file (e.g. /dev/stdin; it must pass the password policy) or
+// generated and printed once, and signs the account out everywhere: the way
+// back in for an administrator who lost the password or is held back.
+func passwdCommand(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	var file string
+	cfg, rest, err := parseFlags("passwd", args, getenv, stderr, func(fs *flag.FlagSet) {
+		fs.StringVar(&file, "password-file", "", "read the new password from this file (its first line); default: generate one")
+	})
+	if err != nil {
+		return err
+	}
+	if len(rest) != 1 {
+		return usageError{errors.New("usage: minping passwd [--data DIR] [--password-file FILE] NAME")}
+	}
+	name := rest[0]
+	store, err := server.OpenStore(ctx, cfg, false)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	accounts, err := store.Accounts(ctx)
+	if err != nil {
+		return err
+	}
+	i := slices.IndexFunc(accounts, func(a *survey.Account) bool { return a.Name == name })
+	if i < 0 {
+		return fmt.Errorf("passwd: no account %q", name)
+	}
+	password, generated := survey.NewToken()[:16], true
+	if file != "" {
+		b, err := os.ReadFile(file)
+		if err != nil {
+			return fmt.Errorf("passwd: %w", err)
+		}
+		password, _, _ = strings.Cut(string(b), "\n")
+		password, generated = strings.TrimSuffix(password, "\r"), false
+		if ps := survey.PasswordProblems("password", name, password); len(ps) > 0 {
+			return fmt.Errorf("passwd: %w", &survey.ValidationError{Problems: ps})
+		}
+	}
+	if err := store.SetPassword(ctx, name, accounts[i].Role, password); err != nil {
+		return fmt.Errorf("passwd: %w", err)
+	}
+	if err := store.EndSessionsOf(ctx, name); err != nil {
+		return fmt.Errorf("passwd: %w", err)
+	}
+	if generated {
+		fmt.Fprintf(stdout, "the console password of %s is now %s (shown this once); every session of it has ended\n", name, password)
+	} else {
+		fmt.Fprintf(stdout, "the console password of %s is set; every session of it has ended\n", name)
+	}
 	return nil
 }
 

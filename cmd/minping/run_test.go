@@ -172,3 +172,50 @@ func sealedRound(t *testing.T, data string) (string, []survey.SealedDocument) {
 	}
 	return r.ID, docs
 }
+
+// TestPasswd: minping passwd sets the password of an existing account,
+// generated (printed once) or from a file that passes the policy; a weak
+// one and an unknown account are refused.
+func TestPasswd(t *testing.T) {
+	ctx := context.Background()
+	data := t.TempDir()
+	store, err := server.OpenStore(ctx, server.Config{Data: data}, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := store.SetPassword(ctx, "admin", survey.RoleAdmin, "first-password-9"); err != nil {
+		t.Fatal(err)
+	}
+	store.Close()
+	var out bytes.Buffer
+	if err := run(ctx, []string{"passwd", "--data", data, "admin"}, noEnv, &out, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	generated := strings.Fields(strings.SplitN(out.String(), " is now ", 2)[1])[0]
+	weak := filepath.Join(t.TempDir(), "weak")
+	os.WriteFile(weak, []byte("1234567890\n"), 0o600)
+	if err := run(ctx, []string{"passwd", "--data", data, "--password-file", weak, "admin"}, noEnv, io.Discard, io.Discard); err == nil || !strings.Contains(err.Error(), "常见密码") {
+		t.Errorf("a common password: got %v, want the policy's refusal", err)
+	}
+	if err := run(ctx, []string{"passwd", "--data", data, "nobody"}, noEnv, io.Discard, io.Discard); err == nil || !strings.Contains(err.Error(), "no account") {
+		t.Errorf("an unknown account: got %v", err)
+	}
+	chosen := filepath.Join(t.TempDir(), "pw")
+	os.WriteFile(chosen, []byte("tall-granite-48\n"), 0o600)
+	if err := run(ctx, []string{"passwd", "--data", data, "--password-file", chosen, "admin"}, noEnv, io.Discard, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	store, err = server.OpenStore(ctx, server.Config{Data: data}, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	if _, err := store.Authenticate(ctx, "admin", "tall-granite-48"); err != nil {
+		t.Errorf("the chosen password does not sign in: %v", err)
+	}
+	for _, old := range []string{"first-password-9", generated} {
+		if _, err := store.Authenticate(ctx, "admin", old); err == nil {
+			t.Errorf("an earlier password %q still signs in", old)
+		}
+	}
+}

@@ -4,17 +4,11 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"strings"
-	"unicode/utf8"
 
 	"github.com/gin-gonic/gin"
 
 	"minping/survey"
 )
-
-// minPasswordRunes is the shortest password a console user may choose.
-// Generated passwords are 16 characters.
-const minPasswordRunes = 10
 
 type passwordView struct {
 	consolePage
@@ -23,7 +17,7 @@ type passwordView struct {
 }
 
 func (s *Console) PasswordPage(c *gin.Context) {
-	s.host.HTML(c, http.StatusOK, "console-password", passwordView{consolePage: s.newPage(c, "修改密码", ""), Min: minPasswordRunes})
+	s.host.HTML(c, http.StatusOK, "console-password", passwordView{consolePage: s.newPage(c, "修改密码", ""), Min: survey.MinPasswordRunes})
 }
 
 // ChangePassword lets a signed-in user replace their own password, given
@@ -33,7 +27,7 @@ func (s *Console) ChangePassword(c *gin.Context) {
 	ctx := c.Request.Context()
 	a := s.host.Account(c)
 	current, next, again := c.PostForm("current"), c.PostForm("new"), c.PostForm("again")
-	v := passwordView{consolePage: s.newPage(c, "修改密码", ""), Min: minPasswordRunes}
+	v := passwordView{consolePage: s.newPage(c, "修改密码", ""), Min: survey.MinPasswordRunes}
 	refuse := func(status int, ps ...survey.Problem) {
 		v.Problems = ps
 		s.host.HTML(c, status, "console-password", v)
@@ -42,14 +36,9 @@ func (s *Console) ChangePassword(c *gin.Context) {
 	if current == "" {
 		ps = append(ps, survey.Problem{Path: "当前密码", Message: "请输入当前密码"})
 	}
-	switch n := utf8.RuneCountInString(next); {
-	case n < minPasswordRunes:
-		ps = append(ps, survey.Problem{Path: "新密码", Message: fmt.Sprintf("至少需要 %d 个字符，现在是 %d 个", minPasswordRunes, n)})
-	case n > 128:
-		ps = append(ps, survey.Problem{Path: "新密码", Message: "不能超过 128 个字符"})
-	case strings.TrimSpace(next) != next:
-		ps = append(ps, survey.Problem{Path: "新密码", Message: "开头和结尾不能是空格"})
-	case next == current:
+	if np := survey.PasswordProblems("新密码", a.Name, next); len(np) > 0 {
+		ps = append(ps, np...)
+	} else if next == current {
 		ps = append(ps, survey.Problem{Path: "新密码", Message: "与当前密码相同"})
 	}
 	if again != next {

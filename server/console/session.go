@@ -173,15 +173,24 @@ func (s *Console) Login(c *gin.Context) {
 }
 
 // checkPassword checks an account's password as a sign-in does: after
-// repeated failures for the name, or from the address, it refuses for a
-// while (wait > 0) without checking at all, and no more than a few argon2
-// checks run at once. survey.ErrUnauthorized if the password is wrong.
+// repeated failures for the name from this address, or from the address
+// at all, it refuses for a while (wait > 0) without checking, and no more
+// than a few argon2 checks run at once. survey.ErrUnauthorized if the
+// password is wrong.
+//
+// Failures count per name and address, never per name alone: someone
+// guessing at the admin's name from one address holds back that address,
+// not the admin signing in from another (behind a reverse proxy, give it
+// in --trusted-proxies so that the address is the client's). The password
+// policy (survey.PasswordProblems) is what makes guessing from many
+// addresses futile.
 func (s *Console) checkPassword(c *gin.Context, name, password string) (a *survey.Account, wait time.Duration, err error) {
-	keys := []string{"name:" + strings.ToLower(name)}
-	if ip := net.ParseIP(clientIP(c)); ip == nil || !ip.IsLoopback() {
-		// Behind the reverse proxy every request comes from loopback: an
-		// address key there would lock everyone out at once.
-		keys = append(keys, "ip:"+clientIP(c))
+	addr := clientIP(c)
+	keys := []string{"name:" + strings.ToLower(name) + "|" + addr}
+	if ip := net.ParseIP(addr); ip == nil || !ip.IsLoopback() {
+		// Behind a proxy that is not trusted every request comes from
+		// loopback: an address key there would lock everyone out at once.
+		keys = append(keys, "ip:"+addr)
 	}
 	if wait := s.throttle.begin(keys...); wait > 0 {
 		return nil, wait, nil
@@ -222,14 +231,9 @@ func (s *Console) Logout(c *gin.Context) {
 	c.Redirect(http.StatusSeeOther, "/console/login")
 }
 
-// clientIP is the peer address (no proxy is trusted for it, see routes).
-func clientIP(c *gin.Context) string {
-	host, _, err := net.SplitHostPort(c.Request.RemoteAddr)
-	if err != nil {
-		return c.Request.RemoteAddr
-	}
-	return host
-}
+// clientIP is the client's address: the peer's, or the one a trusted
+// proxy (--trusted-proxies) says it forwards for.
+func clientIP(c *gin.Context) string { return c.ClientIP() }
 
 func waitText(d time.Duration) string {
 	d = d.Round(time.Second)
