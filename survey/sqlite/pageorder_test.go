@@ -101,17 +101,7 @@ func TestPageOrder(t *testing.T) {
 	s, path := openStore(t)
 	ctx := context.Background()
 	const n = 1500
-	r, err := s.CreateRound(ctx, exampleDefinition(t), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, codes, err := s.IssueBatch(ctx, r.ID, "czj", "staff", n)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := s.OpenRound(ctx, r.ID); err != nil {
-		t.Fatal(err)
-	}
+	r, codes := openRound(t, s, n)
 	def := r.Definition
 	for i, c := range codes {
 		slip, err := s.Slip(ctx, c)
