@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"html/template"
 	"log/slog"
+	"net"
 	"sync"
 	"time"
 
@@ -12,8 +13,6 @@ import (
 	"minping/seal"
 	"minping/server/console"
 	"minping/survey/sqlite"
-
-	"github.com/gin-gonic/gin"
 )
 
 // Server is minping's HTTP side. Its handlers sit on one small struct per
@@ -76,8 +75,10 @@ func New(store *sqlite.Store, key ed25519.PrivateKey, cfg Config, log *slog.Logg
 	if err != nil {
 		return nil, err
 	}
-	if err := gin.New().SetTrustedProxies(cfg.TrustedProxies); err != nil {
-		return nil, fmt.Errorf("trusted proxies: %w", err)
+	for _, p := range cfg.TrustedProxies {
+		if _, _, err := net.ParseCIDR(p); err != nil && net.ParseIP(p) == nil {
+			return nil, fmt.Errorf("trusted proxies: %q is neither an address nor a CIDR range", p)
+		}
 	}
 	if n := len(cfg.AdminToken); n > 0 && n < MinAdminToken {
 		return nil, fmt.Errorf("MINPING_ADMIN_TOKEN has %d characters: give at least %d (e.g. the output of `openssl rand -hex 32`)", n, MinAdminToken)
