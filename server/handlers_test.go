@@ -1068,4 +1068,7 @@ func TestTokenGuessingThrottled(t *testing.T) {
 	if _, err := New(e.store, key, Config{AdminToken: "short-token"}, slog.New(slog.NewTextHandler(io.Discard, nil))); err == nil || !strings.Contains(err.Error(), "at least 32") {
 		t.Errorf("an admin token of 11 characters: got %v, want a refusal", err)
 	}
+	if _, err := New(e.store, key, Config{TrustedProxies: []string{"10.0.0.0/8", "proxy.local"}}, slog.New(slog.NewTextHandler(io.Discard, nil))); err == nil || !strings.Contains(err.Error(), "proxy.local") {
+		t.Errorf("a trusted proxy that is not an address: got %v, want a refusal naming it", err)
+	}
 }
