@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"io"
 	"mime"
+	"net"
 	"net/http"
 	"strings"
 	"time"
@@ -338,13 +339,35 @@ func wantsHTML(c *gin.Context) bool {
 
 // baseURL is what QR links point to: --base-url, or else the request's own
 // scheme and host.
+// baseURL is where the links of slips issued in this request point:
+// --base-url if given, else the request's scheme and host, taking
+// X-Forwarded-Proto and X-Forwarded-Host only from a trusted proxy.
 func (s *base) baseURL(c *gin.Context) string {
 	if s.cfg.BaseURL != "" {
 		return s.cfg.BaseURL
 	}
-	scheme := "http"
+	scheme, host := "http", c.Request.Host
 	if c.Request.TLS != nil {
 		scheme = "https"
 	}
-	return scheme + "://" + c.Request.Host
+	if s.fromProxy(c) {
+		if p := c.GetHeader("X-Forwarded-Proto"); p == "http" || p == "https" {
+			scheme = p
+		}
+		if h := c.GetHeader("X-Forwarded-Host"); h != "" && !strings.ContainsAny(h, "/?#@ ,") {
+			host = h
+		}
+	}
+	return scheme + "://" + host
+}
+
+// fromProxy reports whether the request came from a trusted proxy.
+func (s *base) fromProxy(c *gin.Context) bool {
+	ip := net.ParseIP(c.RemoteIP())
+	for _, n := range s.proxies {
+		if ip != nil && n.Contains(ip) {
+			return true
+		}
+	}
+	return false
 }

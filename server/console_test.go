@@ -614,7 +614,17 @@ func TestConsoleBatchesTurnoutClose(t *testing.T) {
 	if nonce == nil {
 		t.Fatal("the issue form has no nonce")
 	}
+	// Opened at 127.0.0.1, the page warns that slips would point at this
+	// machine alone, and issuing refuses until the organiser says it is a
+	// test, before the form's nonce is spent.
+	if body := string(page.body); !strings.Contains(body, "这是本机地址，手机扫码打不开") || !strings.Contains(body, `name="loopback_ok"`) {
+		t.Errorf("the batches page at 127.0.0.1 does not warn of loopback links")
+	}
 	issue := url.Values{"unit": {"czj"}, "category": {"staff"}, "count": {"6"}, "nonce": {string(nonce[1])}}
+	if r := cc.post(rid+"/batches", issue); r.status != http.StatusUnprocessableEntity || !bytes.Contains(r.body, []byte("这只是测试")) {
+		t.Errorf("issuing loopback links unconfirmed: got %d, want 422 saying how to go on", r.status)
+	}
+	issue.Set("loopback_ok", "yes")
 	sheet := cc.must(http.StatusCreated, cc.post(rid+"/batches", issue), "issue")
 	codes := slipCodeRE.FindAllSubmatch(sheet.body, -1)
 	if len(codes) != 6 || sheet.header.Get("Cache-Control") != "no-store" {
@@ -630,7 +640,7 @@ func TestConsoleBatchesTurnoutClose(t *testing.T) {
 	// Bulk: every unit's 应到人数 of the chosen categories, skipping units
 	// that already have slips of it (czj × staff).
 	cc.get(rid + "/batches")
-	bulk := url.Values{"category": {"staff", "leaders"}, "nonce": {survey.NewToken()}}
+	bulk := url.Values{"category": {"staff", "leaders"}, "nonce": {survey.NewToken()}, "loopback_ok": {"yes"}}
 	sheet = cc.must(http.StatusCreated, cc.post(rid+"/batches/bulk", bulk), "bulk issue")
 	if n := len(slipCodeRE.FindAllSubmatch(sheet.body, -1)); n != 3 {
 		t.Errorf("bulk sheet: %d codes, want 3 (fgj: staff 2, leaders 1)", n)

@@ -1072,3 +1072,30 @@ func TestTokenGuessingThrottled(t *testing.T) {
 		t.Errorf("a trusted proxy that is not an address: got %v, want a refusal naming it", err)
 	}
 }
+
+// TestLinksBehindAProxy: without --base-url, slips' links take the
+// request's scheme and host, and X-Forwarded-Proto/Host only from a trusted
+// proxy: from anyone else those headers could point a hall's slips at
+// another site.
+func TestLinksBehindAProxy(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		proxies []string
+		want    string
+	}{
+		{"untrusted", nil, "http://127.0.0.1:"},
+		{"trusted", []string{"127.0.0.0/8"}, "https://mp.example.gov.cn/b/"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newTestEnv(t, func(c *Config) { c.TrustedProxies = tc.proxies })
+			admin := e.admin()
+			id := admin.createRound()
+			var out struct{ Links []string }
+			admin.must(201, "POST", "/api/v1/rounds/"+id+"/batches", map[string]any{"unit": "czj", "category": "staff", "count": 1},
+				"X-Forwarded-Proto", "https", "X-Forwarded-Host", "mp.example.gov.cn").decode(t, &out)
+			if len(out.Links) != 1 || !strings.HasPrefix(out.Links[0], tc.want) {
+				t.Errorf("links %v, want them to start %q", out.Links, tc.want)
+			}
+		})
+	}
+}

@@ -33,9 +33,10 @@ type Server struct {
 // base is what every audience's handlers share: the config, the log, the
 // parsed templates, and the responses built from them (fail, html).
 type base struct {
-	cfg  Config
-	log  *slog.Logger
-	tmpl *template.Template
+	cfg     Config
+	log     *slog.Logger
+	tmpl    *template.Template
+	proxies []*net.IPNet // Config.TrustedProxies
 }
 
 // voter serves the ballot: the page, its form post and the ballot API.
@@ -75,15 +76,14 @@ func New(store *sqlite.Store, key ed25519.PrivateKey, cfg Config, log *slog.Logg
 	if err != nil {
 		return nil, err
 	}
-	for _, p := range cfg.TrustedProxies {
-		if _, _, err := net.ParseCIDR(p); err != nil && net.ParseIP(p) == nil {
-			return nil, fmt.Errorf("trusted proxies: %q is neither an address nor a CIDR range", p)
-		}
+	proxies, err := parseProxies(cfg.TrustedProxies)
+	if err != nil {
+		return nil, err
 	}
 	if n := len(cfg.AdminToken); n > 0 && n < MinAdminToken {
 		return nil, fmt.Errorf("MINPING_ADMIN_TOKEN has %d characters: give at least %d (e.g. the output of `openssl rand -hex 32`)", n, MinAdminToken)
 	}
-	b := &base{cfg: cfg, log: log, tmpl: tmpl}
+	b := &base{cfg: cfg, log: log, tmpl: tmpl, proxies: proxies}
 	sl := &sealer{base: b, store: store, key: key}
 	con := console.New(host{base: b, sealer: sl}, store, log, console.Options{
 		BaseURL: cfg.BaseURL, Now: cfg.Now, TurnoutEvery: cfg.turnoutEvery,
@@ -96,6 +96,27 @@ func New(store *sqlite.Store, key ed25519.PrivateKey, cfg Config, log *slog.Logg
 		counts:  requestCounts{since: time.Now()},
 		csp:     csp,
 	}, nil
+}
+
+// parseProxies reads trusted proxies, each an address or a CIDR range.
+func parseProxies(list []string) ([]*net.IPNet, error) {
+	var out []*net.IPNet
+	for _, p := range list {
+		if ip := net.ParseIP(p); ip != nil {
+			bits := 8 * len(ip.To16())
+			if ip.To4() != nil {
+				ip, bits = ip.To4(), 32
+			}
+			out = append(out, &net.IPNet{IP: ip, Mask: net.CIDRMask(bits, bits)})
+			continue
+		}
+		_, n, err := net.ParseCIDR(p)
+		if err != nil {
+			return nil, fmt.Errorf("trusted proxies: %q is neither an address nor a CIDR range", p)
+		}
+		out = append(out, n)
+	}
+	return out, nil
 }
 
 // parseTemplates parses every embedded template once, at start.

@@ -2,7 +2,9 @@ package console
 
 import (
 	"fmt"
+	"net"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -28,6 +30,9 @@ type batchesView struct {
 	Nonce      string
 	Issued     int
 	Small      []string // warnings for groups issued too few slips to be counted
+	Base       string   // where the links on the slips will point
+	Loopback   bool     // Base is this machine only: no phone can open it
+	LAN        []string // the console at this machine's network addresses, to open instead
 }
 
 type batchUnitRow struct {
@@ -121,6 +126,10 @@ func (s *Console) BatchesPage(c *gin.Context) {
 	for _, si := range survey.SmallIssues(def, turnout) {
 		v.Small = append(v.Small, si.Warning(def))
 	}
+	v.Base = s.host.BaseURL(c)
+	if v.Loopback = loopback(v.Base); v.Loopback {
+		v.LAN = lanConsoles(v.Base, "/console/rounds/"+r.ID+"/batches")
+	}
 	for _, b := range batches {
 		row := conBatch{ID: b.ID, Count: b.Count, Voided: b.Voided, Created: consoleTime(b.CreatedAt),
 			Unit: b.Unit, Category: b.Category}
@@ -171,6 +180,9 @@ func (s *Console) spentForm(c *gin.Context, id string) {
 func (s *Console) Issue(c *gin.Context) {
 	ctx := c.Request.Context()
 	id := c.Param("id")
+	if !s.linksReachable(c) {
+		return
+	}
 	if !s.useNonce("one", c.PostForm("nonce")) {
 		s.spentForm(c, id)
 		return
@@ -211,6 +223,9 @@ func (s *Console) printIssued(c *gin.Context, r *survey.Round, issued []survey.I
 func (s *Console) IssueBulk(c *gin.Context) {
 	ctx := c.Request.Context()
 	id := c.Param("id")
+	if !s.linksReachable(c) {
+		return
+	}
 	if !s.useNonce("bulk", c.PostForm("nonce")) {
 		s.spentForm(c, id)
 		return
@@ -274,4 +289,58 @@ func (s *Console) Void(c *gin.Context) {
 	}
 	s.log.Info("batch voided", "round", id, "batch", c.Param("batch"), "by", s.host.Account(c).Name)
 	consoleRedirect(c, "/console/rounds/"+id+"/batches", "voided")
+}
+
+// linksReachable refuses to issue slips whose links point at this machine
+// alone (127.0.0.1, localhost): printed, they would be a hall of dead
+// slips. The organiser may confirm that it is a test (loopback_ok).
+func (s *Console) linksReachable(c *gin.Context) bool {
+	base := s.host.BaseURL(c)
+	if !loopback(base) || c.PostForm("loopback_ok") == "yes" {
+		return true
+	}
+	s.consoleError(c, http.StatusUnprocessableEntity, "测评票的链接无法在手机上打开",
+		"测评票上的二维码将指向 "+base+"，这是本机地址，手机扫码打不开。请用本机的局域网地址打开管理台后再发放，或设置 --base-url；如果只是测试，请勾选“这只是测试”。")
+	return false
+}
+
+// loopback reports whether base is an address of this machine alone.
+func loopback(base string) bool {
+	u, err := url.Parse(base)
+	if err != nil {
+		return false
+	}
+	h := u.Hostname()
+	if strings.EqualFold(h, "localhost") || strings.HasSuffix(strings.ToLower(h), ".localhost") {
+		return true
+	}
+	ip := net.ParseIP(h)
+	return ip != nil && (ip.IsLoopback() || ip.IsUnspecified())
+}
+
+// lanConsoles are the URLs of path at this machine's network addresses
+// (IPv4, not loopback), on base's port: where to open the console so that
+// slips carry an address phones reach.
+func lanConsoles(base, path string) []string {
+	u, err := url.Parse(base)
+	if err != nil {
+		return nil
+	}
+	addrs, err := net.InterfaceAddrs()
+	if err != nil {
+		return nil
+	}
+	var out []string
+	for _, a := range addrs {
+		n, ok := a.(*net.IPNet)
+		if !ok || n.IP.To4() == nil || n.IP.IsLoopback() || n.IP.IsLinkLocalUnicast() {
+			continue
+		}
+		host := n.IP.String()
+		if p := u.Port(); p != "" {
+			host = net.JoinHostPort(host, p)
+		}
+		out = append(out, u.Scheme+"://"+host+path)
+	}
+	return out
 }
