@@ -23,9 +23,10 @@ type reportView struct {
 	Round        string
 	RoundID      string
 	ConfigSHA256 string
-	SealedAt     string
+	SealedAt     string // as people read it, with its zone
 	PubKey       string
 	Component    string
+	Graded       bool // the round has grading: a unit without a grade shows —
 	Units        []reportUnit
 }
 
@@ -71,7 +72,7 @@ func (s *api) report(c *gin.Context) {
 	}
 	def := r.Definition
 	v := reportView{Round: r.Name, RoundID: r.ID, ConfigSHA256: r.ConfigSHA256,
-		PubKey:    s.sealer.pubKeyB64(),
+		PubKey:    s.sealer.pubKeyB64(), Graded: len(def.Grading) > 0,
 		Component: def.Component.Name + "（满分" + def.Component.Points.String() + "）"}
 	for _, u := range def.Units {
 		if !a.CanRead(r.ID, u.ID) {
@@ -87,7 +88,7 @@ func (s *api) report(c *gin.Context) {
 			s.fail(c, fmt.Errorf("report of %s: %w", u.ID, err))
 			return
 		}
-		v.SealedAt = res.SealedAt
+		v.SealedAt = s.localSealTime(res.SealedAt)
 		v.Units = append(v.Units, newReportUnit(def, res))
 	}
 	c.Header("Cache-Control", "private, no-store")

@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"net/url"
+	"strings"
 
 	"github.com/gin-gonic/gin"
 
@@ -84,7 +86,8 @@ func (s *api) document(unit string, sig bool) func(*gin.Context) {
 		if u == ":unit" {
 			u = c.Param("unit")
 		}
-		if _, err := s.sealedRound(c, u); err != nil {
+		r, err := s.sealedRound(c, u)
+		if err != nil {
 			s.fail(c, err)
 			return
 		}
@@ -93,11 +96,17 @@ func (s *api) document(unit string, sig bool) func(*gin.Context) {
 			s.fail(c, err)
 			return
 		}
+		name := r.Name
+		if ru := r.Definition.Unit(u); ru != nil {
+			name = ru.Name
+		}
 		c.Header("Cache-Control", "private, no-store")
 		if sig {
+			attachment(c, name+"-测评结果.sig", "minping-tally.sig")
 			c.Data(http.StatusOK, "text/plain; charset=utf-8", []byte(d.Signature))
 			return
 		}
+		attachment(c, name+"-测评结果.json", "minping-tally.json")
 		c.Data(http.StatusOK, "application/json", d.Body)
 	}
 }
@@ -127,16 +136,28 @@ func (s *api) export(csv bool) func(*gin.Context) {
 		keep := func(unit string) bool { return a.CanRead(r.ID, unit) }
 		c.Header("Cache-Control", "private, no-store")
 		if csv {
-			c.Header("Content-Disposition", `attachment; filename="minping-summary.csv"`)
-			c.Data(http.StatusOK, "text/csv; charset=utf-8", tally.SummaryCSV(r.Definition, res, keep))
+			attachment(c, r.Name+"-测评结果汇总.csv", "minping-summary.csv")
+			c.Data(http.StatusOK, "text/csv; charset=utf-8", tally.SummaryCSV(r.Definition, s.forPeople(res), keep))
 			return
 		}
-		b, err := tally.Workbook(r.Definition, res, keep)
+		b, err := tally.Workbook(r.Definition, s.forPeople(res), keep)
 		if err != nil {
 			s.fail(c, err)
 			return
 		}
-		c.Header("Content-Disposition", `attachment; filename="minping-tally.xlsx"`)
+		attachment(c, r.Name+"-测评结果.xlsx", "minping-tally.xlsx")
 		c.Data(http.StatusOK, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", b)
 	}
+}
+
+// attachment names a download: name as the browser should save it (RFC
+// 6266, UTF-8), with an ASCII name for clients that take no other.
+func attachment(c *gin.Context, name, ascii string) {
+	name = strings.Map(func(r rune) rune {
+		if r < 0x20 || strings.ContainsRune(`/\:*?"<>|`, r) {
+			return '_'
+		}
+		return r
+	}, name)
+	c.Header("Content-Disposition", fmt.Sprintf(`attachment; filename="%s"; filename*=UTF-8''%s`, ascii, url.PathEscape(name)))
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -67,6 +68,11 @@ func TestSealEndToEnd(t *testing.T) {
 		sig := admin.must(200, "GET", rp+p+".sig", nil).body
 		if cc := docResp.header.Get("Cache-Control"); !strings.Contains(cc, "no-store") {
 			t.Errorf("GET %s: Cache-Control %q, want no-store (a sealed document stays out of browser caches)", p, cc)
+		}
+		if p == "/units/czj/tally" {
+			if cd := docResp.header.Get("Content-Disposition"); !strings.Contains(cd, "filename*=UTF-8''"+url.PathEscape("区财政局-测评结果.json")) {
+				t.Errorf("GET %s: Content-Disposition %q, want it named 区财政局-测评结果.json", p, cd)
+			}
 		}
 		if err := tally.Verify(pk.Ed25519, doc, string(sig)); err != nil {
 			t.Errorf("verify %s: %v", p, err)
@@ -146,6 +152,12 @@ func TestSealEndToEnd(t *testing.T) {
 	}
 	csv := string(appraiser.must(200, "GET", rp+"/tally.csv", nil).body)
 	report := string(appraiser.must(200, "GET", rp+"/report", nil).body)
+	// Times people read are Beijing time, labelled; a round without grading
+	// prints no grade word (不定等次 would itself be an adverse grade).
+	if !strings.Contains(report, "（北京时间）") || strings.Contains(report, "UTC") || strings.Contains(report, "不定等次") {
+		t.Errorf("the report should give the seal time in Beijing time and no grade word")
+	}
+
 	for name, text := range map[string]string{"csv": csv, "report": report} {
 		if !strings.Contains(text, "区财政局") || strings.Contains(text, "区发展和改革局") {
 			t.Errorf("appraiser %s should name 区财政局 only:\n%.400s", name, text)

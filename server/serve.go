@@ -34,6 +34,7 @@ type Config struct {
 	// console's logs use it); none by default.
 	TrustedProxies []string
 	Now            func() time.Time // the clock for round-level times [time.Now]
+	TZ             *time.Location   // the zone of times people read [Asia/Shanghai]
 
 	turnoutEvery time.Duration // tests: how often the console's live turnout may change
 }
@@ -50,6 +51,9 @@ func (cfg Config) withDefaults() Config {
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
+	}
+	if cfg.TZ == nil {
+		cfg.TZ = beijing
 	}
 	cfg.BaseURL = strings.TrimRight(cfg.BaseURL, "/")
 	return cfg

@@ -86,7 +86,7 @@ func New(store *sqlite.Store, key ed25519.PrivateKey, cfg Config, log *slog.Logg
 	b := &base{cfg: cfg, log: log, tmpl: tmpl, proxies: proxies}
 	sl := &sealer{base: b, store: store, key: key}
 	con := console.New(host{base: b, sealer: sl}, store, log, console.Options{
-		BaseURL: cfg.BaseURL, Now: cfg.Now, TurnoutEvery: cfg.turnoutEvery,
+		BaseURL: cfg.BaseURL, Now: cfg.Now, TurnoutEvery: cfg.turnoutEvery, TZ: cfg.TZ, Zone: ZoneName(cfg.TZ),
 	})
 	return &Server{
 		cfg: cfg, log: log,

@@ -11,6 +11,7 @@ import (
 	"runtime/debug"
 	"slices"
 	"strings"
+	"time"
 
 	"minping/seal"
 	"minping/server"
@@ -105,6 +106,18 @@ func parseFlags(name string, args []string, getenv func(string) string, stderr i
 			return nil
 		})
 		c.TrustedProxies = splitList(getenv("MINPING_TRUSTED_PROXIES"))
+		fs.Func("tz", "time zone of the times pages, reports and workbooks show (MINPING_TZ; default Asia/Shanghai)", func(v string) error {
+			loc, err := time.LoadLocation(v)
+			c.TZ = loc
+			return err
+		})
+		if v := getenv("MINPING_TZ"); v != "" {
+			loc, err := time.LoadLocation(v)
+			if err != nil {
+				return c, nil, usageError{fmt.Errorf("MINPING_TZ: %w", err)}
+			}
+			c.TZ = loc
+		}
 	}
 	for _, m := range more {
 		m(fs)

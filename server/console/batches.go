@@ -131,7 +131,7 @@ func (s *Console) BatchesPage(c *gin.Context) {
 		v.LAN = lanConsoles(v.Base, "/console/rounds/"+r.ID+"/batches")
 	}
 	for _, b := range batches {
-		row := conBatch{ID: b.ID, Count: b.Count, Voided: b.Voided, Created: consoleTime(b.CreatedAt),
+		row := conBatch{ID: b.ID, Count: b.Count, Voided: b.Voided, Created: s.clock(b.CreatedAt),
 			Unit: b.Unit, Category: b.Category}
 		if u := def.Unit(b.Unit); u != nil {
 			row.Unit = u.Name

@@ -90,6 +90,8 @@ type Console struct {
 	log     *slog.Logger
 	baseURL string           // the configured public URL, "" if none
 	now     func() time.Time // the clock of turnout snapshots
+	tz      *time.Location   // the zone of the times it shows
+	zone    string           // how they are labelled, e.g. 北京时间
 
 	cop      *http.CrossOriginProtection
 	throttle *throttle
@@ -111,6 +113,8 @@ type Options struct {
 	BaseURL      string           // the public URL slips point to (--base-url), for Secure cookies behind TLS
 	Now          func() time.Time // [time.Now]
 	TurnoutEvery time.Duration    // how often a live turnout figure may change [30s]; a negative value: on every request
+	TZ           *time.Location   // the zone of the times it shows [UTC]
+	Zone         string           // how they are labelled, e.g. 北京时间
 }
 
 type staticFile struct {
@@ -123,6 +127,9 @@ func New(host Host, store Store, log *slog.Logger, o Options) *Console {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
+	if o.TZ == nil {
+		o.TZ, o.Zone = time.UTC, "UTC"
+	}
 	switch {
 	case o.TurnoutEvery == 0:
 		o.TurnoutEvery = 30 * time.Second
@@ -130,7 +137,7 @@ func New(host Host, store Store, log *slog.Logger, o Options) *Console {
 		o.TurnoutEvery = 0
 	}
 	c := &Console{
-		host: host, store: store, log: log, baseURL: o.BaseURL, now: o.Now,
+		host: host, store: store, log: log, baseURL: o.BaseURL, now: o.Now, tz: o.TZ, zone: o.Zone,
 		cop:          http.NewCrossOriginProtection(),
 		throttle:     newThrottle(o.Now),
 		argon:        make(chan struct{}, 4),

@@ -29,7 +29,16 @@ type conRound struct {
 	Created              string
 }
 
-func consoleTime(t time.Time) string { return t.Local().Format("2006-01-02 15:04") }
+// sealedAt is when a round was sealed, with the zone, or "".
+func (s *Console) sealedAt(r *survey.Round) string {
+	if r.SealedAt == nil {
+		return ""
+	}
+	return r.SealedAt.In(s.tz).Format("2006-01-02 15:04:05") + "（" + s.zone + "）"
+}
+
+// clock writes a time as the console shows it, in the configured zone.
+func (s *Console) clock(t time.Time) string { return t.In(s.tz).Format("2006-01-02 15:04") }
 
 func (s *Console) Rounds(c *gin.Context) {
 	rounds, err := s.store.Rounds(c.Request.Context())
@@ -43,7 +52,7 @@ func (s *Console) Rounds(c *gin.Context) {
 			continue
 		}
 		row := conRound{ID: r.ID, Name: r.Name, Status: r.Status, StatusName: statusNames[r.Status],
-			Units: len(r.Definition.Units), Created: consoleTime(r.CreatedAt)}
+			Units: len(r.Definition.Units), Created: s.clock(r.CreatedAt)}
 		for _, u := range r.Definition.Units {
 			row.Members += len(u.Members)
 		}
@@ -230,6 +239,7 @@ type roundView struct {
 	Members    int
 	HasExp     bool
 	Quorum     string
+	SealedAt   string // as people read it, with its zone
 }
 
 type conUnit struct {
@@ -267,7 +277,7 @@ func (s *Console) RoundPage(c *gin.Context) {
 
 func (s *Console) newRoundView(c *gin.Context, r *survey.Round, exp survey.Expected) roundView {
 	def := r.Definition
-	v := roundView{consolePage: s.newPage(c, r.Name, "rounds"), Round: r, StatusName: statusNames[r.Status], Def: def,
+	v := roundView{consolePage: s.newPage(c, r.Name, "rounds"), Round: r, StatusName: statusNames[r.Status], Def: def, SealedAt: s.sealedAt(r),
 		Quorum: def.Rules.Quorum.String()}
 	catName := map[string]string{}
 	for _, ct := range def.Categories {

@@ -99,7 +99,7 @@ func (s *Console) turnoutSnapshot(ctx context.Context, r *survey.Round) (*Turnou
 	q := def.Rules.Quorum.Rat()
 	qf, _ := q.Float64()
 	t := &TurnoutView{Round: r.Name, Status: r.Status, StatusName: statusNames[r.Status], Coarse: coarse, Step: step,
-		Updated: snap.at.Local().Format("15:04:05"), Quorum: def.Rules.Quorum.String(), QuorumPct: qf * 100}
+		Updated: snap.at.In(s.tz).Format("15:04:05"), Quorum: def.Rules.Quorum.String(), QuorumPct: qf * 100}
 	for _, ct := range def.Categories {
 		t.categories = append(t.categories, ct.Name)
 	}
