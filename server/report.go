@@ -72,7 +72,7 @@ func (s *api) report(c *gin.Context) {
 	}
 	def := r.Definition
 	v := reportView{Round: r.Name, RoundID: r.ID, ConfigSHA256: r.ConfigSHA256,
-		PubKey:    s.sealer.pubKeyB64(), Graded: len(def.Grading) > 0,
+		PubKey: s.sealer.pubKeyB64(), Graded: len(def.Grading) > 0,
 		Component: def.Component.Name + "（满分" + def.Component.Points.String() + "）"}
 	for _, u := range def.Units {
 		if !a.CanRead(r.ID, u.ID) {
