@@ -337,8 +337,6 @@ func wantsHTML(c *gin.Context) bool {
 	return strings.Contains(c.GetHeader("Accept"), "text/html")
 }
 
-// baseURL is what QR links point to: --base-url, or else the request's own
-// scheme and host.
 // baseURL is where the links of slips issued in this request point:
 // --base-url if given, else the request's scheme and host, taking
 // X-Forwarded-Proto and X-Forwarded-Host only from a trusted proxy.

@@ -98,3 +98,25 @@ func TestContentPolicyRefusesTemplatedScripts(t *testing.T) {
 		t.Error("a templated script: got no error")
 	}
 }
+
+// TestSmallPages: a report asked for before the seal is a page that says
+// why, not JSON; /favicon.ico answers without an error; the code page
+// links to the console.
+func TestSmallPages(t *testing.T) {
+	e := newTestEnv(t)
+	admin := e.admin()
+	id := admin.createRound()
+	r := e.do("GET", "/api/v1/rounds/"+id+"/report", testAdminToken, nil, "Accept", "text/html")
+	if r.status != http.StatusConflict || !strings.Contains(string(r.body), "结果尚未封存") || strings.HasPrefix(strings.TrimSpace(string(r.body)), "{") {
+		t.Errorf("a report before the seal: got %d %.200s, want 409 and a page saying why", r.status, r.body)
+	}
+	if r := e.do("GET", "/api/v1/rounds/"+id+"/report", testAdminToken, nil); r.status != http.StatusConflict || !strings.HasPrefix(strings.TrimSpace(string(r.body)), "{") {
+		t.Errorf("a report before the seal, asked by a script: got %d %.200s, want the JSON error", r.status, r.body)
+	}
+	if r := e.do("GET", "/favicon.ico", "", nil); r.status != http.StatusNoContent {
+		t.Errorf("/favicon.ico: got %d, want 204", r.status)
+	}
+	if r := e.do("GET", "/b", "", nil); !strings.Contains(string(r.body), `href="/console"`) {
+		t.Errorf("the code page does not link to the console")
+	}
+}

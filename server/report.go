@@ -1,6 +1,7 @@
 package server
 
 import (
+	"errors"
 	"fmt"
 	"html/template"
 	"math/big"
@@ -66,6 +67,12 @@ func (s *api) report(c *gin.Context) {
 	ctx := c.Request.Context()
 	a := account(c)
 	r, err := s.readableRound(c)
+	if errors.Is(err, errNotSealed) && wantsHTML(c) {
+		c.Header("Cache-Control", "no-store")
+		s.html(c, http.StatusConflict, "message", messagePage{Title: "结果尚未封存",
+			Text: "测评结束并封存后，才能查看测评结果：封存前任何人都看不到结果。", Link: "/console", LinkText: "返回管理台"})
+		return
+	}
 	if err != nil {
 		s.fail(c, err)
 		return

@@ -21,6 +21,10 @@ func (s *Server) Handler() http.Handler {
 
 	r.GET("/healthz", func(c *gin.Context) { c.String(http.StatusOK, "ok") })
 	r.GET("/", func(c *gin.Context) { c.Redirect(http.StatusFound, "/b") })
+	r.GET("/favicon.ico", func(c *gin.Context) { // none: say so, and let browsers keep that
+		c.Header("Cache-Control", "public, max-age=86400")
+		c.Status(http.StatusNoContent)
+	})
 	r.GET("/static/:hash/*name", s.console.StaticFile)
 	voterRoutes(r, s.voter)
 	apiRoutes(r, s.api)
