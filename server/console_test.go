@@ -701,6 +701,11 @@ func TestConsoleBatchesTurnoutClose(t *testing.T) {
 	if !bytes.Contains(closePage.body, []byte("不能撤销")) {
 		t.Errorf("the close page does not say what cannot be undone")
 	}
+	// It lists, before the organiser confirms, the units under quorum: here
+	// those without slips at all, among them 区民政局.
+	if body := string(closePage.body); !strings.Contains(body, "参评率尚未达到") || !strings.Contains(body, "区民政局：已提交约 0 / 已发放 0（没有发放测评票）") {
+		t.Errorf("the close page does not list the units under quorum:\n%s", body)
+	}
 	if r := cc.post(rid+"/close", nil); r.status != http.StatusUnprocessableEntity {
 		t.Errorf("close without confirming: got %d, want 422", r.status)
 	}

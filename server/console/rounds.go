@@ -589,6 +589,7 @@ type closeView struct {
 	Voted   int
 	Quorum  string
 	CanSeal bool
+	Below   []unitFig // units whose turnout, as far as the coarse figures show, is under quorum
 }
 
 // ClosePage asks for confirmation and says what closing cannot undo.
@@ -608,6 +609,11 @@ func (s *Console) ClosePage(c *gin.Context) {
 	}
 	v := closeView{consolePage: s.newPage(c, "结束测评 · "+r.Name, "rounds"), Round: r,
 		Issued: t.Issued, Voted: t.Voted, Quorum: r.Definition.Rules.Quorum.String()}
+	for _, u := range t.Units {
+		if !u.Met {
+			v.Below = append(v.Below, u)
+		}
+	}
 	s.host.HTML(c, http.StatusOK, "console-close", v)
 }
 
