@@ -13,6 +13,7 @@ import (
 	"unicode"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 	"go.yaml.in/yaml/v3"
 )
 
@@ -760,3 +761,6 @@ func TestValidateOrder(t *testing.T) {
 		t.Errorf("problem paths in order (-want +got):\n%s\nproblems: %v", diff, err)
 	}
 }
+
+// equateProblems compares problems as values, slot included.
+var equateProblems = cmpopts.EquateComparable(Problem{})

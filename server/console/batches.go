@@ -105,24 +105,7 @@ func (s *Console) BatchesPage(c *gin.Context) {
 		}
 		v.Units = append(v.Units, row)
 	}
-	for _, ct := range def.Categories {
-		b := conBulk{ID: ct.ID, Name: ct.Name}
-		for _, u := range def.Units {
-			n, ok := exp[u.ID][ct.ID]
-			switch {
-			case !ok || n == 0:
-				b.Missing++
-			case issued[[2]string{u.ID, ct.ID}] > 0:
-				b.Already++
-			default:
-				b.Units++
-				b.Slips += n
-			}
-		}
-		if b.Units+b.Already > 0 {
-			v.Bulk = append(v.Bulk, b)
-		}
-	}
+	v.Bulk = bulkChoices(def, exp, issued)
 	for _, si := range survey.SmallIssues(def, turnout) {
 		v.Small = append(v.Small, si.Warning(def))
 	}
@@ -142,6 +125,31 @@ func (s *Console) BatchesPage(c *gin.Context) {
 		v.Batches = append(v.Batches, row)
 	}
 	s.host.HTML(c, http.StatusOK, "console-batches", v)
+}
+
+// bulkChoices is, per category, what issuing by the roster's 应到人数 would
+// issue: the units and slips still to issue, and the units skipped.
+func bulkChoices(def *survey.Definition, exp survey.Expected, issued map[[2]string]int) []conBulk {
+	var out []conBulk
+	for _, ct := range def.Categories {
+		b := conBulk{ID: ct.ID, Name: ct.Name}
+		for _, u := range def.Units {
+			n, ok := exp[u.ID][ct.ID]
+			switch {
+			case !ok || n == 0:
+				b.Missing++
+			case issued[[2]string{u.ID, ct.ID}] > 0:
+				b.Already++
+			default:
+				b.Units++
+				b.Slips += n
+			}
+		}
+		if b.Units+b.Already > 0 {
+			out = append(out, b)
+		}
+	}
+	return out
 }
 
 // useNonce reports whether an issue form's nonce is fresh, and spends it:

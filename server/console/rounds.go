@@ -12,6 +12,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"minping/survey"
+	"minping/survey/roster"
 )
 
 // maxUpload bounds an uploaded roster or definition file.
@@ -163,7 +164,7 @@ func (s *Console) CreateRoundForm(c *gin.Context) {
 		fail(survey.Problem{Path: "名册", Message: "请选择单位和班子成员名册（.xlsx 或 CSV）；可先下载名册模板填写"})
 		return
 	}
-	def, src, roster, ps := mergeRoster(src, rosterFile)
+	def, src, parsed, ps := mergeRoster(src, rosterFile)
 	if len(ps) > 0 {
 		fail(ps...)
 		return
@@ -173,8 +174,8 @@ func (s *Console) CreateRoundForm(c *gin.Context) {
 		s.consoleFail(c, err)
 		return
 	}
-	if roster != nil {
-		if err := s.store.SetExpected(ctx, r.ID, roster.Expected); err != nil {
+	if parsed != nil {
+		if err := s.store.SetExpected(ctx, r.ID, parsed.Expected); err != nil {
 			s.consoleFail(c, err)
 			return
 		}
@@ -197,7 +198,7 @@ func (s *Console) formProblems(c *gin.Context, err error, show func(...survey.Pr
 // mergeRoster puts a roster's units into a definition source and parses the
 // whole. With no roster the source is parsed as it is. Problems are the
 // roster's (by row) or the definition's (by path, units by row).
-func mergeRoster(src, rosterFile []byte) (*survey.Definition, []byte, *survey.Roster, []survey.Problem) {
+func mergeRoster(src, rosterFile []byte) (*survey.Definition, []byte, *roster.Result, []survey.Problem) {
 	if rosterFile == nil {
 		def, err := survey.ParseDefinition(src)
 		if err != nil {
@@ -209,11 +210,11 @@ func mergeRoster(src, rosterFile []byte) (*survey.Definition, []byte, *survey.Ro
 	if len(ps) > 0 {
 		return nil, nil, nil, ps
 	}
-	roster, ps := survey.ParseRoster(rosterFile, cats)
+	parsed, ps := roster.Parse(rosterFile, cats)
 	if len(ps) > 0 {
 		return nil, nil, nil, ps
 	}
-	merged, err := survey.SourceWithUnits(src, roster.Units)
+	merged, err := survey.SourceWithUnits(src, parsed.Units)
 	if err != nil {
 		return nil, nil, nil, survey.ProblemsOf(err)
 	}
@@ -221,11 +222,11 @@ func mergeRoster(src, rosterFile []byte) (*survey.Definition, []byte, *survey.Ro
 	if err != nil {
 		ps := survey.ProblemsOf(err)
 		for i := range ps {
-			ps[i].Path = roster.Locate(ps[i].Path)
+			ps[i].Path = parsed.Locate(ps[i].Path)
 		}
 		return nil, nil, nil, ps
 	}
-	return def, merged, roster, nil
+	return def, merged, parsed, nil
 }
 
 type roundView struct {
@@ -348,9 +349,9 @@ func (s *Console) RosterPage(c *gin.Context) {
 
 func (s *Console) newRosterView(c *gin.Context, r *survey.Round, ps []survey.Problem) rosterView {
 	v := rosterView{consolePage: s.newPage(c, "导入名册 · "+r.Name, "rounds"), Round: r, Problems: ps,
-		Columns: []string{survey.ColUnitID, survey.ColUnitName, survey.ColUnitType, survey.ColMemberID, survey.ColName, survey.ColPost, survey.ColPrincipal}}
+		Columns: []string{roster.ColUnitID, roster.ColUnitName, roster.ColUnitType, roster.ColMemberID, roster.ColName, roster.ColPost, roster.ColPrincipal}}
 	for _, ct := range r.Definition.Categories {
-		v.Columns = append(v.Columns, survey.ColExpected+"（"+ct.Name+"）")
+		v.Columns = append(v.Columns, roster.ColExpected+"（"+ct.Name+"）")
 	}
 	return v
 }
@@ -387,7 +388,7 @@ func (s *Console) ImportRoster(c *gin.Context) {
 	if len(src) == 0 {
 		src = r.Definition.Canonical()
 	}
-	def, merged, roster, ps := mergeRoster(src, file)
+	def, merged, parsed, ps := mergeRoster(src, file)
 	if len(ps) > 0 {
 		fail(ps...)
 		return
@@ -396,7 +397,7 @@ func (s *Console) ImportRoster(c *gin.Context) {
 		s.formProblems(c, err, fail)
 		return
 	}
-	if err := s.store.SetExpected(ctx, r.ID, roster.Expected); err != nil {
+	if err := s.store.SetExpected(ctx, r.ID, parsed.Expected); err != nil {
 		s.consoleFail(c, err)
 		return
 	}
@@ -416,7 +417,7 @@ func (s *Console) RosterTemplate(c *gin.Context) {
 	} else {
 		cats, _ = survey.SourceCategories(survey.TemplateSource(survey.TemplateOptions{Name: "x", Points: "20", Satisfaction: true}))
 	}
-	b, err := survey.RosterTemplate(cats)
+	b, err := roster.Template(cats)
 	if err != nil {
 		s.consoleFail(c, err)
 		return

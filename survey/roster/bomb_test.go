@@ -1,4 +1,4 @@
-package survey
+package roster
 
 import (
 	"archive/zip"
@@ -59,7 +59,7 @@ func TestRosterBombs(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and reads files that unpack to hundreds of megabytes")
 	}
-	base := workbook(t, RosterSheet, [][]any{{"单位编号", "单位名称", "单位类型", "成员编号", "姓名", "职务"}, {"czj", "区财政局", "区直", "czj-1", "王伟", "局长"}})
+	base := workbook(t, Sheet, [][]any{{"单位编号", "单位名称", "单位类型", "成员编号", "姓名", "职务"}, {"czj", "区财政局", "区直", "czj-1", "王伟", "局长"}})
 	spaces := func(n int) func(w io.Writer) {
 		return func(w io.Writer) {
 			io.WriteString(w, `<?xml version="1.0" encoding="UTF-8"?><worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData>`)
@@ -105,7 +105,7 @@ func TestRosterBombs(t *testing.T) {
 			var before, after runtime.MemStats
 			runtime.ReadMemStats(&before)
 			start := time.Now()
-			_, ps := ParseRoster(tc.file, nil)
+			_, ps := Parse(tc.file, nil)
 			took := time.Since(start)
 			runtime.ReadMemStats(&after)
 			alloc := after.TotalAlloc - before.TotalAlloc
@@ -127,17 +127,17 @@ func TestRosterBombs(t *testing.T) {
 }
 
 // TestLargestRosterReads: the bounds leave room for the largest roster
-// minping takes, MaxRosterRows members.
+// minping takes, MaxRows members.
 func TestLargestRosterReads(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds a workbook of 20,000 rows")
 	}
 	rows := [][]any{{"单位编号", "单位名称", "单位类型", "成员编号", "姓名", "职务"}}
-	for i := range MaxRosterRows - 1 {
+	for i := range MaxRows - 1 {
 		u := i / 10
 		rows = append(rows, []any{fmt.Sprintf("u%d", u), fmt.Sprintf("单位%d", u), "区直", fmt.Sprintf("u%d-%d", u, i%10), "王伟" + strconv.Itoa(i), "副局长"})
 	}
-	r, ps := ParseRoster(workbook(t, RosterSheet, rows), nil)
+	r, ps := Parse(workbook(t, Sheet, rows), nil)
 	if len(ps) > 0 {
 		t.Fatalf("%d rows: problems %v", len(rows), ps[:min(3, len(ps))])
 	}
@@ -145,7 +145,7 @@ func TestLargestRosterReads(t *testing.T) {
 	for _, u := range r.Units {
 		n += len(u.Members)
 	}
-	if n != MaxRosterRows-1 {
-		t.Errorf("read %d members, want %d", n, MaxRosterRows-1)
+	if n != MaxRows-1 {
+		t.Errorf("read %d members, want %d", n, MaxRows-1)
 	}
 }

@@ -1,7 +1,8 @@
-package survey
+package roster
 
 import (
 	"bytes"
+	"minping/survey"
 	"strings"
 	"testing"
 
@@ -11,7 +12,7 @@ import (
 	"golang.org/x/text/encoding/simplifiedchinese"
 )
 
-var rosterCategories = []Category{
+var rosterCategories = []survey.Category{
 	{ID: "leaders", Name: "区领导"},
 	{ID: "staff", Name: "一般干部职工"},
 }
@@ -61,17 +62,17 @@ func TestParseRosterWorkbook(t *testing.T) {
 		{"zzb", "区委组织部", "区直党群部门"},                       // a unit with no members listed
 	}
 	b := workbook(t, "名册", rows, "A3:A5", "B3:B5", "C3:C5")
-	r, ps := ParseRoster(b, rosterCategories)
+	r, ps := Parse(b, rosterCategories)
 	if len(ps) > 0 {
 		t.Fatalf("got problems %v, want none", ps)
 	}
-	want := []Unit{
-		{ID: "czj", Name: "区财政局", Type: "经济管理部门", Members: []Member{
+	want := []survey.Unit{
+		{ID: "czj", Name: "区财政局", Type: "经济管理部门", Members: []survey.Member{
 			{ID: "czj-1", Name: "张建国", Post: "党组书记、局长", Principal: true},
 			{ID: "czj-2", Name: "李秀英", Post: "副局长"},
 			{ID: "czj-3", Name: "王海涛", Post: "副局长"},
 		}},
-		{ID: "cgjd", Name: "城关街道", Type: "镇街道", Members: []Member{
+		{ID: "cgjd", Name: "城关街道", Type: "镇街道", Members: []survey.Member{
 			{ID: "cgjd-1", Name: "高志远", Post: "党工委书记", Principal: true},
 			{ID: "cgjd-2", Name: "林芳", Post: "主任", Principal: true},
 		}},
@@ -80,7 +81,7 @@ func TestParseRosterWorkbook(t *testing.T) {
 	if d := cmp.Diff(want, r.Units); d != "" {
 		t.Errorf("units (-want +got):\n%s", d)
 	}
-	wantExp := Expected{"czj": {"staff": 40, "leaders": 3}, "cgjd": {"staff": 60}}
+	wantExp := survey.Expected{"czj": {"staff": 40, "leaders": 3}, "cgjd": {"staff": 60}}
 	if d := cmp.Diff(wantExp, r.Expected); d != "" {
 		t.Errorf("expected attendance (-want +got):\n%s", d)
 	}
@@ -113,8 +114,8 @@ func TestParseRosterProblems(t *testing.T) {
 		{"mzj", "区民政局", "社会管理服务部门", "team", "孙丽", "", "", 20000},
 		{"rs j", "区人社局", "社会管理服务部门", "rsj 1", "朱红梅"},
 	}
-	_, ps := ParseRoster(workbook(t, "名册", rows), rosterCategories)
-	want := []Problem{
+	_, ps := Parse(workbook(t, "名册", rows), rosterCategories)
+	want := []survey.Problem{
 		{Path: "名册 第2行", Message: "应到人数（一般干部职工） “四十” 应是不小于 0 的整数"},
 		{Path: "名册 第2行", Message: "党政正职 “是的” 应填 是 或 否（也可留空，表示否）"},
 		{Path: "名册 第3行", Message: "单位名称 “区财政局X” 与第2行的 “区财政局” 不一致（单位编号 czj）"},
@@ -132,7 +133,7 @@ func TestParseRosterProblems(t *testing.T) {
 	if d := cmp.Diff(want, ps, equateProblems); d != "" {
 		t.Errorf("problems (-want +got):\n%s", d)
 	}
-	if r, _ := ParseRoster(workbook(t, "名册", rows), rosterCategories); r != nil {
+	if r, _ := Parse(workbook(t, "名册", rows), rosterCategories); r != nil {
 		t.Errorf("got a roster with problems, want nil")
 	}
 }
@@ -141,20 +142,20 @@ func TestParseRosterHeadings(t *testing.T) {
 	for _, tc := range []struct {
 		name string
 		head []any
-		want []Problem
+		want []survey.Problem
 	}{
-		{"missing required columns", []any{"单位名称", "姓名"}, []Problem{
+		{"missing required columns", []any{"单位名称", "姓名"}, []survey.Problem{
 			{Path: "名册 第1行", Message: "缺少 “单位编号” 列"}, {Path: "名册 第1行", Message: "缺少 “单位类型” 列"}}},
-		{"unknown category", []any{"单位编号", "单位名称", "单位类型", "姓名", "应到人数（服务对象）"}, []Problem{
+		{"unknown category", []any{"单位编号", "单位名称", "单位类型", "姓名", "应到人数（服务对象）"}, []survey.Problem{
 			{Path: "名册 第1行", Message: "列 “应到人数（服务对象）”：本次测评没有名为 “服务对象” 的测评人类别（现有：区领导、一般干部职工）"}}},
-		{"expected without category", []any{"单位编号", "单位名称", "单位类型", "应到人数"}, []Problem{
+		{"expected without category", []any{"单位编号", "单位名称", "单位类型", "应到人数"}, []survey.Problem{
 			{Path: "名册 第1行", Message: "列 “应到人数”：没有写明测评人类别，应写成 “应到人数（类别名称）”"}}},
-		{"column twice", []any{"单位编号", "单位名称", "单位类型", "姓名", "成员姓名"}, []Problem{
+		{"column twice", []any{"单位编号", "单位名称", "单位类型", "姓名", "成员姓名"}, []survey.Problem{
 			{Path: "名册 第1行", Message: "列 “姓名” 出现了两次"}}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			rows := [][]any{tc.head, {"czj", "区财政局", "经济管理部门", "张三", "1"}}
-			_, ps := ParseRoster(workbook(t, "名册", rows), rosterCategories)
+			_, ps := Parse(workbook(t, "名册", rows), rosterCategories)
 			if d := cmp.Diff(tc.want, ps, equateProblems); d != "" {
 				t.Errorf("problems (-want +got):\n%s", d)
 			}
@@ -181,11 +182,11 @@ func TestParseRosterFiles(t *testing.T) {
 			{"", "", "", "李秀英", "副局长"}})},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			r, ps := ParseRoster(tc.data, nil)
+			r, ps := Parse(tc.data, nil)
 			if len(ps) > 0 {
 				t.Fatalf("got problems %v", ps)
 			}
-			want := []Unit{{ID: "czj", Name: "区财政局", Type: "经济管理部门", Members: []Member{
+			want := []survey.Unit{{ID: "czj", Name: "区财政局", Type: "经济管理部门", Members: []survey.Member{
 				{ID: "czj-1", Name: "张建国", Post: "局长", Principal: true}, {ID: "czj-2", Name: "李秀英", Post: "副局长"}}}}
 			if d := cmp.Diff(want, r.Units); d != "" {
 				t.Errorf("units (-want +got):\n%s", d)
@@ -204,7 +205,7 @@ func TestParseRosterFiles(t *testing.T) {
 		{"broken zip", []byte("PK\x03\x04broken"), "无法读取这个 Excel 文件"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			r, ps := ParseRoster(tc.data, nil)
+			r, ps := Parse(tc.data, nil)
 			if r != nil || len(ps) != 1 || !strings.Contains(ps[0].Message, tc.want) {
 				t.Errorf("got %v, %v; want one problem containing %q", r, ps, tc.want)
 			}
@@ -215,18 +216,18 @@ func TestParseRosterFiles(t *testing.T) {
 // TestRosterTemplate checks that the offered template reads back as the
 // roster it shows.
 func TestRosterTemplate(t *testing.T) {
-	b, err := RosterTemplate(rosterCategories)
+	b, err := Template(rosterCategories)
 	if err != nil {
 		t.Fatal(err)
 	}
-	r, ps := ParseRoster(b, rosterCategories)
+	r, ps := Parse(b, rosterCategories)
 	if len(ps) > 0 {
 		t.Fatalf("the template has problems: %v", ps)
 	}
 	if len(r.Units) != 2 || len(r.Units[0].Members) != 2 || r.Units[1].Members[1].ID != "cgjd-2" {
 		t.Errorf("got units %+v, want czj and cgjd with 2 members each", r.Units)
 	}
-	want := Expected{"czj": {"leaders": 10, "staff": 20}, "cgjd": {"leaders": 10, "staff": 20}}
+	want := survey.Expected{"czj": {"leaders": 10, "staff": 20}, "cgjd": {"leaders": 10, "staff": 20}}
 	if d := cmp.Diff(want, r.Expected); d != "" {
 		t.Errorf("expected attendance (-want +got):\n%s", d)
 	}
@@ -236,33 +237,33 @@ func TestRosterTemplate(t *testing.T) {
 // the units, members, rows and expected attendance it builds, and every
 // problem with its row, in order. It looks at the parser's own result, so
 // that what is built alongside problems is pinned too, and checks that
-// ParseRoster reports the same.
+// Parse reports the same.
 func TestParseRosterAwkward(t *testing.T) {
 	for _, tc := range []struct {
 		name     string
 		csv      string
-		want     Roster
-		problems []Problem
+		want     Result
+		problems []survey.Problem
 	}{
 		{
 			name:     "missing unit type column",
 			csv:      "单位编号,单位名称,姓名\nczj,区财政局,张建国\n",
-			want:     Roster{Expected: Expected{}},
-			problems: []Problem{{Path: "第1行", Message: "缺少 “单位类型” 列"}},
+			want:     Result{Expected: survey.Expected{}},
+			problems: []survey.Problem{{Path: "第1行", Message: "缺少 “单位类型” 列"}},
 		},
 		{
 			name:     "missing unit id column under a title row",
 			csv:      "2026年度名册\n单位名称,单位类型,姓名\n区财政局,经济管理部门,张建国\n",
-			want:     Roster{Expected: Expected{}},
-			problems: []Problem{{Path: "第2行", Message: "缺少 “单位编号” 列"}},
+			want:     Result{Expected: survey.Expected{}},
+			problems: []survey.Problem{{Path: "第2行", Message: "缺少 “单位编号” 列"}},
 		},
 		{
 			name: "unit columns last, left off continuation rows",
 			csv:  "姓名,职务,单位编号,单位名称,单位类型,应到人数(一般干部职工)\n张建国,局长,czj,区财政局,经济管理部门,40\n李秀英,副局长\n",
-			want: Roster{
-				Units: []Unit{{ID: "czj", Name: "区财政局", Type: "经济管理部门", Members: []Member{
+			want: Result{
+				Units: []survey.Unit{{ID: "czj", Name: "区财政局", Type: "经济管理部门", Members: []survey.Member{
 					{ID: "czj-1", Name: "张建国", Post: "局长"}, {ID: "czj-2", Name: "李秀英", Post: "副局长"}}}},
-				Expected:   Expected{"czj": {"staff": 40}},
+				Expected:   survey.Expected{"czj": {"staff": 40}},
 				UnitRows:   []int{2},
 				MemberRows: [][]int{{2, 3}},
 			},
@@ -274,19 +275,19 @@ func TestParseRosterAwkward(t *testing.T) {
 				"czj,区财政局局,镇街道,,李四\n" +
 				"fgj,区发改局,经济管理部门,czj-3,刘强\n" +
 				"czj,区财政局,经济管理部门,,王五\n",
-			want: Roster{
-				Units: []Unit{
-					{ID: "czj", Name: "区财政局", Type: "经济管理部门", Members: []Member{
+			want: Result{
+				Units: []survey.Unit{
+					{ID: "czj", Name: "区财政局", Type: "经济管理部门", Members: []survey.Member{
 						{ID: "czj-1", Name: "张建国"}, {ID: "czj-2", Name: "李四"}}},
-					{ID: "fgj", Name: "区发改局", Type: "经济管理部门", Members: []Member{{ID: "czj-3", Name: "刘强"}}},
+					{ID: "fgj", Name: "区发改局", Type: "经济管理部门", Members: []survey.Member{{ID: "czj-3", Name: "刘强"}}},
 					// numbered past the ids already taken
-					{ID: "czj", Name: "区财政局", Type: "经济管理部门", Members: []Member{{ID: "czj-4", Name: "王五"}}},
+					{ID: "czj", Name: "区财政局", Type: "经济管理部门", Members: []survey.Member{{ID: "czj-4", Name: "王五"}}},
 				},
-				Expected:   Expected{},
+				Expected:   survey.Expected{},
 				UnitRows:   []int{2, 4, 5},
 				MemberRows: [][]int{{2, 3}, {4}, {5}},
 			},
-			problems: []Problem{
+			problems: []survey.Problem{
 				{Path: "第3行", Message: "单位名称 “区财政局局” 与第2行的 “区财政局” 不一致（单位编号 czj）"},
 				{Path: "第3行", Message: "单位类型 “镇街道” 与第2行的 “经济管理部门” 不一致（单位编号 czj）"},
 				{Path: "第5行", Message: "单位编号 czj 已在第2行出现：同一单位的成员应写在相邻的行"},
@@ -300,14 +301,14 @@ func TestParseRosterAwkward(t *testing.T) {
 				"czj,区财政局,经济管理部门,王五\n" +
 				",区民政局,,赵六,30\n" +
 				",区财政局,,孙七\n",
-			want: Roster{
-				Units: []Unit{{ID: "czj", Name: "区财政局", Type: "经济管理部门", Members: []Member{
+			want: Result{
+				Units: []survey.Unit{{ID: "czj", Name: "区财政局", Type: "经济管理部门", Members: []survey.Member{
 					{ID: "czj-1", Name: "王五"}, {ID: "czj-2", Name: "孙七"}}}},
-				Expected:   Expected{},
+				Expected:   survey.Expected{},
 				UnitRows:   []int{4},
 				MemberRows: [][]int{{4, 6}},
 			},
-			problems: []Problem{
+			problems: []survey.Problem{
 				{Path: "第2行", Message: "缺少单位编号"},
 				{Path: "第3行", Message: "缺少单位编号"},
 				{Path: "第5行", Message: "缺少单位编号"},
@@ -316,8 +317,8 @@ func TestParseRosterAwkward(t *testing.T) {
 		{
 			name:     "only member rows",
 			csv:      "单位编号,单位名称,单位类型,姓名\n,,,张建国\n",
-			want:     Roster{Expected: Expected{}},
-			problems: []Problem{{Path: "第2行", Message: "缺少单位编号"}},
+			want:     Result{Expected: survey.Expected{}},
+			problems: []survey.Problem{{Path: "第2行", Message: "缺少单位编号"}},
 		},
 		{
 			// The leaders heading keeps its trailing space in messages.
@@ -329,18 +330,18 @@ func TestParseRosterAwkward(t *testing.T) {
 				",,,赵六,3.5,\n" +
 				"fgj,区发改局,经济管理部门,,10001, 2 \n" +
 				"fgj,,,刘强,40,\n",
-			want: Roster{
-				Units: []Unit{
-					{ID: "czj", Name: "区财政局", Type: "经济管理部门", Members: []Member{
+			want: Result{
+				Units: []survey.Unit{
+					{ID: "czj", Name: "区财政局", Type: "经济管理部门", Members: []survey.Member{
 						{ID: "czj-1", Name: "张建国"}, {ID: "czj-2", Name: "李秀英"},
 						{ID: "czj-3", Name: "王五"}, {ID: "czj-4", Name: "赵六"}}},
-					{ID: "fgj", Name: "区发改局", Type: "经济管理部门", Members: []Member{{ID: "fgj-1", Name: "刘强"}}},
+					{ID: "fgj", Name: "区发改局", Type: "经济管理部门", Members: []survey.Member{{ID: "fgj-1", Name: "刘强"}}},
 				},
-				Expected:   Expected{"czj": {"staff": 40, "leaders": 3}, "fgj": {"staff": 40, "leaders": 2}},
+				Expected:   survey.Expected{"czj": {"staff": 40, "leaders": 3}, "fgj": {"staff": 40, "leaders": 2}},
 				UnitRows:   []int{2, 6},
 				MemberRows: [][]int{{2, 3, 4, 5}, {7}},
 			},
-			problems: []Problem{
+			problems: []survey.Problem{
 				{Path: "第2行", Message: "应到人数（一般干部职工） “四十” 应是不小于 0 的整数"},
 				{Path: "第3行", Message: "应到人数（一般干部职工） “-1” 应是不小于 0 的整数"},
 				// the row of the last agreeing value, not the first
@@ -354,10 +355,10 @@ func TestParseRosterAwkward(t *testing.T) {
 			// without them; rows of empty cells are counted and skipped.
 			name: "blank rows",
 			csv:  "\n,,,\n单位编号,单位名称,单位类型,姓名\n\n , ,\u3000,\nczj,区财政局,经济管理部门,张建国\n\n,,,李秀英\n,,,\n",
-			want: Roster{
-				Units: []Unit{{ID: "czj", Name: "区财政局", Type: "经济管理部门", Members: []Member{
+			want: Result{
+				Units: []survey.Unit{{ID: "czj", Name: "区财政局", Type: "经济管理部门", Members: []survey.Member{
 					{ID: "czj-1", Name: "张建国"}, {ID: "czj-2", Name: "李秀英"}}}},
-				Expected:   Expected{},
+				Expected:   survey.Expected{},
 				UnitRows:   []int{4},
 				MemberRows: [][]int{{4, 5}},
 			},
@@ -365,8 +366,8 @@ func TestParseRosterAwkward(t *testing.T) {
 		{
 			name:     "only blank rows under the headings",
 			csv:      "单位编号,单位名称,单位类型,姓名\n,,,\n  ,,,\n",
-			want:     Roster{Expected: Expected{}},
-			problems: []Problem{{Path: "", Message: "表头下面没有单位：请从第2行起每行填写一名班子成员"}},
+			want:     Result{Expected: survey.Expected{}},
+			problems: []survey.Problem{{Path: "", Message: "表头下面没有单位：请从第2行起每行填写一名班子成员"}},
 		},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -374,7 +375,7 @@ func TestParseRosterAwkward(t *testing.T) {
 			if p != nil {
 				t.Fatalf("reading the CSV: %v", *p)
 			}
-			rp := &rosterParser{roster: &Roster{Where: where, Expected: Expected{}}, categories: rosterCategories}
+			rp := &rosterParser{roster: &Result{Where: where, Expected: survey.Expected{}}, categories: rosterCategories}
 			rp.parse(rows)
 			if d := cmp.Diff(tc.want, *rp.roster); d != "" {
 				t.Errorf("roster (-want +got):\n%s", d)
@@ -383,19 +384,19 @@ func TestParseRosterAwkward(t *testing.T) {
 				t.Errorf("problems (-want +got):\n%s", d)
 			}
 
-			r, ps := ParseRoster([]byte(tc.csv), rosterCategories)
+			r, ps := Parse([]byte(tc.csv), rosterCategories)
 			if d := cmp.Diff(tc.problems, ps, equateProblems); d != "" {
-				t.Errorf("ParseRoster problems (-want +got):\n%s", d)
+				t.Errorf("Parse problems (-want +got):\n%s", d)
 			}
 			switch {
 			case len(tc.problems) > 0 && r != nil:
-				t.Errorf("ParseRoster gave a roster with problems, want nil")
+				t.Errorf("Parse gave a roster with problems, want nil")
 			case len(tc.problems) == 0 && (r == nil || !cmp.Equal(tc.want, *r)):
-				t.Errorf("ParseRoster gave roster %+v, want %+v", r, tc.want)
+				t.Errorf("Parse gave roster %+v, want %+v", r, tc.want)
 			}
 		})
 	}
 }
 
 // equateProblems compares problems as values, slot included.
-var equateProblems = cmpopts.EquateComparable(Problem{})
+var equateProblems = cmpopts.EquateComparable(survey.Problem{})

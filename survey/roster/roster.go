@@ -1,4 +1,4 @@
-package survey
+package roster
 
 import (
 	"bytes"
@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"minping/survey"
 	"regexp"
 	"slices"
 	"strconv"
@@ -28,23 +29,19 @@ const (
 	ColExpected  = "应到人数"
 )
 
-// RosterSheet is the sheet a roster workbook is read from when it has one of
+// Sheet is the sheet a roster workbook is read from when it has one of
 // that name; otherwise its first sheet.
-const RosterSheet = "名册"
+const Sheet = "名册"
 
-// MaxRosterRows bounds the rows read from a roster.
-const MaxRosterRows = 20000
+// MaxRows bounds the rows read from a roster.
+const MaxRows = 20000
 
-// Expected is the expected attendance (应到人数): unit id → category id →
-// number of voters.
-type Expected map[string]map[string]int
-
-// Roster is what a roster file holds: the units with their members, the
+// Result is what a roster file holds: the units with their members, the
 // expected attendance, and where in the file each unit and member came
 // from, for reporting problems by row.
-type Roster struct {
-	Units    []Unit
-	Expected Expected
+type Result struct {
+	Units    []survey.Unit
+	Expected survey.Expected
 	// Where is the label of the file's place: "名册" for a workbook's sheet,
 	// "" for CSV.
 	Where      string
@@ -53,7 +50,7 @@ type Roster struct {
 }
 
 // RowLabel names a row of the roster's file for a person: "名册 第5行".
-func (r *Roster) RowLabel(row int) string {
+func (r *Result) RowLabel(row int) string {
 	if r.Where == "" {
 		return fmt.Sprintf("第%d行", row)
 	}
@@ -66,7 +63,7 @@ var unitPath = regexp.MustCompile(`^units\[(\d+)\](?:\.members\[(\d+)\])?`)
 // into the roster row it came from, so that a problem found when the roster
 // is merged into a definition can be reported by row. Other paths are
 // returned unchanged.
-func (r *Roster) Locate(path string) string {
+func (r *Result) Locate(path string) string {
 	m := unitPath.FindStringSubmatch(path)
 	if m == nil {
 		return path
@@ -85,17 +82,17 @@ func (r *Roster) Locate(path string) string {
 	return r.RowLabel(row)
 }
 
-// ParseRoster reads a roster from an .xlsx workbook or a CSV file (UTF-8 or
+// Parse reads a roster from an .xlsx workbook or a CSV file (UTF-8 or
 // GB18030, as Excel saves it in China). categories are the round's voter
 // categories, which name the 应到人数 columns. It returns every problem found,
 // each with its row, and no roster if there is any: nothing half-read is
 // ever used.
-func ParseRoster(data []byte, categories []Category) (*Roster, []Problem) {
+func Parse(data []byte, categories []survey.Category) (*Result, []survey.Problem) {
 	rows, where, p := readSheet(data)
 	if p != nil {
-		return nil, []Problem{*p}
+		return nil, []survey.Problem{*p}
 	}
-	rp := &rosterParser{roster: &Roster{Where: where, Expected: Expected{}}, categories: categories}
+	rp := &rosterParser{roster: &Result{Where: where, Expected: survey.Expected{}}, categories: categories}
 	rp.parse(rows)
 	if len(rp.problems) > 0 {
 		return nil, rp.problems
@@ -104,12 +101,12 @@ func ParseRoster(data []byte, categories []Category) (*Roster, []Problem) {
 }
 
 // readSheet returns the rows of the file's roster sheet, and where they are.
-func readSheet(data []byte) ([][]string, string, *Problem) {
+func readSheet(data []byte) ([][]string, string, *survey.Problem) {
 	switch {
 	case len(bytes.TrimSpace(data)) == 0:
-		return nil, "", &Problem{Message: "文件是空的"}
+		return nil, "", &survey.Problem{Message: "文件是空的"}
 	case bytes.HasPrefix(data, []byte("\xD0\xCF\x11\xE0")):
-		return nil, "", &Problem{Message: "这是旧版 Excel（.xls）文件：请在 Excel 中“另存为” .xlsx 工作簿或 CSV 后再导入"}
+		return nil, "", &survey.Problem{Message: "这是旧版 Excel（.xls）文件：请在 Excel 中“另存为” .xlsx 工作簿或 CSV 后再导入"}
 	case bytes.HasPrefix(data, []byte("PK\x03\x04")):
 		return readWorkbook(data)
 	}
@@ -117,7 +114,7 @@ func readSheet(data []byte) ([][]string, string, *Problem) {
 	if !utf8.Valid(data) {
 		d, err := simplifiedchinese.GB18030.NewDecoder().Bytes(data)
 		if err != nil {
-			return nil, "", &Problem{Message: "无法识别文件的字符编码，请保存为 UTF-8 或 GBK 编码的 CSV，或 .xlsx 工作簿"}
+			return nil, "", &survey.Problem{Message: "无法识别文件的字符编码，请保存为 UTF-8 或 GBK 编码的 CSV，或 .xlsx 工作簿"}
 		}
 		data = d
 	}
@@ -133,12 +130,12 @@ func readSheet(data []byte) ([][]string, string, *Problem) {
 		if err != nil {
 			var pe *csv.ParseError
 			if errors.As(err, &pe) {
-				return nil, "", &Problem{Path: fmt.Sprintf("第%d行", pe.Line), Message: "CSV 格式有误：" + pe.Err.Error()}
+				return nil, "", &survey.Problem{Path: fmt.Sprintf("第%d行", pe.Line), Message: "CSV 格式有误：" + pe.Err.Error()}
 			}
-			return nil, "", &Problem{Message: "CSV 格式有误：" + err.Error()}
+			return nil, "", &survey.Problem{Message: "CSV 格式有误：" + err.Error()}
 		}
 		rows = append(rows, rec)
-		if len(rows) > MaxRosterRows+10 {
+		if len(rows) > MaxRows+10 {
 			break
 		}
 	}
@@ -157,57 +154,57 @@ const (
 )
 
 // readWorkbook returns the rows of a workbook's roster sheet (the sheet
-// named RosterSheet, else the first), read row by row within the bounds
+// named Sheet, else the first), read row by row within the bounds
 // above.
-func readWorkbook(data []byte) ([][]string, string, *Problem) {
+func readWorkbook(data []byte) ([][]string, string, *survey.Problem) {
 	f, err := excelize.OpenReader(bytes.NewReader(data), excelize.Options{UnzipSizeLimit: maxUnzipped, UnzipXMLSizeLimit: maxUnzippedXML})
 	if err != nil {
 		if strings.Contains(err.Error(), "unzip size") {
-			return nil, "", &Problem{Message: fmt.Sprintf("这个 Excel 文件解压后超过 %d MB，不像是名册：请只保留名册工作表，或另存为 CSV 后再导入", maxUnzipped>>20)}
+			return nil, "", &survey.Problem{Message: fmt.Sprintf("这个 Excel 文件解压后超过 %d MB，不像是名册：请只保留名册工作表，或另存为 CSV 后再导入", maxUnzipped>>20)}
 		}
-		return nil, "", &Problem{Message: "无法读取这个 Excel 文件：" + err.Error()}
+		return nil, "", &survey.Problem{Message: "无法读取这个 Excel 文件：" + err.Error()}
 	}
 	defer f.Close()
 	sheets := f.GetSheetList()
 	if len(sheets) == 0 {
-		return nil, "", &Problem{Message: "工作簿中没有工作表"}
+		return nil, "", &survey.Problem{Message: "工作簿中没有工作表"}
 	}
 	sheet := sheets[0]
-	if slices.Contains(sheets, RosterSheet) {
-		sheet = RosterSheet
+	if slices.Contains(sheets, Sheet) {
+		sheet = Sheet
 	}
 	it, err := f.Rows(sheet)
 	if err != nil {
-		return nil, "", &Problem{Path: sheet, Message: "无法读取工作表：" + err.Error()}
+		return nil, "", &survey.Problem{Path: sheet, Message: "无法读取工作表：" + err.Error()}
 	}
 	defer it.Close()
 	var rows [][]string
-	for it.Next() && len(rows) <= MaxRosterRows+10 {
+	for it.Next() && len(rows) <= MaxRows+10 {
 		cols, err := it.Columns()
 		if err != nil {
-			return nil, "", &Problem{Path: sheet, Message: "无法读取工作表：" + err.Error()}
+			return nil, "", &survey.Problem{Path: sheet, Message: "无法读取工作表：" + err.Error()}
 		}
 		if len(cols) > maxColumns {
-			return nil, "", &Problem{Path: fmt.Sprintf("%s 第%d行", sheet, len(rows)+1), Message: fmt.Sprintf("有 %d 列，超过 %d 列：名册不需要这么多列", len(cols), maxColumns)}
+			return nil, "", &survey.Problem{Path: fmt.Sprintf("%s 第%d行", sheet, len(rows)+1), Message: fmt.Sprintf("有 %d 列，超过 %d 列：名册不需要这么多列", len(cols), maxColumns)}
 		}
 		for i, c := range cols {
 			if utf8.RuneCountInString(c) > maxCell {
-				return nil, "", &Problem{Path: fmt.Sprintf("%s 第%d行", sheet, len(rows)+1), Message: fmt.Sprintf("第 %d 列的内容超过 %d 个字", i+1, maxCell)}
+				return nil, "", &survey.Problem{Path: fmt.Sprintf("%s 第%d行", sheet, len(rows)+1), Message: fmt.Sprintf("第 %d 列的内容超过 %d 个字", i+1, maxCell)}
 			}
 		}
 		rows = append(rows, cols)
 	}
 	if err := it.Error(); err != nil {
-		return nil, "", &Problem{Path: sheet, Message: "无法读取工作表：" + err.Error()}
+		return nil, "", &survey.Problem{Path: sheet, Message: "无法读取工作表：" + err.Error()}
 	}
 	return rows, sheet, nil
 }
 
 // rosterParser reads the rows of one roster, once.
 type rosterParser struct {
-	roster     *Roster
-	categories []Category
-	problems   []Problem
+	roster     *Result
+	categories []survey.Category
+	problems   []survey.Problem
 
 	col      map[string]int // column heading → index
 	expected []expectedCol  // the 应到人数 columns, left to right
@@ -227,7 +224,7 @@ type expectedCol struct {
 // unitAt is a unit being read: the row it starts on, and its expected
 // attendance by category with the row that last gave each number.
 type unitAt struct {
-	unit     *Unit
+	unit     *survey.Unit
 	row      int
 	expected map[string]int
 	expRow   map[string]int
@@ -238,7 +235,7 @@ func (rp *rosterParser) add(row int, format string, args ...any) {
 	if row > 0 {
 		path = rp.roster.RowLabel(row)
 	}
-	rp.problems = append(rp.problems, Problem{Path: path, Message: fmt.Sprintf(format, args...)})
+	rp.problems = append(rp.problems, survey.Problem{Path: path, Message: fmt.Sprintf(format, args...)})
 }
 
 // headingAliases maps other headings organisers use to the template's.
@@ -272,8 +269,8 @@ func (rp *rosterParser) parse(rows [][]string) {
 			ColUnitID, ColUnitName, ColUnitType, ColName, ColPost, ColPrincipal)
 		return
 	}
-	if len(rows)-head-1 > MaxRosterRows {
-		rp.add(0, "名册超过 %d 行，请分批导入或联系管理员", MaxRosterRows)
+	if len(rows)-head-1 > MaxRows {
+		rp.add(0, "名册超过 %d 行，请分批导入或联系管理员", MaxRows)
 		return
 	}
 	rp.readHeadings(head+1, rows[head])
@@ -373,7 +370,7 @@ func (rp *rosterParser) startUnit(row int, id, name, typ string) {
 	if typ == "" {
 		rp.add(row, "缺少%s（它决定权重和排名分组，例如 经济管理部门、镇街道）", ColUnitType)
 	}
-	rp.cur = &unitAt{unit: &Unit{ID: id, Name: name, Type: typ}, row: row, expected: map[string]int{}, expRow: map[string]int{}}
+	rp.cur = &unitAt{unit: &survey.Unit{ID: id, Name: name, Type: typ}, row: row, expected: map[string]int{}, expRow: map[string]int{}}
 	rp.units = append(rp.units, rp.cur)
 	rp.roster.MemberRows = append(rp.roster.MemberRows, nil)
 }
@@ -401,8 +398,8 @@ func (rp *rosterParser) expectedValue(row int, ec expectedCol, v string) {
 		rp.add(row, "%s “%s” 应是不小于 0 的整数", ec.heading, v)
 		return
 	}
-	if n > MaxBatch {
-		rp.add(row, "%s %d 超过一批的上限 %d", ec.heading, n, MaxBatch)
+	if n > survey.MaxBatch {
+		rp.add(row, "%s %d 超过一批的上限 %d", ec.heading, n, survey.MaxBatch)
 		return
 	}
 	if prev, ok := cur.expected[cat]; ok && prev != n {
@@ -433,14 +430,14 @@ func (rp *rosterParser) readMember(row int, cells []string) {
 	} else if msg := idProblem(mid); msg != "" {
 		rp.add(row, "%s “%s” %s", ColMemberID, mid, msg)
 	}
-	if mid == TeamSubject {
-		rp.add(row, "%s 不能是 “%s”（它代表领导班子）", ColMemberID, TeamSubject)
+	if mid == survey.TeamSubject {
+		rp.add(row, "%s 不能是 “%s”（它代表领导班子）", ColMemberID, survey.TeamSubject)
 	} else if first, dup := rp.members[mid]; dup {
 		rp.add(row, "%s %s 已在第%d行使用", ColMemberID, mid, first)
 	}
 	rp.members[mid] = row
 	cur, last := rp.cur, len(rp.units)-1
-	cur.unit.Members = append(cur.unit.Members, Member{ID: mid, Name: mname, Post: post, Principal: principal})
+	cur.unit.Members = append(cur.unit.Members, survey.Member{ID: mid, Name: mname, Post: post, Principal: principal})
 	rp.roster.MemberRows[last] = append(rp.roster.MemberRows[last], row)
 }
 
@@ -554,13 +551,13 @@ func principalValue(s string) (bool, bool) {
 	return false, false
 }
 
-// RosterTemplate returns a roster workbook to fill in: the sheet 名册 with
+// Template returns a roster workbook to fill in: the sheet 名册 with
 // its headings (one 应到人数 column per category) and two example units, and
 // a sheet 说明 explaining each column.
-func RosterTemplate(categories []Category) ([]byte, error) {
+func Template(categories []survey.Category) ([]byte, error) {
 	f := excelize.NewFile()
 	defer f.Close()
-	if err := f.SetSheetName("Sheet1", RosterSheet); err != nil {
+	if err := f.SetSheetName("Sheet1", Sheet); err != nil {
 		return nil, fmt.Errorf("roster template: %w", err)
 	}
 	head := []any{ColUnitID, ColUnitName, ColUnitType, ColMemberID, ColName, ColPost, ColPrincipal}
@@ -588,24 +585,24 @@ func RosterTemplate(categories []Category) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("roster template: %w", err)
 	}
-	if err := f.SetSheetRow(RosterSheet, "A1", &head); err != nil {
+	if err := f.SetSheetRow(Sheet, "A1", &head); err != nil {
 		return nil, fmt.Errorf("roster template: %w", err)
 	}
 	last, _ := excelize.CoordinatesToCellName(len(head), 1)
-	f.SetCellStyle(RosterSheet, "A1", last, bold)
+	f.SetCellStyle(Sheet, "A1", last, bold)
 	for i, r := range example {
 		cell, _ := excelize.CoordinatesToCellName(1, i+2)
-		if err := f.SetSheetRow(RosterSheet, cell, &r); err != nil {
+		if err := f.SetSheetRow(Sheet, cell, &r); err != nil {
 			return nil, fmt.Errorf("roster template: %w", err)
 		}
 	}
 	lastCol, _ := excelize.ColumnNumberToName(len(head))
-	f.SetColWidth(RosterSheet, "A", "A", 10)
-	f.SetColWidth(RosterSheet, "B", "C", 16)
-	f.SetColWidth(RosterSheet, "D", "E", 10)
-	f.SetColWidth(RosterSheet, "F", "F", 26)
-	f.SetColWidth(RosterSheet, "G", lastCol, 12)
-	f.SetPanes(RosterSheet, &excelize.Panes{Freeze: true, YSplit: 1, TopLeftCell: "A2", ActivePane: "bottomLeft"})
+	f.SetColWidth(Sheet, "A", "A", 10)
+	f.SetColWidth(Sheet, "B", "C", 16)
+	f.SetColWidth(Sheet, "D", "E", 10)
+	f.SetColWidth(Sheet, "F", "F", 26)
+	f.SetColWidth(Sheet, "G", lastCol, 12)
+	f.SetPanes(Sheet, &excelize.Panes{Freeze: true, YSplit: 1, TopLeftCell: "A2", ActivePane: "bottomLeft"})
 
 	const help = "说明"
 	f.NewSheet(help)
