@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"crypto/ed25519"
 	"errors"
 	"fmt"
 	"io"
@@ -9,11 +10,11 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"path/filepath"
 	"strings"
 	"time"
 
 	"minping/assets"
+	"minping/server/datadir"
 	"minping/survey"
 	"minping/survey/sqlite"
 )
@@ -43,12 +44,8 @@ func (cfg Config) withDefaults() Config {
 	if cfg.Addr == "" {
 		cfg.Addr = ":8080"
 	}
-	if cfg.Data == "" {
-		cfg.Data = "minping-data"
-	}
-	if cfg.Keys == "" {
-		cfg.Keys = filepath.Clean(cfg.Data) + "-keys"
-	}
+	d := cfg.dirs().WithDefaults()
+	cfg.Data, cfg.Keys, cfg.DB = d.Data, d.Keys, d.DB
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
@@ -66,14 +63,14 @@ func Serve(ctx context.Context, cfg Config, stdout, stderr io.Writer) error {
 	cfg = cfg.withDefaults()
 	log := slog.New(slog.NewTextHandler(stderr, nil))
 
-	unlock, err := lockDatabase(dbPath(cfg))
+	unlock, err := datadir.Lock(cfg.dirs())
 	if err != nil {
 		return err
 	}
 	defer unlock()
-	_, statErr := os.Stat(dbPath(cfg))
+	_, statErr := os.Stat(cfg.DB)
 	firstStart := errors.Is(statErr, os.ErrNotExist)
-	moved, err := moveKeys(cfg)
+	moved, err := datadir.MoveKeys(cfg.dirs())
 	for _, m := range moved {
 		log.Info(m)
 	}
@@ -139,32 +136,22 @@ func Serve(ctx context.Context, cfg Config, stdout, stderr io.Writer) error {
 	return nil
 }
 
-func dbPath(cfg Config) string {
-	if cfg.DB != "" {
-		return cfg.DB
-	}
-	return filepath.Join(cfg.Data, "minping.db")
+// dirs are the config's data, key and database locations.
+func (cfg Config) dirs() datadir.Dirs {
+	return datadir.Dirs{Data: cfg.Data, Keys: cfg.Keys, DB: cfg.DB}
 }
 
 // OpenStore opens the store of a data directory with the code key of its
 // key directory; with create, a missing directory, database or code key is
-// created, else a missing one is an error (the commands that read a data
-// directory never make one).
+// created, else a missing one is an error (see datadir.OpenStore).
 func OpenStore(ctx context.Context, cfg Config, create bool) (*sqlite.Store, error) {
 	cfg = cfg.withDefaults()
-	if !create {
-		if _, err := os.Stat(dbPath(cfg)); err != nil {
-			return nil, fmt.Errorf("no minping database in %s: %w", cfg.Data, err)
-		}
-	}
-	if err := os.MkdirAll(cfg.Data, 0o700); err != nil {
-		return nil, fmt.Errorf("data directory: %w", err)
-	}
-	codeKey, err := key(cfg, codeKeyFile, 32, create)
-	if err != nil {
-		return nil, err
-	}
-	return sqlite.Open(ctx, dbPath(cfg), sqlite.Options{CodeKey: codeKey, Now: cfg.Now})
+	return datadir.OpenStore(ctx, cfg.dirs(), create, cfg.Now)
+}
+
+// SealKey is the key directory's signing key, made on first use.
+func SealKey(cfg Config) (ed25519.PrivateKey, error) {
+	return datadir.SealKey(cfg.withDefaults().dirs())
 }
 
 // bootstrap creates the admin account if there is none, with

@@ -1,11 +1,8 @@
-package server
+package datadir
 
 import (
 	"bytes"
 	"context"
-	"io"
-	"log/slog"
-	"minping/survey"
 	"os"
 	"path/filepath"
 	"strings"
@@ -19,11 +16,11 @@ import (
 func TestKeysOutOfTheDataDirectory(t *testing.T) {
 	ctx := context.Background()
 	root := t.TempDir()
-	cfg := Config{Data: filepath.Join(root, "data")}.withDefaults()
+	cfg := Dirs{Data: filepath.Join(root, "data")}.WithDefaults()
 	if cfg.Keys != filepath.Join(root, "data-keys") {
 		t.Fatalf("default key directory %q, want data-keys beside the data directory", cfg.Keys)
 	}
-	store, err := OpenStore(ctx, cfg, true)
+	store, err := OpenStore(ctx, cfg, true, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -41,11 +38,11 @@ func TestKeysOutOfTheDataDirectory(t *testing.T) {
 	}
 
 	// An older layout: the keys in the data directory.
-	old := Config{Data: filepath.Join(root, "old")}.withDefaults()
+	old := Dirs{Data: filepath.Join(root, "old")}.WithDefaults()
 	os.MkdirAll(old.Data, 0o700)
 	code := bytes.Repeat([]byte{5}, 32)
 	os.WriteFile(filepath.Join(old.Data, codeKeyFile), code, 0o600)
-	moved, err := moveKeys(old)
+	moved, err := MoveKeys(old)
 	if err != nil || len(moved) != 1 || !strings.Contains(moved[0], codeKeyFile) {
 		t.Fatalf("move: %q, %v; want code.key moved", moved, err)
 	}
@@ -58,40 +55,7 @@ func TestKeysOutOfTheDataDirectory(t *testing.T) {
 
 	// A key in both places, differing: refused, nothing moved or made.
 	os.WriteFile(filepath.Join(old.Data, codeKeyFile), bytes.Repeat([]byte{6}, 32), 0o600)
-	if _, err := OpenStore(ctx, old, true); err == nil || !strings.Contains(err.Error(), "differs") {
+	if _, err := OpenStore(ctx, old, true, nil); err == nil || !strings.Contains(err.Error(), "differs") {
 		t.Errorf("a key differing in both places: got %v, want a refusal", err)
-	}
-}
-
-// TestAdminPasswordOnlyAtFirstStart: MINPING_ADMIN_PASSWORD makes the
-// admin account if there is none, and must pass the password policy; once
-// the account exists the variable is ignored (and the log says so), so it
-// never undoes a password changed since.
-func TestAdminPasswordOnlyAtFirstStart(t *testing.T) {
-	ctx := context.Background()
-	store, err := OpenStore(ctx, Config{Data: t.TempDir()}, true)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer store.Close()
-	var logs bytes.Buffer
-	log := slog.New(slog.NewTextHandler(&logs, nil))
-	if err := bootstrap(ctx, store, Config{AdminPassword: "1"}, false, io.Discard, log); err == nil || !strings.Contains(err.Error(), "至少需要 10 个字符") {
-		t.Errorf("a weak MINPING_ADMIN_PASSWORD: got %v, want the policy's refusal", err)
-	}
-	if err := bootstrap(ctx, store, Config{AdminPassword: "tall-granite-48"}, false, io.Discard, log); err != nil {
-		t.Fatal(err)
-	}
-	if err := store.SetPassword(ctx, "admin", survey.RoleAdmin, "changed-in-console-7"); err != nil {
-		t.Fatal(err)
-	}
-	if err := bootstrap(ctx, store, Config{AdminPassword: "tall-granite-48"}, false, io.Discard, log); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := store.Authenticate(ctx, "admin", "changed-in-console-7"); err != nil {
-		t.Errorf("a restart with MINPING_ADMIN_PASSWORD undid the changed password: %v", err)
-	}
-	if !strings.Contains(logs.String(), "MINPING_ADMIN_PASSWORD is ignored") {
-		t.Errorf("the log does not say the variable was ignored:\n%s", logs.String())
 	}
 }

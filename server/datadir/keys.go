@@ -1,4 +1,4 @@
-package server
+package datadir
 
 import (
 	"bytes"
@@ -10,7 +10,7 @@ import (
 	"path/filepath"
 )
 
-// The keys live apart from the data directory (Config.Keys), so that a copy
+// The keys live apart from the data directory (Dirs.Keys), so that a copy
 // of the data directory — a backup, an audit, a leak — holds neither the
 // code key, without which no printed code can be tied to its hash and its
 // spent mark, nor the signing key.
@@ -20,8 +20,8 @@ const (
 )
 
 // SealKey is the signing key of the key directory, made on first use.
-func SealKey(cfg Config) (ed25519.PrivateKey, error) {
-	seed, err := key(cfg.withDefaults(), sealKeyFile, ed25519.SeedSize, true)
+func SealKey(d Dirs) (ed25519.PrivateKey, error) {
+	seed, err := key(d.WithDefaults(), sealKeyFile, ed25519.SeedSize, true)
 	if err != nil {
 		return nil, err
 	}
@@ -30,8 +30,8 @@ func SealKey(cfg Config) (ed25519.PrivateKey, error) {
 
 // key reads the key file name of n bytes from the key directory. A key an
 // older minping kept in the data directory is read from there; with create
-// it is made, or moved out of the data directory (see moveKeys), first.
-func key(cfg Config, name string, n int, create bool) ([]byte, error) {
+// it is made, or moved out of the data directory (see MoveKeys), first.
+func key(cfg Dirs, name string, n int, create bool) ([]byte, error) {
 	path := filepath.Join(cfg.Keys, name)
 	if !create {
 		b, err := readKey(path, n)
@@ -45,7 +45,7 @@ func key(cfg Config, name string, n int, create bool) ([]byte, error) {
 	}
 	// Never make a new key while an old one lies in the data directory:
 	// every code issued under it would stop working.
-	if _, err := moveKeys(cfg); err != nil {
+	if _, err := MoveKeys(cfg); err != nil {
 		return nil, err
 	}
 	if err := os.MkdirAll(cfg.Keys, 0o700); err != nil {
@@ -100,11 +100,11 @@ func writeKey(path string, b []byte) error {
 	return nil
 }
 
-// moveKeys moves the keys an older minping kept in the data directory to
+// MoveKeys moves the keys an older minping kept in the data directory to
 // the key directory, and returns what it moved. A key in both places that
 // differs is an error: one of them would be wrong, and minping cannot tell
 // which.
-func moveKeys(cfg Config) ([]string, error) {
+func MoveKeys(cfg Dirs) ([]string, error) {
 	var moved []string
 	for _, name := range []string{codeKeyFile, sealKeyFile} {
 		from, to := filepath.Join(cfg.Data, name), filepath.Join(cfg.Keys, name)

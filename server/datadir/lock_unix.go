@@ -1,6 +1,6 @@
 //go:build unix
 
-package server
+package datadir
 
 import (
 	"errors"
@@ -10,12 +10,13 @@ import (
 	"syscall"
 )
 
-// lockDatabase takes an exclusive lock beside the database for as long as
+// Lock takes an exclusive lock beside the database for as long as
 // minping serves it. Two servers on one database would each keep their own
 // memory of its codes and turnout; the second is refused instead. The lock
 // goes with the process, however it ends. Commands that only read or
 // compact the database (verify, recount, compact) do not take it.
-func lockDatabase(db string) (unlock func(), err error) {
+func Lock(d Dirs) (unlock func(), err error) {
+	db := d.WithDefaults().DB
 	if err := os.MkdirAll(filepath.Dir(db), 0o700); err != nil {
 		return nil, fmt.Errorf("data directory: %w", err)
 	}
