@@ -238,7 +238,7 @@ type consolePage struct {
 // newPage returns the frame of a console page for the signed-in account.
 func (s *Console) newPage(c *gin.Context, title, nav string) consolePage {
 	p := consolePage{Title: title, Account: s.host.Account(c), CSRF: csrfToken(c), Nav: nav,
-		CSS: s.urls["console.css"], JS: s.urls["console.js"]}
+		CSS: s.StaticURL("console.css"), JS: s.StaticURL("console.js")}
 	p.Flash = flashes[c.Query("ok")]
 	return p
 }
