@@ -37,46 +37,180 @@ func (d *Definition) Layout(u *Unit, category string) []Slot {
 
 // Answer is one answer of a submitted ballot, by names as the voter saw them.
 type Answer struct {
+	Unit    string `json:"unit,omitempty"`
 	Form    string `json:"form"`
 	Subject string `json:"subject"`
 	Item    string `json:"item"`
 	Option  string `json:"option"`
 }
 
-// Ballot is a checked ballot in its compact form: one byte per slot of
-// its layout, each an option index or AbstainAnswer. Only EncodeAnswers and
-// EncodeSlots make one, so a store given a Ballot holds one that was checked
-// against its round's definition.
-type Ballot struct{ answers []byte }
+// Ballot is a checked ballot in its stored form: one record per unit it
+// rates (and, for a recusal category, per part of that unit, so that no
+// record lacks the holder's own rows), each one byte per slot, an option
+// index or AbstainAnswer. Only a Sheet's encoders (and EncodeAnswers and
+// EncodeSlots) make one, so a store given a Ballot holds one that was
+// checked against its round's definition.
+type Ballot struct{ records []Record }
 
-// Bytes is the ballot as stored; the caller must not change it.
-func (b Ballot) Bytes() []byte { return b.answers }
+// Record is one stored piece of a ballot: its unit, its part ("" for the
+// whole layout, or for a recusal category the team's rows; a member's id
+// for that member's rows) and its answers in RecordSlots' order.
+type Record struct {
+	Unit    string
+	Part    string
+	answers []byte
+}
+
+// Answers is the record as stored; the caller must not change it.
+func (r Record) Answers() []byte { return r.answers }
+
+// NewRecord is a stored record read back, for a store and a counter.
+func NewRecord(unit, part string, answers []byte) Record {
+	return Record{Unit: unit, Part: part, answers: answers}
+}
+
+// Records returns the ballot's records, in sheet order.
+func (b Ballot) Records() []Record { return b.records }
+
+// Bytes is the answers of a ballot of one record, as stored; nil for a
+// ballot of several. The caller must not change it.
+func (b Ballot) Bytes() []byte {
+	if len(b.records) != 1 {
+		return nil
+	}
+	return b.records[0].answers
+}
 
 // NoAnswer is a slot left blank in EncodeSlots' values.
 const NoAnswer = -1
 
-// EncodeAnswers checks a submitted ballot of category in unit, given by
-// names as the JSON API takes it, against the definition. Every answer must
-// name a form the category fills, a subject and row of it, and an option or
-// the abstain label; every slot must be answered exactly once; a form's
-// top_limit must hold. A *ValidationError lists every problem.
+// EncodeAnswers checks a submitted ballot of category in unit u (a unit
+// sheet, no recusal), given by names; see Sheet.EncodeAnswers.
 func (d *Definition) EncodeAnswers(u *Unit, category string, answers []Answer) (Ballot, error) {
-	sh := d.shape(u, category)
-	e := newEncoding(d, u, sh.slots)
+	return d.SheetFor(d.Category(category), u, nil).EncodeAnswers(answers)
+}
+
+// EncodeSlots checks a ballot of category in unit u (a unit sheet, no
+// recusal) given one value per slot; see Sheet.EncodeSlots.
+func (d *Definition) EncodeSlots(u *Unit, category string, values []int) (Ballot, error) {
+	return d.SheetFor(d.Category(category), u, nil).EncodeSlots(values)
+}
+
+// Sheet is what one slip rates (CONTRACT §5.1): for each unit of its
+// category's sheet, the slots of the unit's layout it answers — all of
+// them, but for a recusal slip, whose holder's own rows are left out.
+type Sheet struct {
+	d        *Definition
+	Category *Category
+	Member   *Member // the holder of a recusal slip; nil for any other
+	Units    []SheetPage
+	slots    int
+	index    map[slotKey]int // by unit, form, subject and row names → sheet slot
+}
+
+// SheetPage is one unit of a sheet: the slots shown, in layout order, and
+// where each sits in the unit's layout.
+type SheetPage struct {
+	Unit   *Unit
+	Slots  []Slot
+	Start  int   // the sheet index of the first slot
+	layout []int // each shown slot's index in Layout(Unit, category)
+	full   int   // len(Layout(Unit, category))
+}
+
+// SheetFor returns the sheet of a slip of category c whose batch names
+// home (nil for an all sheet) and, for a recusal slip, its holder. Sheets
+// of a parsed definition are built once and shared: callers must not
+// change one.
+func (d *Definition) SheetFor(c *Category, home *Unit, holder *Member) *Sheet {
+	k := shapeKey{category: c.ID}
+	if home != nil {
+		k.unit = home.ID
+	}
+	if holder != nil {
+		k.member = holder.ID
+	}
+	if d.shapes == nil {
+		return d.newSheet(c, home, holder)
+	}
+	d.shapes.mu.Lock()
+	sh := d.shapes.m[k]
+	d.shapes.mu.Unlock()
+	if sh == nil {
+		sh = d.newSheet(c, home, holder)
+		d.shapes.mu.Lock()
+		d.shapes.m[k] = sh
+		d.shapes.mu.Unlock()
+	}
+	return sh
+}
+
+func (d *Definition) newSheet(c *Category, home *Unit, holder *Member) *Sheet {
+	sh := &Sheet{d: d, Category: c, Member: holder, index: map[slotKey]int{}}
+	for _, u := range d.SheetUnits(c, home) {
+		su := SheetPage{Unit: u, Start: sh.slots}
+		layout := d.Layout(u, c.ID)
+		su.full = len(layout)
+		var subjects []Subject
+		var rows []string
+		for i, s := range layout {
+			f := &d.Forms[s.Form]
+			if i == 0 || s.Form != layout[i-1].Form {
+				subjects, rows = d.Subjects(f, u), f.Rows()
+			}
+			if holder != nil && subjects[s.Subject].ID == holder.ID {
+				continue
+			}
+			sh.index[slotKey{u.ID, f.ID, subjects[s.Subject].ID, rows[s.Row]}] = sh.slots
+			su.Slots = append(su.Slots, s)
+			su.layout = append(su.layout, i)
+			sh.slots++
+		}
+		sh.Units = append(sh.Units, su)
+	}
+	return sh
+}
+
+// Len is the number of slots the sheet answers.
+func (sh *Sheet) Len() int { return sh.slots }
+
+// At returns the unit and slot of sheet slot i.
+func (sh *Sheet) At(i int) (*SheetPage, Slot) {
+	k := len(sh.Units) - 1
+	for k > 0 && sh.Units[k].Start > i {
+		k--
+	}
+	su := &sh.Units[k]
+	return su, su.Slots[i-su.Start]
+}
+
+// EncodeAnswers checks a submitted ballot, given by names as the JSON API
+// takes it, against the definition. Every answer must name a unit of the
+// sheet (it may leave the unit out when the sheet has one), a form the
+// category fills, a subject and row of it, and an option or the abstain
+// label; every slot must be answered exactly once; a form's top_limit must
+// hold in each unit. A *ValidationError lists every problem.
+func (sh *Sheet) EncodeAnswers(answers []Answer) (Ballot, error) {
+	e := newEncoding(sh)
 	for n, a := range answers {
 		p := answerPath(n)
-		i, ok := sh.index[slotKey{a.Form, a.Subject, a.Item}]
+		unit := a.Unit
+		if unit == "" && len(sh.Units) == 1 {
+			unit = sh.Units[0].Unit.ID
+		}
+		i, ok := sh.index[slotKey{unit, a.Form, a.Subject, a.Item}]
 		if !ok {
-			e.add(p.String(), -1, "%s", d.whyNoSlot(u, category, a))
+			e.add(p.String(), -1, "%s", sh.whyNoSlot(a, unit))
 			continue
 		}
 		if e.filled[i] {
-			e.add(p.String(), i, "「%s」的「%s」已经回答过一次", d.subjectName(u, e.slots[i]), a.Item)
+			e.add(p.String(), i, "「%s」的「%s」已经回答过一次", sh.subjectName(i), a.Item)
 			continue
 		}
-		b, ok := d.optionByte(&d.Forms[e.slots[i].Form], a.Option)
+		_, s := sh.At(i)
+		b, ok := sh.d.optionByte(&sh.d.Forms[s.Form], a.Option)
 		if !ok {
-			e.add(p.String(), i, "「%s」的「%s」没有选项「%s」", d.subjectName(u, e.slots[i]), a.Item, a.Option)
+			e.add(p.String(), i, "「%s」的「%s」没有选项「%s」", sh.subjectName(i), a.Item, a.Option)
 			continue
 		}
 		e.out[i], e.filled[i] = b, true
@@ -84,23 +218,23 @@ func (d *Definition) EncodeAnswers(u *Unit, category string, answers []Answer) (
 	return e.finish()
 }
 
-// EncodeSlots checks a ballot of category in unit given as one value per
-// slot of its layout, as the ballot form posts it: an option index,
-// AbstainAnswer, or NoAnswer for a blank. The rules are EncodeAnswers'; each
-// problem carries the slots it is about, so that a form can mark its rows.
-func (d *Definition) EncodeSlots(u *Unit, category string, values []int) (Ballot, error) {
-	e := newEncoding(d, u, d.shape(u, category).slots)
-	if len(values) != len(e.slots) {
-		return Ballot{}, fmt.Errorf("encode slots: %d values for %d slots", len(values), len(e.slots))
+// EncodeSlots checks a ballot given as one value per slot of the sheet, as
+// the ballot form posts it: an option index, AbstainAnswer, or NoAnswer for
+// a blank. The rules are EncodeAnswers'; each problem carries the slot it
+// is about, so that a form can mark its row.
+func (sh *Sheet) EncodeSlots(values []int) (Ballot, error) {
+	e := newEncoding(sh)
+	if len(values) != sh.slots {
+		return Ballot{}, fmt.Errorf("encode slots: %d values for %d slots", len(values), sh.slots)
 	}
 	for i, v := range values {
 		if v == NoAnswer {
 			continue
 		}
-		s := e.slots[i]
-		sc := d.Scale(d.Forms[s.Form].Scale)
+		_, s := sh.At(i)
+		sc := sh.d.Scale(sh.d.Forms[s.Form].Scale)
 		if v != int(AbstainAnswer) && (v < 0 || v >= len(sc.Options)) || v == int(AbstainAnswer) && sc.Abstain == "" {
-			e.add(SlotPath(d, u, s), i, "「%s」的「%s」没有这个选项", d.subjectName(u, s), d.Forms[s.Form].Rows()[s.Row])
+			e.add(sh.SlotPath(i), i, "「%s」的「%s」没有这个选项", sh.subjectName(i), sh.d.Forms[s.Form].Rows()[s.Row])
 			continue
 		}
 		e.out[i], e.filled[i] = byte(v), true
@@ -108,18 +242,50 @@ func (d *Definition) EncodeSlots(u *Unit, category string, values []int) (Ballot
 	return e.finish()
 }
 
+// SlotPath names sheet slot i as form/subject/row, prefixed with the unit
+// id and a slash on a sheet of several units.
+func (sh *Sheet) SlotPath(i int) string {
+	su, s := sh.At(i)
+	p := SlotPath(sh.d, su.Unit, s)
+	if len(sh.Units) > 1 {
+		p = su.Unit.ID + "/" + p
+	}
+	return p
+}
+
+// subjectName names the subject of sheet slot i, after its unit's name on
+// a sheet of several units.
+func (sh *Sheet) subjectName(i int) string {
+	su, s := sh.At(i)
+	name := sh.d.subjectName(su.Unit, s)
+	if len(sh.Units) > 1 {
+		name = su.Unit.Name + "·" + name
+	}
+	return name
+}
+
+func (sh *Sheet) whyNoSlot(a Answer, unit string) string {
+	for _, su := range sh.Units {
+		if su.Unit.ID == unit {
+			return sh.d.whyNoSlot(su.Unit, sh.Category.ID, a)
+		}
+	}
+	if unit == "" {
+		return "这张票评价多个单位，请写明每个回答的单位（unit）"
+	}
+	return fmt.Sprintf("这张票不评价单位「%s」", unit)
+}
+
 // encoding is a ballot being checked: the answers so far and the problems.
 type encoding struct {
-	d      *Definition
-	u      *Unit
-	slots  []Slot
+	sh     *Sheet
 	out    []byte
 	filled []bool
 	ps     []Problem
 }
 
-func newEncoding(d *Definition, u *Unit, slots []Slot) *encoding {
-	return &encoding{d: d, u: u, slots: slots, out: make([]byte, len(slots)), filled: make([]bool, len(slots))}
+func newEncoding(sh *Sheet) *encoding {
+	return &encoding{sh: sh, out: make([]byte, sh.slots), filled: make([]bool, sh.slots)}
 }
 
 // add records a problem; slot is the index of the slot it is about, or -1.
@@ -127,18 +293,101 @@ func (e *encoding) add(path string, slot int, format string, args ...any) {
 	e.ps = append(e.ps, Problem{Path: path, Message: fmt.Sprintf(format, args...), slot: slot + 1})
 }
 
-// finish checks that every slot is answered and that the top limits hold.
+// finish checks that every slot is answered and that the top limits hold,
+// and splits the answers into the ballot's records.
 func (e *encoding) finish() (Ballot, error) {
-	for i, s := range e.slots {
+	sh := e.sh
+	for i := range e.out {
 		if !e.filled[i] {
-			e.add(SlotPath(e.d, e.u, s), i, "请评价「%s」的「%s」", e.d.subjectName(e.u, s), e.d.Forms[s.Form].Rows()[s.Row])
+			_, s := sh.At(i)
+			e.add(sh.SlotPath(i), i, "请评价「%s」的「%s」", sh.subjectName(i), sh.d.Forms[s.Form].Rows()[s.Row])
 		}
 	}
-	e.ps = append(e.ps, e.d.checkTopLimits(e.u, e.slots, e.out, e.filled)...)
+	for _, su := range sh.Units {
+		end := su.Start + len(su.Slots)
+		e.ps = append(e.ps, sh.d.checkTopLimits(su.Unit, su.Slots, e.out[su.Start:end], e.filled[su.Start:end])...)
+	}
 	if len(e.ps) > 0 {
 		return Ballot{}, &ValidationError{Problems: e.ps}
 	}
-	return Ballot{answers: e.out}, nil
+	var b Ballot
+	for _, su := range sh.Units {
+		full := make([]byte, su.full)
+		for k, li := range su.layout {
+			full[li] = e.out[su.Start+k]
+		}
+		if !sh.Category.Recuse {
+			b.records = append(b.records, Record{Unit: su.Unit.ID, answers: full})
+			continue
+		}
+		for _, part := range sh.d.RecordParts(su.Unit, sh.Category.ID) {
+			if sh.Member != nil && part.ID == sh.Member.ID {
+				continue
+			}
+			rec := Record{Unit: su.Unit.ID, Part: part.ID, answers: make([]byte, len(part.Slots))}
+			for k, li := range part.Slots {
+				rec.answers[k] = full[li]
+			}
+			b.records = append(b.records, rec)
+		}
+	}
+	return b, nil
+}
+
+// RecordPart is one stored part of a recusal category's ballot in a unit:
+// the team's rows (ID "") or one member's (its ID), as indexes into the
+// unit's layout.
+type RecordPart struct {
+	ID    string
+	Slots []int
+}
+
+// RecordParts splits the layout of a recusal category in unit u: the rows
+// of forms that rate the team, then each member's rows; parts without rows
+// are left out.
+func (d *Definition) RecordParts(u *Unit, category string) []RecordPart {
+	layout := d.Layout(u, category)
+	team := RecordPart{}
+	byMember := map[string][]int{}
+	for i, s := range layout {
+		f := &d.Forms[s.Form]
+		if f.Rates == RatesTeam {
+			team.Slots = append(team.Slots, i)
+			continue
+		}
+		id := d.Subjects(f, u)[s.Subject].ID
+		byMember[id] = append(byMember[id], i)
+	}
+	var out []RecordPart
+	if len(team.Slots) > 0 {
+		out = append(out, team)
+	}
+	for _, m := range u.Members {
+		if slots := byMember[m.ID]; len(slots) > 0 {
+			out = append(out, RecordPart{m.ID, slots})
+		}
+	}
+	return out
+}
+
+// RecordSlots returns the indexes into Layout(u, category) that a stored
+// record of the part holds, in order: nil, meaning every slot, for part ""
+// of a category that does not recuse. ok is false for a part the category
+// does not store in that unit.
+func (d *Definition) RecordSlots(u *Unit, category, part string) (slots []int, ok bool) {
+	c := d.Category(category)
+	if c == nil {
+		return nil, false
+	}
+	if !c.Recuse {
+		return nil, part == ""
+	}
+	for _, p := range d.RecordParts(u, category) {
+		if p.ID == part {
+			return p.Slots, true
+		}
+	}
+	return nil, false
 }
 
 // answerPath is the path of the nth submitted answer, formatted only when a
@@ -147,54 +396,13 @@ type answerPath int
 
 func (p answerPath) String() string { return fmt.Sprintf("answers[%d]", int(p)) }
 
-// ballotShape is what checking a ballot of one unit and category needs: its
-// layout, and each slot's index by the names an answer gives.
-type ballotShape struct {
-	slots []Slot
-	index map[slotKey]int
-}
+type slotKey struct{ unit, form, subject, row string }
 
-type slotKey struct{ form, subject, row string }
-
-type shapeKey struct{ unit, category string }
+type shapeKey struct{ unit, category, member string }
 
 type shapeCache struct {
 	mu sync.Mutex
-	m  map[shapeKey]*ballotShape
-}
-
-// shape returns the ballot shape of category in unit, built once per
-// parsed definition.
-func (d *Definition) shape(u *Unit, category string) *ballotShape {
-	if d.shapes == nil {
-		return d.newShape(u, category)
-	}
-	k := shapeKey{u.ID, category}
-	d.shapes.mu.Lock()
-	sh := d.shapes.m[k]
-	d.shapes.mu.Unlock()
-	if sh == nil {
-		sh = d.newShape(u, category)
-		d.shapes.mu.Lock()
-		d.shapes.m[k] = sh
-		d.shapes.mu.Unlock()
-	}
-	return sh
-}
-
-func (d *Definition) newShape(u *Unit, category string) *ballotShape {
-	sh := &ballotShape{slots: d.Layout(u, category)}
-	sh.index = make(map[slotKey]int, len(sh.slots))
-	var subjects []Subject
-	var rows []string
-	for i, s := range sh.slots {
-		f := &d.Forms[s.Form]
-		if i == 0 || s.Form != sh.slots[i-1].Form {
-			subjects, rows = d.Subjects(f, u), f.Rows()
-		}
-		sh.index[slotKey{f.ID, subjects[s.Subject].ID, rows[s.Row]}] = i
-	}
-	return sh
+	m  map[shapeKey]*Sheet
 }
 
 // SlotPath names a slot as form/subject/row, the path a ballot problem

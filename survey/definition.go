@@ -30,13 +30,17 @@ const (
 // configuration of an open round.
 type Definition struct {
 	Name          string                        `json:"name" yaml:"name"`
-	Component     Component                     `json:"component" yaml:"component"`
+	Component     Component                     `json:"component,omitzero" yaml:"component"`
+	Components    []ComponentDef                `json:"components,omitempty" yaml:"components"`
 	Scales        []Scale                       `json:"scales" yaml:"scales"`
 	Forms         []Form                        `json:"forms" yaml:"forms"`
 	Categories    []Category                    `json:"categories" yaml:"categories"`
 	WeightsByType map[string]map[string]Decimal `json:"weights_by_type,omitempty" yaml:"weights_by_type"`
 	Rules         Rules                         `json:"rules" yaml:"rules"`
-	Grading       []Grade                       `json:"grading,omitempty" yaml:"grading"`
+	Grading       *Grading                      `json:"grading,omitempty" yaml:"grading"`
+	MemberGrading *Grading                      `json:"member_grading,omitempty" yaml:"member_grading"`
+	Total         *Total                        `json:"total,omitempty" yaml:"total"`
+	PublishScores bool                          `json:"publish_scores,omitempty" yaml:"publish_scores"`
 	Units         []Unit                        `json:"units" yaml:"units"`
 
 	// shapes caches what checking a ballot needs per unit and category.
@@ -77,6 +81,10 @@ type Form struct {
 	TopLimit int      `json:"top_limit,omitempty" yaml:"top_limit"`
 	Voters   []string `json:"voters" yaml:"voters"`
 	Weight   Decimal  `json:"weight" yaml:"weight"`
+	// Members is MembersAll (""), MembersPrincipal or MembersDeputies.
+	Members string `json:"members,omitempty" yaml:"members"`
+	// Scored is false for a reference form (参考): counted, not scored.
+	Scored *bool `json:"scored,omitempty" yaml:"scored"`
 }
 
 // Item is one rated row of a form with its weight in the form score.
@@ -85,11 +93,16 @@ type Item struct {
 	Weight Decimal `json:"weight" yaml:"weight"`
 }
 
-// Category is a voter category (测评人类别) with its default weight.
+// Category is a voter category (测评人类别): its default weight (v1; with
+// components the weights are the components'), what one slip rates, and
+// whether its members recuse themselves (CONTRACT §5.1).
 type Category struct {
-	ID     string  `json:"id" yaml:"id"`
-	Name   string  `json:"name" yaml:"name"`
-	Weight Decimal `json:"weight" yaml:"weight"`
+	ID        string   `json:"id" yaml:"id"`
+	Name      string   `json:"name" yaml:"name"`
+	Weight    Decimal  `json:"weight,omitzero" yaml:"weight"`
+	Sheet     string   `json:"sheet,omitempty" yaml:"sheet"`
+	UnitTypes []string `json:"unit_types,omitempty" yaml:"unit_types"`
+	Recuse    bool     `json:"recuse,omitempty" yaml:"recuse"`
 }
 
 // Rules are the round's thresholds, as exact proportions, and what is done
@@ -103,6 +116,9 @@ type Rules struct {
 	// whether the ballots of a category of a unit with fewer than MinGroup
 	// voters enter the figures (CONTRACT §3).
 	SmallGroups string `json:"small_groups,omitempty" yaml:"small_groups"`
+	// Missing is what a category with weight and no valid vote does:
+	// MissingReweight (""), MissingZero or MissingUnrated.
+	Missing string `json:"missing,omitempty" yaml:"missing"`
 }
 
 // What is done with the ballots of a small group (CONTRACT §3 v2).
@@ -114,13 +130,6 @@ const (
 	// can be traced to few voters.
 	SmallGroupsCount = "count"
 )
-
-// Grade is one quota grade; Share is a percentage of the units of a type, and
-// is nil only for the last grade, which takes the rest.
-type Grade struct {
-	Grade string   `json:"grade" yaml:"grade"`
-	Share *Decimal `json:"share,omitempty" yaml:"share"`
-}
 
 // Unit is an evaluated unit with its leadership-team members.
 type Unit struct {
@@ -239,7 +248,7 @@ func ParseDefinition(data []byte) (*Definition, error) {
 	if err := d.Validate(); err != nil {
 		return nil, err
 	}
-	d.shapes = &shapeCache{m: map[shapeKey]*ballotShape{}}
+	d.shapes = &shapeCache{m: map[shapeKey]*Sheet{}}
 	return &d, nil
 }
 
@@ -252,10 +261,17 @@ func ParseFrozen(canonical []byte) (*Definition, error) {
 	if err != nil {
 		return nil, err
 	}
-	var keys struct{ Rules map[string]json.RawMessage }
+	var keys struct {
+		Rules   map[string]json.RawMessage
+		Grading json.RawMessage
+	}
 	if json.Unmarshal(canonical, &keys) == nil {
 		if _, ok := keys.Rules["small_groups"]; !ok {
 			d.Rules.SmallGroups = SmallGroupsCount
+		}
+		// v1's grading was frozen as a bare list: keep v1's rule for it.
+		if g := bytes.TrimSpace(keys.Grading); len(g) > 0 && g[0] == '[' && d.Grading != nil {
+			d.Grading.Legacy = true
 		}
 	}
 	return d, nil
@@ -490,9 +506,11 @@ func (d *Definition) Subjects(f *Form, u *Unit) []Subject {
 	if f.Rates == RatesTeam {
 		return []Subject{{ID: TeamSubject, Name: "领导班子"}}
 	}
-	out := make([]Subject, len(u.Members))
-	for i, m := range u.Members {
-		out[i] = Subject{ID: m.ID, Name: m.Name, Post: m.Post}
+	out := make([]Subject, 0, len(u.Members))
+	for i := range u.Members {
+		if m := &u.Members[i]; f.rates(m) {
+			out = append(out, Subject{ID: m.ID, Name: m.Name, Post: m.Post})
+		}
 	}
 	return out
 }

@@ -16,8 +16,11 @@ func (d *Definition) Validate() error {
 	cats := d.checkCategories(&ps)
 	d.checkForms(&ps, scales, cats)
 	d.checkWeightsByType(&ps, cats)
+	d.checkComponents(&ps, cats)
 	d.checkRules(&ps)
-	d.checkGrading(&ps)
+	d.checkTotal(&ps)
+	d.checkGrading(&ps, "grading", d.Grading, false)
+	d.checkGrading(&ps, "member_grading", d.MemberGrading, true)
 	d.checkUnits(&ps)
 	if len(ps) > 0 {
 		return &ValidationError{Problems: ps}
@@ -46,6 +49,12 @@ func (ps *problems) checkID(path, id string) {
 func (d *Definition) checkHeader(ps *problems) {
 	if strings.TrimSpace(d.Name) == "" {
 		ps.add("name", "测评活动需要名称")
+	}
+	if len(d.Components) > 0 {
+		if !d.Component.IsZero() {
+			ps.add("component", "已用 components 列出各计分项，不再写 component")
+		}
+		return
 	}
 	if strings.TrimSpace(d.Component.Name) == "" {
 		ps.add("component.name", "计分项需要名称（如 干部群众评价）")
@@ -118,12 +127,19 @@ func (d *Definition) checkCategories(ps *problems) map[string]bool {
 		if strings.TrimSpace(c.Name) == "" {
 			ps.add(p+".name", "测评人类别需要名称")
 		}
+		d.checkSheet(ps, p, &c)
+		if len(d.Components) > 0 {
+			if c.Weight.set {
+				ps.add(p+".weight", "已用 components 时类别不带权重：权重写在各计分项的 weights 中")
+			}
+			continue
+		}
 		if c.Weight.r.Sign() < 0 {
 			ps.add(p+".weight", "权重不能为负数")
 		}
 		sum.Add(sum, &c.Weight.r)
 	}
-	if len(d.Categories) > 0 && sum.Cmp(bigHundred) != 0 {
+	if len(d.Categories) > 0 && len(d.Components) == 0 && sum.Cmp(bigHundred) != 0 {
 		ps.add("categories", "各类测评人权重之和应为 100，现为 %s", ratDecimal(sum))
 	}
 	return cats
@@ -174,6 +190,14 @@ func (f *Form) check(ps *problems, p string, scales, cats map[string]bool) {
 	}
 	if f.TopLimit > 0 && f.Rates != RatesMembers {
 		ps.add(p+".top_limit", "优秀名额上限只适用于评价班子成员的测评表")
+	}
+	switch f.Members {
+	case "", MembersAll, MembersPrincipal, MembersDeputies:
+		if f.Members != "" && f.Rates != RatesMembers {
+			ps.add(p+".members", "只有评价班子成员的测评表可以写 members")
+		}
+	default:
+		ps.add(p+".members", "应为 all（全体班子成员）、principal（正职）或 deputies（副职），现为「%s」", f.Members)
 	}
 	seen := map[string]bool{}
 	for j, v := range f.Voters {
@@ -264,42 +288,13 @@ func (d *Definition) checkRules(ps *problems) {
 	if d.Rules.MinGroup < 1 {
 		ps.add("rules.min_group", "至少为 1，现为 %d", d.Rules.MinGroup)
 	}
+	switch d.Rules.Missing {
+	case "", MissingReweight, MissingZero, MissingUnrated:
+	default:
+		ps.add("rules.missing", "应为 reweight（权重转给有票的类别，默认）、zero（按 0 分计）或 unrated（不计分），现为「%s」", d.Rules.Missing)
+	}
 	if g := d.Rules.SmallGroups; g != SmallGroupsExclude && g != SmallGroupsCount {
 		ps.add("rules.small_groups", "应为 exclude（不足 min_group 人的类别不计入任何数字，默认）或 count（照常计入），现为「%s」", g)
-	}
-}
-
-// checkGrading checks the quota grades: named once each, every share but the
-// last's a percentage, and the shares together at most 100.
-func (d *Definition) checkGrading(ps *problems) {
-	grades := map[string]bool{}
-	shares := newRat()
-	for i, g := range d.Grading {
-		p := fmt.Sprintf("grading[%d]", i)
-		if strings.TrimSpace(g.Grade) == "" {
-			ps.add(p+".grade", "等次需要名称")
-		} else if grades[g.Grade] {
-			ps.add(p+".grade", "等次「%s」重复", g.Grade)
-		}
-		grades[g.Grade] = true
-		last := i == len(d.Grading)-1
-		switch {
-		case g.Share == nil && !last:
-			ps.add(p+".share", "只有最后一个等次可以不写比例")
-		case g.Share != nil && last:
-			ps.add(p+".share", "最后一个等次取其余的单位，不写比例")
-		case g.Share != nil:
-			if g.Share.r.Sign() <= 0 || g.Share.r.Cmp(bigHundred) > 0 {
-				ps.add(p+".share", "比例是百分数，应大于 0、不超过 100，现为 %s", g.Share)
-			}
-			shares.Add(shares, &g.Share.r)
-		}
-	}
-	if len(d.Grading) == 1 {
-		ps.add("grading", "分等次至少需要两个等次")
-	}
-	if shares.Cmp(bigHundred) > 0 {
-		ps.add("grading", "各等次比例之和为 %s，超过了 100", ratDecimal(shares))
 	}
 }
 

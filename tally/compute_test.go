@@ -515,11 +515,16 @@ func TestRanksAndGrades(t *testing.T) {
 		got[u.ID] = viewUnit(u.Result)
 	}
 	none := []string{}
+	// §5.4 in type T: N = 5 (u6 has no score); 一等 round(5 × 20%) = 1
+	// place, P1 = 1; 二等 round(5 × 40%) = 2, P2 = 3. u3 and u4 tie with
+	// b = 2 units ahead: P1 = 1 ≤ 2 < P2, both 二等 (the better grade; v1
+	// moved them both down to 三等). u5: b = 4 ≥ P2, 三等. Type O: N = 1,
+	// P1 = round(0.2) = 0, P2 = round(0.4) = 0, so u7 takes 三等.
 	want := map[string]unitView{
 		"u1": {Score: "90.00", Component: "18.00", Rank: "1/6", Grade: "一等", Flags: none},
 		"u2": {Score: "85.00", Component: "17.00", Rank: "2/6", Grade: "二等", Flags: none},
-		"u3": {Score: "84.12", Component: "16.82", Rank: "3/6", Grade: "三等", Flags: []string{"top_two_under"}},
-		"u4": {Score: "84.12", Component: "16.82", Rank: "3/6", Grade: "三等", Flags: []string{"top_two_under"}},
+		"u3": {Score: "84.12", Component: "16.82", Rank: "3/6", Grade: "二等", Flags: []string{"top_two_under"}},
+		"u4": {Score: "84.12", Component: "16.82", Rank: "3/6", Grade: "二等", Flags: []string{"top_two_under"}},
 		"u5": {Score: "80.00", Component: "16.00", Rank: "5/6", Grade: "三等", Flags: []string{"lowest_over", "top_two_under"}},
 		"u6": {Flags: []string{"quorum_not_met", "reweighted"}},
 		"u7": {Score: "90.00", Component: "18.00", Rank: "1/1", Grade: "三等", Flags: none},
@@ -540,9 +545,10 @@ func TestRoundOfOneUnit(t *testing.T) {
 		want unitView
 	}{
 		{"no grading", basicDef, unitView{Score: "100.00", Component: "20.00", Rank: "1/1", Flags: []string{}}},
-		// N = 1: floor(1·50/100) = 0 places in 优秀, so the last grade.
+		// N = 1: 1 × 50% = 0.5 places in 优秀, rounded half up to 1
+		// (§5.4; v1 rounded down to 0 and gave 合格).
 		{"grading", basicDef + "grading: [{grade: 优秀, share: 50}, {grade: 合格}]\n",
-			unitView{Score: "100.00", Component: "20.00", Rank: "1/1", Grade: "合格", Flags: []string{}}},
+			unitView{Score: "100.00", Component: "20.00", Rank: "1/1", Grade: "优秀", Flags: []string{}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

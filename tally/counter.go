@@ -36,7 +36,7 @@ type Counter struct {
 	// groups[u*len(cats)+c] is the layout of a ballot of category c in unit u.
 	groups  []group
 	counts  []uint32
-	ballots int
+	records int // records added (a ballot is one or more), each hashed
 
 	cur     *batch      // ballots not yet handed over for hashing
 	free    chan *batch // hashed batches, ready for reuse
@@ -60,11 +60,12 @@ type batch struct {
 	answers []byte
 }
 
-// pending is one ballot of a batch: its unit and category, and its answers'
-// length within batch.answers.
+// pending is one ballot record of a batch: its unit, category and part
+// (an index into the group's parts, 0 for the whole layout), and its
+// answers' length within batch.answers.
 type pending struct {
-	unit, category uint32
-	n              int
+	unit, category, part uint32
+	n                    int
 }
 
 // maxBatches bounds the batches in flight; Add waits for one to be hashed
@@ -76,6 +77,17 @@ type group struct {
 	slots   []slot
 	index   map[survey.Slot]int // layout slot -> index into slots
 	ballots int
+	// parts are the records a recusal category stores per ballot (CONTRACT
+	// §5.1), each the layout indexes it holds; nil for any other category,
+	// whose one record holds the whole layout. records counts each part's.
+	parts   []part
+	records []int
+}
+
+// part is one kind of stored record of a recusal category in a unit.
+type part struct {
+	id    string
+	slots []int
 }
 
 // slot is one answer of a ballot: counts[off+i] is the number of ballots
@@ -116,6 +128,12 @@ func NewCounter(def *survey.Definition) *Counter {
 			g := &c.groups[ui*len(c.cats)+ci]
 			g.slots = make([]slot, len(layout))
 			g.index = make(map[survey.Slot]int, len(layout))
+			if def.Category(cat).Recuse {
+				for _, p := range def.RecordParts(u, cat) {
+					g.parts = append(g.parts, part{p.ID, p.Slots})
+				}
+				g.records = make([]int, len(g.parts))
+			}
 			for i, s := range layout {
 				sc := def.Scale(def.Forms[s.Form].Scale)
 				g.slots[i] = slot{off: int32(off), nopt: uint8(len(sc.Options)), abstain: sc.Abstain != ""}
@@ -136,6 +154,18 @@ func NewCounter(def *survey.Definition) *Counter {
 // option of its scale (or the abstain byte where the scale has no abstain
 // label).
 func (c *Counter) Add(unit, category string, answers []byte) error {
+	return c.add(unit, category, "", answers)
+}
+
+// AddRecord counts one stored record of a ballot of category: the whole
+// ballot in a unit, or for a recusal category one part of it (the team's
+// rows, or one member's), as survey.Definition.RecordParts lays it out.
+// Its errors are Add's, and an unknown part's.
+func (c *Counter) AddRecord(category string, r survey.Record) error {
+	return c.add(r.Unit, category, r.Part, r.Answers())
+}
+
+func (c *Counter) add(unit, category, partID string, answers []byte) error {
 	ui := c.lastU
 	if ui < 0 || unit != c.lastUnit {
 		var ok bool
@@ -155,12 +185,31 @@ func (c *Counter) Add(unit, category string, answers []byte) error {
 		return fmt.Errorf("%w: unknown category %q", ErrInvalidBallot, category)
 	}
 	g := &c.groups[ui*len(c.cats)+ci]
-	if len(answers) != len(g.slots) {
+	slots := g.slots
+	pi := 0
+	if g.parts != nil {
+		pi = -1
+		for k, p := range g.parts {
+			if p.id == partID {
+				pi = k
+			}
+		}
+		if pi < 0 {
+			return fmt.Errorf("%w: category %q stores no part %q in unit %q", ErrInvalidBallot, category, partID, unit)
+		}
+		slots = make([]slot, len(g.parts[pi].slots))
+		for k, li := range g.parts[pi].slots {
+			slots[k] = g.slots[li]
+		}
+	} else if partID != "" {
+		return fmt.Errorf("%w: category %q stores whole ballots, not part %q", ErrInvalidBallot, category, partID)
+	}
+	if len(answers) != len(slots) {
 		return fmt.Errorf("%w: a ballot of category %q in unit %q has %d answers, its layout %d",
-			ErrInvalidBallot, category, unit, len(answers), len(g.slots))
+			ErrInvalidBallot, category, unit, len(answers), len(slots))
 	}
 	counts := c.counts
-	slots := g.slots[:len(answers)]
+	slots = slots[:len(answers)]
 	for i, a := range answers {
 		s := slots[i]
 		switch {
@@ -174,14 +223,21 @@ func (c *Counter) Add(unit, category string, answers []byte) error {
 				ErrInvalidBallot, i, category, unit, a)
 		}
 	}
-	g.ballots++
-	c.ballots++
+	if g.parts != nil {
+		g.records[pi]++
+		// A recusal ballot is as many records as parts its holder rates:
+		// its ballots are the most records of any one part.
+		g.ballots = max(g.ballots, g.records[pi])
+	} else {
+		g.ballots++
+	}
+	c.records++
 
 	if c.cur == nil {
 		c.cur = c.newBatch()
 	}
 	b := c.cur
-	b.ballots = append(b.ballots, pending{uint32(ui), uint32(ci), len(answers)})
+	b.ballots = append(b.ballots, pending{uint32(ui), uint32(ci), uint32(pi), len(answers)})
 	b.answers = append(b.answers, answers...)
 	if len(b.ballots) == hashChunk {
 		c.handOver()
@@ -217,8 +273,10 @@ func (c *Counter) handOver() {
 	})
 }
 
-// hashBatch returns the hashes of a batch's ballots, each the SHA-256 of
-// unit id ‖ 0x00 ‖ category id ‖ 0x00 ‖ answers.
+// hashBatch returns the hashes of a batch's records, each the SHA-256 of
+// unit id ‖ 0x00 ‖ category id ‖ 0x00 ‖ answers, or for a member's part of
+// a recusal ballot unit id ‖ 0x00 ‖ category id ‖ 0x00 ‖ member id ‖ 0x00 ‖
+// answers.
 func (c *Counter) hashBatch(b *batch) []ballotHash {
 	out := make([]ballotHash, len(b.ballots))
 	var buf []byte
@@ -228,6 +286,10 @@ func (c *Counter) hashBatch(b *batch) []ballotHash {
 		buf = append(buf, 0)
 		buf = append(buf, c.cats[p.category]...)
 		buf = append(buf, 0)
+		if g := &c.groups[int(p.unit)*len(c.cats)+int(p.category)]; g.parts != nil && g.parts[p.part].id != "" {
+			buf = append(buf, g.parts[p.part].id...)
+			buf = append(buf, 0)
+		}
 		buf = append(buf, answers[:p.n]...)
 		answers = answers[p.n:]
 		out[i] = ballotHash{h: sha256.Sum256(buf), unit: p.unit, cat: p.category}
@@ -280,15 +342,31 @@ func (c *Counter) Merge(o *Counter) error {
 		c.counts[i] += n
 	}
 	for i := range o.groups {
-		c.groups[i].ballots += o.groups[i].ballots
+		g, og := &c.groups[i], &o.groups[i]
+		if g.parts == nil {
+			g.ballots += og.ballots
+			continue
+		}
+		for k := range g.records {
+			g.records[k] += og.records[k]
+			g.ballots = max(g.ballots, g.records[k])
+		}
 	}
-	c.ballots += o.ballots
-	o.counts, o.groups, o.hashes, o.ballots = nil, nil, nil, 0
+	c.records += o.records
+	o.counts, o.groups, o.hashes, o.records = nil, nil, nil, 0
 	return nil
 }
 
 // Ballots returns the number of ballots added.
-func (c *Counter) Ballots() int { return c.ballots }
+// A ballot of a sheet over several units counts once in each unit it
+// rates; a recusal ballot, stored in parts, counts once.
+func (c *Counter) Ballots() int {
+	n := 0
+	for i := range c.groups {
+		n += c.groups[i].ballots
+	}
+	return n
+}
 
 // digests returns the ballots_sha256 of every unit and of the whole round.
 //
@@ -300,7 +378,7 @@ func (c *Counter) Ballots() int { return c.ballots }
 // ballots, the round digest all ballots; an empty set digests to SHA-256 of
 // nothing.
 func (c *Counter) digests() (units []string, round string) {
-	sorted := sortHashes(c.kept(c.hashed()), c.ballots)
+	sorted := sortHashes(c.kept(c.hashed()), c.records)
 	units = make([]string, len(c.def.Units))
 	var wg sync.WaitGroup
 	wg.Go(func() {
@@ -364,7 +442,14 @@ func (c *Counter) exclude(t Turnout) {
 			for _, s := range g.slots {
 				clear(c.counts[s.off : int(s.off)+int(s.nopt)+1])
 			}
-			c.ballots -= g.ballots
+			if g.parts == nil {
+				c.records -= g.ballots
+			} else {
+				for k, n := range g.records {
+					c.records -= n
+					g.records[k] = 0
+				}
+			}
 			g.ballots = 0
 		}
 	}

@@ -51,10 +51,13 @@ type UnitResult struct {
 	QuorumMet     bool     `json:"quorum_met"`
 	Score         Score    `json:"score"`
 	Component     Score    `json:"component"`
-	Rank          *int     `json:"rank"`
-	RankOf        int      `json:"rank_of"`
-	Grade         *string  `json:"grade"`
-	Flags         []string `json:"flags"`
+	// Components are the unit's components (CONTRACT §5.2); a v1
+	// definition's one component is score and component alone.
+	Components []ComponentResult `json:"components,omitempty"`
+	Rank       *int              `json:"rank"`
+	RankOf     int               `json:"rank_of"`
+	Grade      *string           `json:"grade"`
+	Flags      []string          `json:"flags"`
 	// BreakdownWithheld is set when some category of the unit is small, so
 	// that no category's figures are shown.
 	BreakdownWithheld bool             `json:"breakdown_withheld"`
@@ -64,13 +67,36 @@ type UnitResult struct {
 
 // SubjectResult is the pooled result of one subject: the team, or a member.
 type SubjectResult struct {
-	ID        string       `json:"id"`
-	Name      string       `json:"name"`
-	Post      string       `json:"post,omitempty"`
-	Score     Score        `json:"score"`
-	Component Score        `json:"component"`
-	Flags     []string     `json:"flags"`
-	Forms     []FormResult `json:"forms"`
+	ID         string            `json:"id"`
+	Name       string            `json:"name"`
+	Post       string            `json:"post,omitempty"`
+	Score      Score             `json:"score"`
+	Component  Score             `json:"component"`
+	Components []ComponentResult `json:"components,omitempty"`
+	// Rank and Grade are a member's, under member_grading.
+	Rank   *int         `json:"rank,omitempty"`
+	RankOf int          `json:"rank_of,omitempty"`
+	Grade  *string      `json:"grade,omitempty"`
+	Flags  []string     `json:"flags"`
+	Forms  []FormResult `json:"forms"`
+}
+
+// ComponentResult is one component of a subject's score (CONTRACT §5.2):
+// its score over its own forms and weights, and the value that score is
+// worth of its points.
+type ComponentResult struct {
+	ID     string         `json:"id"`
+	Name   string         `json:"name"`
+	Points survey.Decimal `json:"points"`
+	Score  Score          `json:"score"`
+	Value  Score          `json:"value"`
+	Flags  []string       `json:"flags"`
+}
+
+// ComponentWeight is a category's weight in one component.
+type ComponentWeight struct {
+	Component string         `json:"component"`
+	Weight    survey.Decimal `json:"weight"`
 }
 
 // FormResult is one form's result for a subject: its score, the shares of
@@ -80,7 +106,10 @@ type FormResult struct {
 	ID     string         `json:"id"`
 	Title  string         `json:"title"`
 	Weight survey.Decimal `json:"weight"`
-	Score  Score          `json:"score"`
+	// Reference marks a form counted and reported but not scored
+	// (scored: false).
+	Reference bool  `json:"reference,omitempty"`
+	Score     Score `json:"score"`
 	// Valid is the number of valid votes the shares are over.
 	Valid   int            `json:"valid"`
 	Shares  Shares         `json:"shares"`
@@ -110,12 +139,15 @@ type OverallResult struct {
 // CategoryResult is one voter category of a unit: its weight there, its
 // turnout and, unless withheld, its own scores.
 type CategoryResult struct {
-	ID      string         `json:"id"`
-	Name    string         `json:"name"`
-	Weight  survey.Decimal `json:"weight"`
-	Issued  int            `json:"issued"`
-	Voted   int            `json:"voted"`
-	Turnout Share          `json:"turnout"`
+	ID     string         `json:"id"`
+	Name   string         `json:"name"`
+	Weight survey.Decimal `json:"weight,omitzero"`
+	// Weights are the category's weight in each component it counts in,
+	// when the definition has components.
+	Weights []ComponentWeight `json:"weights,omitempty"`
+	Issued  int               `json:"issued"`
+	Voted   int               `json:"voted"`
+	Turnout Share             `json:"turnout"`
 	// Withheld marks a small category (1 ≤ ballots < min_group).
 	Withheld bool `json:"withheld"`
 	// Subjects holds the category's own scores; it is empty when the
