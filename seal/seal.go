@@ -22,7 +22,7 @@ import (
 // Ballots is what counting a round reads from a store.
 type Ballots interface {
 	Turnout(ctx context.Context, roundID string) ([]survey.UnitTurnout, error)
-	EachBallotPart(ctx context.Context, roundID string, part, parts int, fn func(unit, category string, answers []byte) error) error
+	EachBallotPart(ctx context.Context, roundID string, part, parts int, fn func(unit, category, part string, answers []byte) error) error
 }
 
 // Store is what sealing and recounting need of a store.
@@ -84,7 +84,7 @@ func count(ctx context.Context, store Ballots, r *survey.Round, parts int) (*tal
 	for i := range parts {
 		counters[i] = tally.NewCounter(r.Definition)
 		wg.Go(func() {
-			if err := store.EachBallotPart(ctx, r.ID, i, parts, counters[i].Add); err != nil {
+			if err := store.EachBallotPart(ctx, r.ID, i, parts, counters[i].AddPart); err != nil {
 				once.Do(func() { first = err; cancel() })
 			}
 		})

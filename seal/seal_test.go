@@ -274,7 +274,7 @@ func TestSealDeletesExcludedGroups(t *testing.T) {
 		t.Errorf("excluded: got %v, want %v", docs.Excluded, want)
 	}
 	left := map[string]int{}
-	if err := store.EachBallot(ctx, r.ID, func(u, c string, _ []byte) error { left[u+"/"+c]++; return nil }); err != nil {
+	if err := store.EachBallot(ctx, r.ID, func(u, c, _ string, _ []byte) error { left[u+"/"+c]++; return nil }); err != nil {
 		t.Fatal(err)
 	}
 	if want := map[string]int{unit + "/staff": 5}; !maps.Equal(left, want) {

@@ -150,9 +150,13 @@ func (s *api) transition(c *gin.Context, change func(ctx context.Context, id str
 	c.JSON(http.StatusOK, gin.H{"status": r.Status})
 }
 
+// batchRequest asks for a batch (CONTRACT §4, §5.1): no unit for an all
+// sheet; for a recusal category the member who holds its one slip, with
+// count 1 when left out.
 type batchRequest struct {
 	Unit     string `json:"unit"`
 	Category string `json:"category"`
+	Member   string `json:"member"`
 	Count    int    `json:"count"`
 }
 
@@ -160,6 +164,7 @@ type batchJSON struct {
 	ID        string    `json:"id"`
 	Unit      string    `json:"unit"`
 	Category  string    `json:"category"`
+	Member    string    `json:"member,omitempty"`
 	Count     int       `json:"count"`
 	Voided    bool      `json:"voided"`
 	CreatedAt time.Time `json:"created_at"`
@@ -173,7 +178,7 @@ func (s *api) listBatches(c *gin.Context) {
 	}
 	out := make([]batchJSON, len(bs))
 	for i, b := range bs {
-		out[i] = batchJSON{ID: b.ID, Unit: b.Unit, Category: b.Category, Count: b.Count, Voided: b.Voided, CreatedAt: b.CreatedAt}
+		out[i] = batchJSON{ID: b.ID, Unit: b.Unit, Category: b.Category, Member: b.Member, Count: b.Count, Voided: b.Voided, CreatedAt: b.CreatedAt}
 	}
 	c.JSON(http.StatusOK, gin.H{"batches": out})
 }
@@ -187,11 +192,15 @@ func (s *api) issueBatch(c *gin.Context) {
 		return
 	}
 	ctx := c.Request.Context()
-	b, codes, err := s.store.IssueBatch(ctx, c.Param("id"), req.Unit, req.Category, req.Count)
+	if req.Member != "" && req.Count == 0 {
+		req.Count = 1
+	}
+	issued, err := s.store.IssueBatches(ctx, c.Param("id"), []survey.BatchRequest{{Unit: req.Unit, Category: req.Category, Member: req.Member, Count: req.Count}})
 	if err != nil {
 		s.fail(c, err)
 		return
 	}
+	b, codes := &issued[0].Batch, issued[0].Codes
 	r, err := s.store.Round(ctx, b.RoundID)
 	if err != nil {
 		s.fail(c, err)

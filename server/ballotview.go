@@ -53,9 +53,9 @@ type problemView struct {
 // to show checked; problems are listed on top and their rows marked.
 func newBallotView(slip *survey.Slip, values []int, problems []survey.Problem) ballotView {
 	def := slip.Round.Definition
-	v := ballotView{Round: slip.Round.Name, Unit: slip.Unit.Name, Category: slip.Category.Name}
-	slots := def.Layout(slip.Unit, slip.Category.ID)
-	v.Total = len(slots)
+	sh := slip.Sheet()
+	v := ballotView{Round: slip.Round.Name, Unit: sheetName(slip, sh), Category: slip.Category.Name}
+	v.Total = sh.Len()
 	marked := map[int]bool{}
 	for _, p := range problems {
 		pv := problemView{Message: p.Message}
@@ -65,13 +65,17 @@ func newBallotView(slip *survey.Slip, values []int, problems []survey.Problem) b
 		}
 		v.Problems = append(v.Problems, pv)
 	}
-	formAt, subjAt := -1, -1
-	for i, sl := range slots {
+	formAt, subjAt, unitAt := -1, -1, -1
+	for i := range sh.Len() {
+		su, sl := sh.At(i)
 		f := &def.Forms[sl.Form]
 		sc := def.Scale(f.Scale)
-		if sl.Form != formAt {
-			formAt, subjAt = sl.Form, -1
+		if sl.Form != formAt || su.Start != unitAt {
+			formAt, subjAt, unitAt = sl.Form, -1, su.Start
 			fv := formView{Title: f.Title}
+			if len(sh.Units) > 1 {
+				fv.Title = su.Unit.Name + "：" + f.Title
+			}
 			for _, o := range sc.Options {
 				fv.Options = append(fv.Options, o.Label)
 			}
@@ -91,8 +95,8 @@ func newBallotView(slip *survey.Slip, values []int, problems []survey.Problem) b
 		fv := &v.Forms[len(v.Forms)-1]
 		if sl.Subject != subjAt {
 			subjAt = sl.Subject
-			subj := def.Subjects(f, slip.Unit)[sl.Subject]
-			fv.Subjects = append(fv.Subjects, subjectView{Name: subj.Name, Post: subj.Post, Anchor: fmt.Sprintf("f%ds%d", sl.Form, sl.Subject)})
+			subj := def.Subjects(f, su.Unit)[sl.Subject]
+			fv.Subjects = append(fv.Subjects, subjectView{Name: subj.Name, Post: subj.Post, Anchor: fmt.Sprintf("r%d", i)})
 		}
 		sv := &fv.Subjects[len(fv.Subjects)-1]
 		row := rowView{Label: f.Rows()[sl.Row], Slot: i}
@@ -122,6 +126,18 @@ func newBallotView(slip *survey.Slip, values []int, problems []survey.Problem) b
 		sv.Rows = append(sv.Rows, row)
 	}
 	return v
+}
+
+// sheetName says what a slip rates for the page's header: its unit, 「全部单位」
+// for an all sheet, 「同类其他单位」 for an others sheet.
+func sheetName(slip *survey.Slip, sh *survey.Sheet) string {
+	switch slip.Category.SheetKind() {
+	case survey.SheetAll:
+		return fmt.Sprintf("全部单位（%d 个）", len(sh.Units))
+	case survey.SheetOthers:
+		return fmt.Sprintf("%s以外的同类单位（%d 个）", slip.Unit.Name, len(sh.Units))
+	}
+	return slip.Unit.Name
 }
 
 // reviewView shows a complete ballot for confirmation and carries its

@@ -101,8 +101,8 @@ func TestEndToEnd(t *testing.T) {
 	}
 	defer db.Close()
 	cols := columns(t, db, "ballots")
-	if diff := cmp.Diff([]string{"answers", "category", "id", "round_id", "unit"}, cols); diff != "" {
-		t.Errorf("ballots columns (-want +got):\n%s\nevery column beyond round, unit, category and answers under a random key could link a ballot to a code, a time or an order", diff)
+	if diff := cmp.Diff([]string{"answers", "category", "id", "part", "round_id", "unit"}, cols); diff != "" {
+		t.Errorf("ballots columns (-want +got):\n%s\nevery column beyond round, unit, category, part (the rows a recusal record holds) and answers under a random key could link a ballot to a code, a time or an order", diff)
 	}
 	var ddl string
 	if err := db.QueryRow(`SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'ballots'`).Scan(&ddl); err != nil {

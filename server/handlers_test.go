@@ -568,7 +568,7 @@ func TestBallotDocument(t *testing.T) {
 		t.Errorf("staff forms (-want +got):\n%s", diff)
 	}
 	team, members := d.Forms[0], d.Forms[1]
-	if diff := cmp.Diff([]survey.Subject{{ID: "team", Name: "领导班子"}}, team.Subjects); diff != "" {
+	if diff := cmp.Diff([]subjectDoc{{"czj", survey.Subject{ID: "team", Name: "领导班子"}}}, team.Subjects); diff != "" {
 		t.Errorf("team subjects (-want +got):\n%s", diff)
 	}
 	if team.Overall != "综合评价" || team.Abstain != "不了解" || len(team.Items) != 5 {
@@ -951,7 +951,7 @@ func TestOneCodeManyRequests(t *testing.T) {
 		t.Errorf("statuses of %d racing submissions (-want +got):\n%s", n, diff)
 	}
 	ballots := 0
-	if err := e.store.EachBallot(t.Context(), id, func(string, string, []byte) error { ballots++; return nil }); err != nil {
+	if err := e.store.EachBallot(t.Context(), id, func(string, string, string, []byte) error { ballots++; return nil }); err != nil {
 		t.Fatal(err)
 	}
 	if ballots != 1 {

@@ -28,7 +28,10 @@ type printView struct {
 
 type printPage struct {
 	Unit, Category string
-	Slips          []slipView
+	// Stub names the member who is to hold a recusal slip, on a stub torn
+	// off before the slip is handed over; the code never says who.
+	Stub  string
+	Slips []slipView
 }
 
 type slipView struct {
@@ -44,7 +47,13 @@ func newPrintView(r *survey.Round, issued []survey.Issued, base string) (printVi
 	v := printView{Round: r.Name, Entry: base + "/b", Batches: len(issued)}
 	var slips []*slipView
 	for _, is := range issued {
-		unit, category := def.Unit(is.Batch.Unit).Name, def.Category(is.Batch.Category).Name
+		unit, category := batchLabel(def, is.Batch), def.Category(is.Batch.Category).Name
+		stub := ""
+		if u := def.Unit(is.Batch.Unit); u != nil && is.Batch.Member != "" {
+			if m := u.Member(is.Batch.Member); m != nil {
+				stub = m.Name
+			}
+		}
 		if v.Unit == "" {
 			v.Unit, v.Category = unit, category
 		}
@@ -53,7 +62,7 @@ func newPrintView(r *survey.Round, issued []survey.Issued, base string) (printVi
 		v.Count += len(codes)
 		for len(codes) > 0 {
 			n := min(slipsPerPage, len(codes))
-			p := printPage{Unit: unit, Category: category, Slips: make([]slipView, n)}
+			p := printPage{Unit: unit, Category: category, Stub: stub, Slips: make([]slipView, n)}
 			for i, code := range codes[:n] {
 				p.Slips[i].Code = code
 			}
@@ -72,6 +81,22 @@ func newPrintView(r *survey.Round, issued []survey.Issued, base string) (printVi
 		return err
 	})
 	return v, err
+}
+
+// batchLabel says what a batch's slips rate: its unit, 「全部单位」 for an
+// all sheet, 「单位 · 同类其他单位」 for an others sheet (CONTRACT §5.1).
+func batchLabel(def *survey.Definition, b survey.Batch) string {
+	c := def.Category(b.Category)
+	u := def.Unit(b.Unit)
+	switch {
+	case c != nil && c.SheetKind() == survey.SheetAll:
+		return "全部单位"
+	case c != nil && c.SheetKind() == survey.SheetOthers && u != nil:
+		return u.Name + " · 评同类其他单位"
+	case u != nil:
+		return u.Name
+	}
+	return b.Unit
 }
 
 // qrSVG draws content's QR code as SVG markup for a template.

@@ -22,6 +22,9 @@ import (
 // URL, so one rendering serves every slip of a unit and category.
 
 // ballotDoc is the JSON form of what a slip is asked (GET /api/v1/ballots).
+// A sheet over several units (CONTRACT §5.1) lists them in units, and each
+// subject names its unit; unit is then the batch's home unit ("" for an
+// all sheet).
 type ballotDoc struct {
 	Round        string          `json:"round"`
 	RoundName    string          `json:"round_name"`
@@ -29,18 +32,32 @@ type ballotDoc struct {
 	UnitName     string          `json:"unit_name"`
 	Category     string          `json:"category"`
 	CategoryName string          `json:"category_name"`
+	Sheet        string          `json:"sheet"`
+	Units        []unitDoc       `json:"units"`
 	Forms        []ballotFormDoc `json:"forms"`
 }
 
+type unitDoc struct {
+	ID   string `json:"id"`
+	Name string `json:"name"`
+	Type string `json:"type"`
+}
+
+// subjectDoc is a subject on a ballot, with its unit.
+type subjectDoc struct {
+	Unit string `json:"unit"`
+	survey.Subject
+}
+
 type ballotFormDoc struct {
-	ID       string           `json:"id"`
-	Title    string           `json:"title"`
-	Items    []string         `json:"items"`
-	Overall  string           `json:"overall"`
-	Options  []string         `json:"options"`
-	Abstain  string           `json:"abstain"`
-	TopLimit int              `json:"top_limit,omitempty"`
-	Subjects []survey.Subject `json:"subjects"`
+	ID       string       `json:"id"`
+	Title    string       `json:"title"`
+	Items    []string     `json:"items"`
+	Overall  string       `json:"overall"`
+	Options  []string     `json:"options"`
+	Abstain  string       `json:"abstain"`
+	TopLimit int          `json:"top_limit,omitempty"`
+	Subjects []subjectDoc `json:"subjects"`
 }
 
 func (s *voter) ballotGet(c *gin.Context) {
@@ -51,16 +68,30 @@ func (s *voter) ballotGet(c *gin.Context) {
 		return
 	}
 	def := slip.Round.Definition
+	sh := slip.Sheet()
 	doc := ballotDoc{
 		Round: slip.Round.ID, RoundName: slip.Round.Name,
-		Unit: slip.Unit.ID, UnitName: slip.Unit.Name,
-		Category: slip.Category.ID, CategoryName: slip.Category.Name,
+		Category: slip.Category.ID, CategoryName: slip.Category.Name, Sheet: slip.Category.SheetKind(),
+	}
+	if slip.Unit != nil {
+		doc.Unit, doc.UnitName = slip.Unit.ID, slip.Unit.Name
+	}
+	for _, su := range sh.Units {
+		doc.Units = append(doc.Units, unitDoc{su.Unit.ID, su.Unit.Name, su.Unit.Type})
 	}
 	for _, fi := range def.FormsFor(slip.Category.ID) {
 		f := &def.Forms[fi]
 		sc := def.Scale(f.Scale)
 		fd := ballotFormDoc{ID: f.ID, Title: f.Title, Overall: f.Overall, Abstain: sc.Abstain,
-			TopLimit: f.TopLimit, Subjects: def.Subjects(f, slip.Unit)}
+			TopLimit: f.TopLimit, Subjects: []subjectDoc{}}
+		for _, su := range sh.Units {
+			for _, subj := range def.Subjects(f, su.Unit) {
+				if slip.Member != nil && subj.ID == slip.Member.ID {
+					continue // the holder of a recusal slip does not rate themself
+				}
+				fd.Subjects = append(fd.Subjects, subjectDoc{su.Unit.ID, subj})
+			}
+		}
 		for _, it := range f.Items {
 			fd.Items = append(fd.Items, it.Name)
 		}
@@ -89,7 +120,7 @@ func (s *voter) ballotSubmit(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
-	ballot, err := slip.Round.Definition.EncodeAnswers(slip.Unit, slip.Category.ID, req.Answers)
+	ballot, err := slip.Sheet().EncodeAnswers(req.Answers)
 	if err != nil {
 		s.fail(c, err)
 		return
@@ -210,7 +241,8 @@ func (p *answerScanner) str() (string, bool) {
 	return v, utf8.ValidString(v)
 }
 
-// answer reads one {"form":…,"subject":…,"item":…,"option":…} object.
+// answer reads one {"unit":…,"form":…,"subject":…,"item":…,"option":…}
+// object ("unit" optional).
 func (p *answerScanner) answer() (a survey.Answer, ok bool) {
 	if !p.lit('{') {
 		return a, false
@@ -228,6 +260,8 @@ func (p *answerScanner) answer() (a survey.Answer, ok bool) {
 			return a, false
 		}
 		switch k {
+		case "unit":
+			a.Unit = v
 		case "form":
 			a.Form = v
 		case "subject":
@@ -331,8 +365,8 @@ func (s *voter) ballotPage(c *gin.Context) {
 }
 
 type pageKey struct {
-	def            *survey.Definition
-	unit, category string
+	def                    *survey.Definition
+	unit, category, member string
 }
 
 type renderedPage struct {
@@ -343,7 +377,13 @@ type renderedPage struct {
 // it once and keeping it: every slip of that unit and category sees the
 // same bytes.
 func (s *voter) page(slip *survey.Slip) (*renderedPage, error) {
-	k := pageKey{slip.Round.Definition, slip.Unit.ID, slip.Category.ID}
+	k := pageKey{def: slip.Round.Definition, category: slip.Category.ID}
+	if slip.Unit != nil {
+		k.unit = slip.Unit.ID
+	}
+	if slip.Member != nil {
+		k.member = slip.Member.ID
+	}
 	s.pagesMu.Lock()
 	p, ok := s.pages[k]
 	s.pagesMu.Unlock()
@@ -399,7 +439,7 @@ func (s *voter) ballotPost(c *gin.Context) {
 		s.html(c, http.StatusOK, "ballot", newBallotView(slip, values, nil))
 		return
 	}
-	ballot, err := slip.Round.Definition.EncodeSlots(slip.Unit, slip.Category.ID, values)
+	ballot, err := slip.Sheet().EncodeSlots(values)
 	var ve *survey.ValidationError
 	if errors.As(err, &ve) {
 		s.html(c, http.StatusUnprocessableEntity, "ballot", newBallotView(slip, values, ve.Problems))
@@ -424,8 +464,7 @@ func (s *voter) ballotPost(c *gin.Context) {
 // the abstain option; anything else, or a slot not posted once, is blank.
 // EncodeSlots decides whether an index is one of the row's options.
 func formValues(slip *survey.Slip, form map[string][]string) []int {
-	n := len(slip.Round.Definition.Layout(slip.Unit, slip.Category.ID))
-	out := make([]int, n)
+	out := make([]int, slip.Sheet().Len())
 	for i := range out {
 		out[i] = survey.NoAnswer
 		v := form["s"+strconv.Itoa(i)]

@@ -75,17 +75,21 @@ func FormatCode(n string) string {
 type Batch struct {
 	ID        string
 	RoundID   string
-	Unit      string
+	Unit      string // "" for a batch of an all sheet
 	Category  string
+	Member    string // the holder of a recusal batch's one slip
 	Count     int
 	Voided    bool
 	CreatedAt time.Time
 }
 
-// BatchRequest asks for a batch of count slips for a unit and category.
+// BatchRequest asks for a batch of count slips of a category: for a unit
+// (its home unit for an others sheet; none for an all sheet) and, for a
+// recusal category, the member who is to hold its one slip.
 type BatchRequest struct {
 	Unit     string
 	Category string
+	Member   string
 	Count    int
 }
 
@@ -111,12 +115,11 @@ func CheckBatches(d *Definition, reqs []BatchRequest) error {
 		if len(reqs) > 1 {
 			prefix = fmt.Sprintf("batches[%d].", i)
 		}
-		if d.Unit(q.Unit) == nil {
-			ps = append(ps, Problem{Path: prefix + "unit", Message: fmt.Sprintf("没有单位 %q", q.Unit)})
-		}
-		if d.Category(q.Category) == nil {
+		c := d.Category(q.Category)
+		if c == nil {
 			ps = append(ps, Problem{Path: prefix + "category", Message: fmt.Sprintf("没有测评人类别 %q", q.Category)})
 		}
+		ps = append(ps, checkBatchTarget(d, c, q, prefix)...)
 		if q.Count < 1 || q.Count > MaxBatch {
 			ps = append(ps, Problem{Path: prefix + "count", Message: fmt.Sprintf("每批可发放 1 至 %d 张，收到 %d", MaxBatch, q.Count)})
 		}
@@ -171,12 +174,19 @@ func (s SmallIssue) Warning(d *Definition) string {
 		unit, cat, s.Issued, d.Rules.MinGroup, d.Rules.MinGroup)
 }
 
-// Slip is what a code opens: a round, a unit and a voter category.
+// Slip is what a code opens: a round, a voter category, the unit its batch
+// names (nil for an all sheet) and the member who holds a recusal slip.
 type Slip struct {
 	Round    *Round
 	Unit     *Unit
 	Category *Category
+	Member   *Member
 	Ref      SlipRef // where the store keeps the code: for the store only
+}
+
+// Sheet returns what the slip rates.
+func (s *Slip) Sheet() *Sheet {
+	return s.Round.Definition.SheetFor(s.Category, s.Unit, s.Member)
 }
 
 // SlipRef is how a store finds a slip's code again when its ballot is
@@ -205,4 +215,37 @@ type UnitTurnout struct {
 type CategoryTurnout struct {
 	Category string
 	Count    Count
+}
+
+// checkBatchTarget checks what a batch request names against its
+// category's sheet (CONTRACT §5.1): no unit for an all sheet, a unit for
+// the others (the home unit of an others sheet), and for a recusal
+// category a member of that unit and one slip.
+func checkBatchTarget(d *Definition, c *Category, q BatchRequest, prefix string) []Problem {
+	var ps []Problem
+	add := func(path, format string, args ...any) {
+		ps = append(ps, Problem{Path: prefix + path, Message: fmt.Sprintf(format, args...)})
+	}
+	u := d.Unit(q.Unit)
+	switch {
+	case c != nil && c.SheetKind() == SheetAll:
+		if q.Unit != "" {
+			add("unit", "「%s」一张票评价全部单位，发放时不指定单位", c.Name)
+		}
+	case u == nil:
+		add("unit", "没有单位 %q", q.Unit)
+	case c != nil && c.SheetKind() == SheetOthers && len(d.SheetUnits(c, u)) == 0:
+		add("unit", "「%s」评价同类其他单位，但「%s」没有同类的其他单位", c.Name, u.Name)
+	}
+	switch {
+	case c != nil && c.Recuse && q.Member == "":
+		add("member", "「%s」需回避本人：每张票发给一名班子成员，请指定 member", c.Name)
+	case c != nil && c.Recuse && u != nil && u.Member(q.Member) == nil:
+		add("member", "「%s」没有班子成员 %q", u.Name, q.Member)
+	case c != nil && c.Recuse && q.Count != 1:
+		add("count", "回避类别每批只发 1 张（发给指定的班子成员），收到 %d", q.Count)
+	case c != nil && !c.Recuse && q.Member != "":
+		add("member", "「%s」不回避，发放时不指定班子成员", c.Name)
+	}
+	return ps
 }

@@ -157,6 +157,12 @@ func (c *Counter) Add(unit, category string, answers []byte) error {
 	return c.add(unit, category, "", answers)
 }
 
+// AddPart counts one stored record of a ballot: Add for a record that is
+// a part of a recusal ballot (part "" for the whole, or the team's rows).
+func (c *Counter) AddPart(unit, category, part string, answers []byte) error {
+	return c.add(unit, category, part, answers)
+}
+
 // AddRecord counts one stored record of a ballot of category: the whole
 // ballot in a unit, or for a recusal category one part of it (the team's
 // rows, or one member's), as survey.Definition.RecordParts lays it out.

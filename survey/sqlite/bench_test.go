@@ -68,7 +68,7 @@ func BenchmarkSubmit(b *testing.B) {
 	})
 	b.StopTimer()
 	var n int
-	if err := s.EachBallot(ctx, r.ID, func(string, string, []byte) error { n++; return nil }); err != nil {
+	if err := s.EachBallot(ctx, r.ID, func(string, string, string, []byte) error { n++; return nil }); err != nil {
 		b.Fatal(err)
 	}
 	if int64(n) != next.Load() {

@@ -39,6 +39,7 @@ type batchRow struct {
 	RoundID   string
 	Unit      string
 	Category  string
+	Member    string
 	Count     int
 	Voided    bool
 	Spent     int  // its spent codes, kept by the ballot writer
@@ -109,7 +110,7 @@ func (s *Store) IssueBatches(ctx context.Context, roundID string, reqs []survey.
 	hashes := make([][][]byte, len(reqs))
 	out := make([]survey.Issued, len(reqs))
 	for i, q := range reqs {
-		rows[i] = batchRow{ID: newID(), RoundID: roundID, Unit: q.Unit, Category: q.Category, Count: q.Count, CreatedAt: now}
+		rows[i] = batchRow{ID: newID(), RoundID: roundID, Unit: q.Unit, Category: q.Category, Member: q.Member, Count: q.Count, CreatedAt: now}
 		codes := make([]string, q.Count)
 		byHash := make([][]byte, q.Count)
 		for k := range codes {
@@ -122,7 +123,7 @@ func (s *Store) IssueBatches(ctx context.Context, roundID string, reqs []survey.
 		hashes[i] = byHash
 		// Codes are independent random draws, so their order already says
 		// nothing; there is no serial to hide.
-		out[i] = survey.Issued{Batch: survey.Batch{ID: rows[i].ID, RoundID: roundID, Unit: q.Unit, Category: q.Category, Count: q.Count, CreatedAt: now}, Codes: codes}
+		out[i] = survey.Issued{Batch: survey.Batch{ID: rows[i].ID, RoundID: roundID, Unit: q.Unit, Category: q.Category, Member: q.Member, Count: q.Count, CreatedAt: now}, Codes: codes}
 	}
 	s.batchMu.Lock()
 	defer s.batchMu.Unlock()
@@ -130,7 +131,7 @@ func (s *Store) IssueBatches(ctx context.Context, roundID string, reqs []survey.
 		return nil, fmt.Errorf("issue batch: %w", err)
 	}
 	for i, b := range rows {
-		s.slips.add(batchRoute{id: b.ID, round: roundID, unit: b.Unit, category: b.Category}, hashes[i])
+		s.slips.add(batchRoute{id: b.ID, round: roundID, unit: b.Unit, category: b.Category, member: b.Member}, hashes[i])
 	}
 	return out, nil
 }
@@ -156,11 +157,11 @@ func (s *Store) storeBatches(ctx context.Context, roundID string, rows []batchRo
 	}
 	defer insert.Close()
 	for i, b := range rows {
-		if def.Unit(b.Unit) == nil || def.Category(b.Category) == nil {
-			return &survey.ValidationError{Problems: []survey.Problem{{Path: "unit", Message: fmt.Sprintf("单位「%s」或测评人类别「%s」已不在测评方案中", b.Unit, b.Category)}}}
+		if err := survey.CheckBatches(def, []survey.BatchRequest{{Unit: b.Unit, Category: b.Category, Member: b.Member, Count: b.Count}}); err != nil {
+			return err // the draft changed since the caller read it
 		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO batches (id, round_id, unit, category, count, voided, spent, spent_bits, created_at) VALUES (?, ?, ?, ?, ?, 0, 0, ?, ?)`,
-			b.ID, b.RoundID, b.Unit, b.Category, b.Count, make([]byte, (len(hashes[i])+7)/8), b.CreatedAt); err != nil {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO batches (id, round_id, unit, category, member, count, voided, spent, spent_bits, created_at) VALUES (?, ?, ?, ?, ?, ?, 0, 0, ?, ?)`,
+			b.ID, b.RoundID, b.Unit, b.Category, b.Member, b.Count, make([]byte, (len(hashes[i])+7)/8), b.CreatedAt); err != nil {
 			return err
 		}
 		for pos, h := range hashes[i] {
@@ -231,7 +232,7 @@ func (s *Store) Batches(ctx context.Context, roundID string) ([]survey.Batch, er
 	}
 	out := make([]survey.Batch, len(rows))
 	for i, b := range rows {
-		out[i] = survey.Batch{ID: b.ID, RoundID: b.RoundID, Unit: b.Unit, Category: b.Category, Count: b.Count, Voided: b.Voided, CreatedAt: b.CreatedAt}
+		out[i] = survey.Batch{ID: b.ID, RoundID: b.RoundID, Unit: b.Unit, Category: b.Category, Member: b.Member, Count: b.Count, Voided: b.Voided, CreatedAt: b.CreatedAt}
 	}
 	return out, nil
 }
@@ -259,15 +260,21 @@ func (s *Store) Slip(ctx context.Context, code string) (*survey.Slip, error) {
 	if err != nil {
 		return nil, fmt.Errorf("slip: %w", err)
 	}
-	return slipOf(r, b.id, int(e.pos), b.unit, b.category, state, hash)
+	return slipOf(r, b.id, int(e.pos), b.unit, b.category, b.member, state, hash)
 }
 
 // slipOf is the slip of a code of round r in the given state, with the
 // error its state and the round's call for.
-func slipOf(r *survey.Round, batch string, pos int, unit, category string, state uint8, hash []byte) (*survey.Slip, error) {
-	slip := &survey.Slip{Round: r, Unit: r.Definition.Unit(unit), Category: r.Definition.Category(category), Ref: survey.SlipRef{Hash: hash, Batch: batch, Pos: pos}}
-	if slip.Unit == nil || slip.Category == nil {
+func slipOf(r *survey.Round, batch string, pos int, unit, category, member string, state uint8, hash []byte) (*survey.Slip, error) {
+	def := r.Definition
+	slip := &survey.Slip{Round: r, Unit: def.Unit(unit), Category: def.Category(category), Ref: survey.SlipRef{Hash: hash, Batch: batch, Pos: pos}}
+	if slip.Category == nil || slip.Unit == nil && (unit != "" || slip.Category.SheetKind() != survey.SheetAll) {
 		return nil, survey.ErrNotFound
+	}
+	if member != "" {
+		if slip.Member = slip.Unit.Member(member); slip.Member == nil {
+			return nil, survey.ErrNotFound
+		}
 	}
 	switch {
 	case state == codeSpent:
@@ -295,10 +302,11 @@ func (s *Store) slipFromDB(ctx context.Context, hash []byte) (*survey.Slip, erro
 		voided             bool
 		opened, closed, at sql.NullTime
 	)
-	err = rdb.QueryRowContext(ctx, `SELECT c.hash, c.pos, c.batch_id, c.unit, c.category, b.spent_bits, b.voided,
+	var member string
+	err = rdb.QueryRowContext(ctx, `SELECT c.hash, c.pos, c.batch_id, c.unit, c.category, b.member, b.spent_bits, b.voided,
 		r.id, r.name, r.status, r.config_sha256, r.created_at, r.opened_at, r.closed_at, r.sealed_at
 		FROM codes c JOIN batches b ON b.id = c.batch_id JOIN rounds r ON r.id = c.round_id WHERE c.hash = ?`, hash).Scan(
-		&c.Hash, &c.Pos, &c.BatchID, &c.Unit, &c.Category, &bits, &voided,
+		&c.Hash, &c.Pos, &c.BatchID, &c.Unit, &c.Category, &member, &bits, &voided,
 		&r.ID, &r.Name, &r.Status, &r.ConfigSHA256, &r.CreatedAt, &opened, &closed, &at)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, survey.ErrNotFound
@@ -321,7 +329,7 @@ func (s *Store) slipFromDB(ctx context.Context, hash []byte) (*survey.Slip, erro
 		}
 		r = *full
 	}
-	return slipOf(&r, c.BatchID, c.Pos, c.Unit, c.Category, state, c.Hash)
+	return slipOf(&r, c.BatchID, c.Pos, c.Unit, c.Category, member, state, c.Hash)
 }
 
 // frozenDefinition returns the cached definition of a round that has opened
@@ -358,15 +366,22 @@ func (s *Store) Turnout(ctx context.Context, roundID string) ([]survey.UnitTurno
 	}
 	type key struct{ u, c string }
 	m := map[key]survey.Count{}
+	def := r.Definition
 	for _, b := range batches {
 		n := survey.Count{Issued: b.Count, Voted: b.Spent}
 		if b.Voided { // its unused codes no longer count as issued
 			n.Issued = b.Spent
 		}
-		k := key{b.Unit, b.Category}
-		m[k] = survey.Count{Issued: m[k].Issued + n.Issued, Voted: m[k].Voted + n.Voted}
+		// A slip counts in every unit its sheet rates (CONTRACT §5.1).
+		c := def.Category(b.Category)
+		if c == nil {
+			continue
+		}
+		for _, u := range def.SheetUnits(c, def.Unit(b.Unit)) {
+			k := key{u.ID, b.Category}
+			m[k] = survey.Count{Issued: m[k].Issued + n.Issued, Voted: m[k].Voted + n.Voted}
+		}
 	}
-	def := r.Definition
 	out := make([]survey.UnitTurnout, len(def.Units))
 	for i, u := range def.Units {
 		out[i].Unit = u.ID

@@ -123,6 +123,15 @@ CREATE TABLE maintenance (
 	task TEXT PRIMARY KEY
 ) WITHOUT ROWID;
 `,
+	// Sheets and recusal (CONTRACT §5.1): a batch of an all sheet names no
+	// unit; a recusal batch names the member who holds its one slip, so
+	// that the ballot leaves out the member's own rows. A recusal ballot is
+	// stored in parts (the team's rows, each member's), each a record whose
+	// part is '' or the member rated, so that no record lacks rows.
+	5: `
+ALTER TABLE batches ADD COLUMN member TEXT NOT NULL DEFAULT '';
+ALTER TABLE ballots ADD COLUMN part TEXT NOT NULL DEFAULT '';
+`,
 }
 
 // migrationSteps run after the SQL of their version, in its transaction.

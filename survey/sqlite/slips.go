@@ -46,6 +46,7 @@ type slipEntry struct {
 
 type batchRoute struct {
 	id, round, unit, category string
+	member                    string     // the holder of a recusal slip
 	voided                    bool       // its fresh codes no longer work
 	spent                     spentMarks // shared by every copy of the route
 }
@@ -83,13 +84,14 @@ func newSlipIndex() *slipIndex {
 
 // batchLocked returns the index of the batch, adding it with room for codes
 // codes. mu must be held.
-func (x *slipIndex) batchLocked(id, round, unit, category string, codes int) uint32 {
-	if i, ok := x.batchOf[id]; ok {
+func (x *slipIndex) batchLocked(b batchRoute, codes int) uint32 {
+	if i, ok := x.batchOf[b.id]; ok {
 		return i
 	}
 	i := uint32(len(x.batches))
-	x.batches = append(x.batches, batchRoute{id: id, round: round, unit: unit, category: category, spent: newSpentMarks(codes)})
-	x.batchOf[id] = i
+	b.spent = newSpentMarks(codes)
+	x.batches = append(x.batches, b)
+	x.batchOf[b.id] = i
 	return i
 }
 
@@ -98,7 +100,7 @@ func (x *slipIndex) batchLocked(id, round, unit, category string, codes int) uin
 func (x *slipIndex) add(b batchRoute, hashes [][]byte) {
 	x.mu.Lock()
 	defer x.mu.Unlock()
-	i := x.batchLocked(b.id, b.round, b.unit, b.category, len(hashes))
+	i := x.batchLocked(b, len(hashes))
 	for pos, h := range hashes {
 		x.codes[[32]byte(h)] = slipEntry{batch: i, pos: uint16(pos)}
 	}
@@ -204,18 +206,18 @@ func (s *Store) loadSlips(ctx context.Context) error {
 	x.mu.Lock()
 	defer x.mu.Unlock()
 	batches := map[string]*batchBits{}
-	brows, err := s.wdb.QueryContext(ctx, `SELECT id, round_id, unit, category, voided, spent_bits FROM batches WHERE used IS NULL`)
+	brows, err := s.wdb.QueryContext(ctx, `SELECT id, round_id, unit, category, member, voided, spent_bits FROM batches WHERE used IS NULL`)
 	if err != nil {
 		return fmt.Errorf("load batches: %w", err)
 	}
 	for brows.Next() {
 		var b batchRoute
 		bb := &batchBits{}
-		if err := brows.Scan(&b.id, &b.round, &b.unit, &b.category, &bb.voided, &bb.bits); err != nil {
+		if err := brows.Scan(&b.id, &b.round, &b.unit, &b.category, &b.member, &bb.voided, &bb.bits); err != nil {
 			brows.Close()
 			return fmt.Errorf("load batches: %w", err)
 		}
-		bb.index = x.batchLocked(b.id, b.round, b.unit, b.category, 8*len(bb.bits))
+		bb.index = x.batchLocked(b, 8*len(bb.bits))
 		x.batches[bb.index].voided = bb.voided
 		x.batches[bb.index].spent.load(bb.bits)
 		batches[b.id] = bb

@@ -287,7 +287,7 @@ func TestSpentWhileLookedUp(t *testing.T) {
 		}
 	}
 	n := 0
-	if err := s.EachBallot(ctx, r.ID, func(string, string, []byte) error { n++; return nil }); err != nil {
+	if err := s.EachBallot(ctx, r.ID, func(string, string, string, []byte) error { n++; return nil }); err != nil {
 		t.Fatal(err)
 	}
 	if n != len(codes) {

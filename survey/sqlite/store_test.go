@@ -154,7 +154,7 @@ func TestSubmitSpendsCodeOnce(t *testing.T) {
 		t.Fatalf("slip after voting: got %v, want ErrCodeUsed", err)
 	}
 	n := 0
-	s.EachBallot(ctx, r.ID, func(unit, category string, a []byte) error {
+	s.EachBallot(ctx, r.ID, func(unit, category, _ string, a []byte) error {
 		n++
 		if unit != "czj" || category != "staff" || !bytes.Equal(a, answers.Bytes()) {
 			t.Errorf("stored ballot %s/%s %v, want czj/staff %v", unit, category, a, answers.Bytes())
@@ -501,7 +501,7 @@ func TestEachBallotPartSplits(t *testing.T) {
 	for _, parts := range []int{1, 2, 3, 7, 256} {
 		got := map[string]int{}
 		for part := range parts {
-			if err := s.EachBallotPart(ctx, r.ID, part, parts, func(unit, category string, a []byte) error {
+			if err := s.EachBallotPart(ctx, r.ID, part, parts, func(unit, category, _ string, a []byte) error {
 				got[string(a)]++
 				return nil
 			}); err != nil {
@@ -513,7 +513,7 @@ func TestEachBallotPartSplits(t *testing.T) {
 		}
 	}
 	for _, bad := range [][2]int{{0, 0}, {2, 2}, {-1, 2}, {0, 257}} {
-		if err := s.EachBallotPart(ctx, r.ID, bad[0], bad[1], func(string, string, []byte) error { return nil }); err == nil {
+		if err := s.EachBallotPart(ctx, r.ID, bad[0], bad[1], func(string, string, string, []byte) error { return nil }); err == nil {
 			t.Errorf("part %d of %d: no error", bad[0], bad[1])
 		}
 	}

@@ -33,9 +33,8 @@ type submission struct {
 	batch    string
 	pos      int
 	roundID  string
-	unit     string
 	category string
-	answers  []byte
+	records  []survey.Record
 	result   chan error
 }
 
@@ -48,13 +47,13 @@ type submission struct {
 // ballot carries round, unit, category and answers under a random key:
 // nothing that links it to the code, a time or an order.
 func (s *Store) Submit(ctx context.Context, slip *survey.Slip, ballot survey.Ballot) error {
-	answers := ballot.Bytes()
-	if len(answers) == 0 {
+	records := ballot.Records()
+	if len(records) == 0 {
 		return fmt.Errorf("submit: an empty ballot")
 	}
 	sub := &submission{
-		batch: slip.Ref.Batch, pos: slip.Ref.Pos, roundID: slip.Round.ID, unit: slip.Unit.ID, category: slip.Category.ID,
-		answers: answers, result: make(chan error, 1),
+		batch: slip.Ref.Batch, pos: slip.Ref.Pos, roundID: slip.Round.ID, category: slip.Category.ID,
+		records: records, result: make(chan error, 1),
 	}
 	select {
 	case s.ballots <- sub:
@@ -173,7 +172,7 @@ func (s *Store) commit(group []*submission) {
 			return err
 		}
 		defer tx.Rollback()
-		insert, err := tx.PrepareContext(ctx, `INSERT INTO ballots (id, round_id, unit, category, answers) VALUES (?, ?, ?, ?, ?)`)
+		insert, err := tx.PrepareContext(ctx, `INSERT INTO ballots (id, round_id, unit, category, part, answers) VALUES (?, ?, ?, ?, ?, ?)`)
 		if err != nil {
 			return err
 		}
@@ -191,10 +190,14 @@ func (s *Store) commit(group []*submission) {
 			if b.spent == 1 {
 				touched = append(touched, b)
 			}
-			var id [16]byte
-			rand.Read(id[:])
-			if _, err := insert.ExecContext(ctx, id[:], sub.roundID, sub.unit, sub.category, sub.answers); err != nil {
-				return err
+			// Each record under its own random key: the records of one
+			// ballot are no more together in the table than any others.
+			for _, rec := range sub.records {
+				var id [16]byte
+				rand.Read(id[:])
+				if _, err := insert.ExecContext(ctx, id[:], sub.roundID, rec.Unit, sub.category, rec.Part, rec.Answers()); err != nil {
+					return err
+				}
 			}
 		}
 		for _, b := range touched {
@@ -298,10 +301,11 @@ func (b *spendBatch) spend(pos int) error {
 	return nil
 }
 
-// EachBallot calls fn with every stored ballot of a round, in key order (a
-// random order that says nothing of arrival). answers is only valid during
-// the call.
-func (s *Store) EachBallot(ctx context.Context, roundID string, fn func(unit, category string, answers []byte) error) error {
+// EachBallot calls fn with every stored ballot record of a round, in key
+// order (a random order that says nothing of arrival): its unit, category,
+// part ("" but for a recusal ballot's parts) and answers. answers is only
+// valid during the call.
+func (s *Store) EachBallot(ctx context.Context, roundID string, fn func(unit, category, part string, answers []byte) error) error {
 	return s.EachBallotPart(ctx, roundID, 0, 1, fn)
 }
 
@@ -312,7 +316,7 @@ func (s *Store) EachBallot(ctx context.Context, roundID string, fn func(unit, ca
 // goroutine; each reads its own snapshot, so the parts add up to the round
 // only once it takes no more ballots (closed or sealed). parts is at most
 // 256.
-func (s *Store) EachBallotPart(ctx context.Context, roundID string, part, parts int, fn func(unit, category string, answers []byte) error) error {
+func (s *Store) EachBallotPart(ctx context.Context, roundID string, part, parts int, fn func(unit, category, part string, answers []byte) error) error {
 	if parts < 1 || parts > 256 || part < 0 || part >= parts {
 		return fmt.Errorf("ballots: part %d of %d", part, parts)
 	}
@@ -322,7 +326,7 @@ func (s *Store) EachBallotPart(ctx context.Context, roundID string, part, parts 
 	}
 	// Keys are 16 random bytes; a part is a range of their first byte, the
 	// first part open below and the last open above.
-	query, args := `SELECT unit, category, answers FROM ballots WHERE round_id = ?`, []any{roundID}
+	query, args := `SELECT unit, category, part, answers FROM ballots WHERE round_id = ?`, []any{roundID}
 	if part > 0 {
 		query, args = query+` AND id >= ?`, append(args, []byte{byte(part * 256 / parts)})
 	}
@@ -334,7 +338,7 @@ func (s *Store) EachBallotPart(ctx context.Context, roundID string, part, parts 
 		return fmt.Errorf("ballots: %w", err)
 	}
 	defer rows.Close()
-	var unit, category sql.RawBytes
+	var unit, category, rpart sql.RawBytes
 	var answers sql.RawBytes
 	// Unit and category repeat; intern them to spare an allocation per row.
 	names := map[string]string{}
@@ -347,10 +351,10 @@ func (s *Store) EachBallotPart(ctx context.Context, roundID string, part, parts 
 		return s
 	}
 	for rows.Next() {
-		if err := rows.Scan(&unit, &category, &answers); err != nil {
+		if err := rows.Scan(&unit, &category, &rpart, &answers); err != nil {
 			return fmt.Errorf("ballots: %w", err)
 		}
-		if err := fn(intern(unit), intern(category), answers); err != nil {
+		if err := fn(intern(unit), intern(category), intern(rpart), answers); err != nil {
 			return err
 		}
 	}
