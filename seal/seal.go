@@ -10,6 +10,8 @@ import (
 	"bytes"
 	"context"
 	"crypto/ed25519"
+	"encoding/json"
+	"errors"
 	"fmt"
 	"runtime"
 	"sync"
@@ -198,5 +200,72 @@ func Recount(ctx context.Context, store Store, roundID string) (*Report, error) 
 	for _, u := range docs.Units {
 		compare(u.ID, u.Bytes)
 	}
+	// A finalized round's results document is derived again, from the
+	// sealed round document and the entries, and compared too.
+	if rs, ok := store.(Results); ok {
+		if _, at, err := rs.Results(ctx, r.ID); err == nil && at != nil {
+			doc, err := deriveResults(ctx, rs, r, *at)
+			if err != nil {
+				return nil, err
+			}
+			compare(survey.ResultsDocument, doc)
+		}
+	}
 	return rep, nil
+}
+
+// Results is what finalizing a round's results needs of a store.
+type Results interface {
+	Store
+	Results(ctx context.Context, roundID string) (entries []byte, finalizedAt *time.Time, err error)
+	Finalize(ctx context.Context, roundID string, at time.Time, doc survey.SealedDocument) error
+}
+
+// Finalize derives, signs with key and stores a sealed round's results
+// document (CONTRACT §5.3) from its sealed round document and the entries
+// made since, finalized at now (to the second). ErrWrongState unless the
+// round is sealed with results entered and not yet finalized; a
+// *survey.ValidationError lists the units without an entry.
+func Finalize(ctx context.Context, store Results, key ed25519.PrivateKey, roundID string, now time.Time) ([]byte, error) {
+	r, err := store.Round(ctx, roundID)
+	if err != nil {
+		return nil, err
+	}
+	if r.Status != survey.StatusSealed {
+		return nil, fmt.Errorf("finalize: %w", survey.ErrWrongState)
+	}
+	at := survey.SealTime(now)
+	doc, err := deriveResults(ctx, store, r, at)
+	if err != nil {
+		return nil, err
+	}
+	if err := store.Finalize(ctx, r.ID, at, survey.SealedDocument{Unit: survey.ResultsDocument, Body: doc, Signature: tally.Sign(key, doc)}); err != nil {
+		return nil, err
+	}
+	return doc, nil
+}
+
+// deriveResults computes the results document of sealed round r from its
+// sealed round document and stored entries, as finalized at at.
+func deriveResults(ctx context.Context, store Results, r *survey.Round, at time.Time) ([]byte, error) {
+	raw, finalized, err := store.Results(ctx, r.ID)
+	if errors.Is(err, survey.ErrNotFound) {
+		return nil, fmt.Errorf("finalize: no results entered: %w", survey.ErrWrongState)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if finalized != nil {
+		at = *finalized
+	}
+	var entries []tally.Entry
+	if err := json.Unmarshal(raw, &entries); err != nil {
+		return nil, fmt.Errorf("stored results: %w", err)
+	}
+	sealed, err := store.Document(ctx, r.ID, "")
+	if err != nil {
+		return nil, err
+	}
+	doc, _, err := tally.Results(r.Definition, sealed.Body, entries, at.UTC().Format(time.RFC3339))
+	return doc, err
 }

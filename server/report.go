@@ -80,7 +80,7 @@ func (s *api) report(c *gin.Context) {
 	def := r.Definition
 	v := reportView{Round: r.Name, RoundID: r.ID, ConfigSHA256: r.ConfigSHA256,
 		PubKey: s.sealer.pubKeyB64(), Graded: def.Grading != nil && def.Grading.By != survey.GradeByTotal,
-		Component: componentTitle(def)}
+		Component: tally.ComponentsLabel(def)}
 	for _, u := range def.Units {
 		if !a.CanRead(r.ID, u.ID) {
 			continue
@@ -168,18 +168,4 @@ func percent(s tally.Share) string {
 	}
 	r := new(big.Rat).Mul(s.Rat(), big.NewRat(100, 1))
 	return r.FloatString(2) + "%"
-}
-
-// componentTitle names the survey's components with their full marks:
-// "干部群众评价（满分20）", or for several "公众评议（满分200）、内部评估（满分100）".
-func componentTitle(def *survey.Definition) string {
-	var parts []string
-	for _, c := range def.ComponentList() {
-		pts := c.Points.String()
-		if c.Points.IsZero() {
-			pts = "按单位类型"
-		}
-		parts = append(parts, c.Name+"（满分"+pts+"）")
-	}
-	return strings.Join(parts, "、")
 }

@@ -52,7 +52,10 @@ var errUnsupportedMedia = errors.New("unsupported media type")
 
 // messageOf is what a person reads for an error, in Chinese.
 func messageOf(err error) string {
+	var se *stateError
 	switch {
+	case errors.As(err, &se):
+		return se.msg
 	case errors.Is(err, survey.ErrNotFound):
 		return "未找到"
 	case errors.Is(err, survey.ErrCodeUsed):

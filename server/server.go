@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"minping/assets"
-	"minping/seal"
 	"minping/server/console"
 	"minping/survey/sqlite"
 )
@@ -56,11 +55,11 @@ type api struct {
 	badTokens *failureCounts // wrong bearer tokens per address
 }
 
-// sealer seals rounds and says with which key: the API and the console
-// share it.
+// sealer seals rounds and finalizes their results, and says with which
+// key: the API and the console share it.
 type sealer struct {
 	*base
-	store seal.Store
+	store resultsStore
 	key   ed25519.PrivateKey
 }
 

@@ -43,6 +43,12 @@ type documentStore interface {
 	Document(ctx context.Context, roundID, unit string) (*survey.SealedDocument, error)
 }
 
+// resultsStore seals rounds and keeps what is entered after the seal.
+type resultsStore interface {
+	seal.Results
+	SaveResults(ctx context.Context, roundID string, entries []byte) error
+}
+
 // accountStore creates accounts and finds them by token.
 type accountStore interface {
 	CreateAccount(ctx context.Context, n survey.NewAccount) (*survey.Account, string, error)
@@ -61,5 +67,5 @@ var (
 	_ ballotStore   = (*sqlite.Store)(nil)
 	_ apiStore      = (*sqlite.Store)(nil)
 	_ console.Store = (*sqlite.Store)(nil)
-	_ seal.Store    = (*sqlite.Store)(nil)
+	_ resultsStore  = (*sqlite.Store)(nil)
 )

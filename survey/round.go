@@ -54,6 +54,11 @@ type SealedDocument struct {
 	Signature string
 }
 
+// ResultsDocument is the Unit of a round's results document (CONTRACT
+// §5.3) among its sealed documents: no unit id can be it, as ids hold no
+// slash.
+const ResultsDocument = "/results"
+
 // SealTime is the time a seal records, to the second in UTC, so that it
 // reads back from the database exactly as it was signed.
 func SealTime(now time.Time) time.Time { return now.UTC().Truncate(time.Second) }

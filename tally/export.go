@@ -17,8 +17,23 @@ import (
 // summaryHeader is the header row of the summary sheet and of SummaryCSV.
 func summaryHeader(def *survey.Definition) []string {
 	return []string{"序号", "单位", "类型", "应参加人数", "实参加人数", "参评率", "是否达到法定比例",
-		"得分", "最低等次票占比", def.Component.Name + "（满分" + def.Component.Points.String() + "）",
+		"得分", "最低等次票占比", ComponentsLabel(def),
 		"排名", "等次", "提示"}
+}
+
+// ComponentsLabel names the survey's components with their full marks:
+// "干部群众评价（满分20）", or for several "公众评议（满分200）、内部评估（满分100）";
+// a component whose points differ by unit type says so.
+func ComponentsLabel(def *survey.Definition) string {
+	var parts []string
+	for _, c := range def.ComponentList() {
+		pts := c.Points.String()
+		if c.Points.IsZero() {
+			pts = "按单位类型"
+		}
+		parts = append(parts, c.Name+"（满分"+pts+"）")
+	}
+	return strings.Join(parts, "、")
 }
 
 // summaryRow is one unit's summary: numbers as printed, shares as

@@ -132,6 +132,16 @@ CREATE TABLE maintenance (
 ALTER TABLE batches ADD COLUMN member TEXT NOT NULL DEFAULT '';
 ALTER TABLE ballots ADD COLUMN part TEXT NOT NULL DEFAULT '';
 `,
+	// Totals (CONTRACT §5.3): what is entered per unit after the seal, as
+	// the JSON the API took; finalized_at is set when the results document
+	// is signed, after which the entries no longer change.
+	6: `
+CREATE TABLE results (
+	round_id     TEXT PRIMARY KEY REFERENCES rounds(id),
+	entries      BLOB NOT NULL,
+	finalized_at DATETIME
+) WITHOUT ROWID;
+`,
 }
 
 // migrationSteps run after the SQL of their version, in its transaction.
