@@ -70,12 +70,16 @@ func newBallotView(slip *survey.Slip, values []int, problems []survey.Problem) b
 		su, sl := sh.At(i)
 		f := &def.Forms[sl.Form]
 		sc := def.Scale(f.Scale)
-		if sl.Form != formAt || su.Start != unitAt {
-			formAt, subjAt, unitAt = sl.Form, -1, su.Start
+		multi := len(sh.Units) > 1
+		if su.Start != unitAt {
+			unitAt, subjAt = su.Start, -1
+		}
+		// On a sheet of several units a form's heading is written once
+		// while its rows run on, and each unit's subjects are cards named
+		// by the unit: one card per unit for a team form.
+		if sl.Form != formAt {
+			formAt, subjAt = sl.Form, -1
 			fv := formView{Title: f.Title}
-			if len(sh.Units) > 1 {
-				fv.Title = su.Unit.Name + "：" + f.Title
-			}
 			for _, o := range sc.Options {
 				fv.Options = append(fv.Options, o.Label)
 			}
@@ -96,7 +100,13 @@ func newBallotView(slip *survey.Slip, values []int, problems []survey.Problem) b
 		if sl.Subject != subjAt {
 			subjAt = sl.Subject
 			subj := def.Subjects(f, su.Unit)[sl.Subject]
-			fv.Subjects = append(fv.Subjects, subjectView{Name: subj.Name, Post: subj.Post, Anchor: fmt.Sprintf("r%d", i)})
+			sv := subjectView{Name: subj.Name, Post: subj.Post, Anchor: fmt.Sprintf("r%d", i)}
+			if multi && subj.ID == survey.TeamSubject {
+				sv.Name, sv.Post = su.Unit.Name, ""
+			} else if multi {
+				sv.Name, sv.Post = su.Unit.Name+" · "+subj.Name, subj.Post
+			}
+			fv.Subjects = append(fv.Subjects, sv)
 		}
 		sv := &fv.Subjects[len(fv.Subjects)-1]
 		row := rowView{Label: f.Rows()[sl.Row], Slot: i}

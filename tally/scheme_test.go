@@ -282,6 +282,24 @@ func TestSchemePlace(t *testing.T) {
 			want: []string{"4 二等", "1 一等", "2 一等", "- -", "4 二等", "3 二等"},
 		},
 		{
+			// All five tied: b = 0 for each, P1 = 1 > 0 → all 一等, rank 1
+			// ("units still tied after every tie-breaker share a grade (the
+			// better one)"; v1 moved them all down to the last grade).
+			name: "everyone tied takes the first grade",
+			g:    &survey.Grading{Grades: schGrades(1, 1)},
+			cs:   schVals("80", "80", "80", "80", "80"),
+			want: []string{"1 一等", "1 一等", "1 一等", "1 一等", "1 一等"},
+		},
+		{
+			// N = 4, shares 10 / 30: p1 = round(0.4) = 0, P1 = 0;
+			// p2 = round(1.2) = 1, P2 = 1. All tied, b = 0: P1 = 0 is not
+			// > 0, P2 = 1 > 0 → all 二等.
+			name: "everyone tied, first grade of no places: all the second",
+			g:    &survey.Grading{Grades: schGrades("10", "30")},
+			cs:   schVals("80", "80", "80", "80"),
+			want: []string{"1 二等", "1 二等", "1 二等", "1 二等"},
+		},
+		{
 			// "A round without grading has no grade": ranks only, 1, 1, 3.
 			name: "no grading: ranks, no grade",
 			g:    nil,
@@ -627,6 +645,58 @@ func TestSchemeMissingZeroNoVotes(t *testing.T) {
 	}
 	if c := u.Components[1]; c.Score.Valid() || c.Value.Valid() {
 		t.Errorf("internal: got score %q value %q, want null", c.Score, c.Value)
+	}
+}
+
+// TestSchemeMissingZeroWeightlessVoter: under zero, leaders and peers (50 %
+// each in internal) have no valid vote on 甲, but guests — who may vote on
+// the team form and weigh 0 in internal — do. The item has a valid vote,
+// so §5.6's exception ("an item on which no category has a valid vote is
+// still left out") does not apply; leaders and peers each "count as mean 0
+// on that item":
+//
+//	甲 = (0·100 + 50·0 + 50·0) ÷ (0 + 50 + 50) = 0; 乙 no valid vote: left out
+//	team form 0 → internal score 0.00, value 0.00, flag missing_zero
+//	component 185 + 0 = 185; score 185 ÷ 300 × 100 = 61.666… → 61.67
+func TestSchemeMissingZeroWeightlessVoter(t *testing.T) {
+	def := parseDef(t, replace(missingDef, "MISSING", "zero",
+		"voters: [leaders, peers]}", "voters: [leaders, peers, guests]}",
+		"  - {id: peers, name: 同级}\n", "  - {id: peers, name: 同级}\n  - {id: guests, name: 列席}\n"))
+	vs := concat(votes(3, "u1", "service", "A"), votes(1, "u1", "service", "B"),
+		votes(3, "u1", "guests", "A-"))
+	u := unitByID(t, count(t, def, vs, nil), "u1")
+	if diff := cmp.Diff(unitView{Score: "61.67", Component: "185.00", Rank: "1/1", Flags: []string{"missing_zero"}}, viewUnit(u)); diff != "" {
+		t.Errorf("unit (-want +got):\n%s", diff)
+	}
+	want := []compView{
+		{"public", "公众评议", "200", "92.50", "185.00", []string{}},
+		{"internal", "内部评估", "100", "0.00", "0.00", []string{"missing_zero"}},
+	}
+	if diff := cmp.Diff(want, viewComponents(u.Components)); diff != "" {
+		t.Errorf("components (-want +got):\n%s", diff)
+	}
+}
+
+// TestSchemeByTotal: "With by: total, grades and ranks by total appear only
+// in the results document (the sealed round document keeps ranks by score
+// and grade: null)".
+//
+//	u1: every answer 优秀 → 100.00 (component 20.00); u2: every answer 称职 →
+//	80.00 (16.00). Ranks by score 1/2, 2/2; no grade.
+func TestSchemeByTotal(t *testing.T) {
+	def := parseDef(t, replace(basicDef,
+		"  - {id: u1, name: 单位一, type: T}\n", "  - {id: u1, name: 单位一, type: T}\n  - {id: u2, name: 单位二, type: T}\n")+
+		"total: {points: 100, parts: [{id: perf, name: 绩效指标, points: 80}]}\n"+
+		"grading:\n  by: total\n  grades: [{grade: 一等, count: 1}, {grade: 二等}]\n")
+	docs := count(t, def, concat(votes(3, "u1", "a", "AA"), votes(3, "u1", "b", "AA"),
+		votes(3, "u2", "a", "BB"), votes(3, "u2", "b", "BB")), nil)
+	got := []unitView{viewUnit(unitByID(t, docs, "u1")), viewUnit(unitByID(t, docs, "u2"))}
+	want := []unitView{
+		{Score: "100.00", Component: "20.00", Rank: "1/2", Flags: []string{}},
+		{Score: "80.00", Component: "16.00", Rank: "2/2", Flags: []string{}},
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("units (-want +got):\n%s", diff)
 	}
 }
 
@@ -1111,4 +1181,24 @@ func TestSchemeRecusal(t *testing.T) {
 	if m1.Valid != 5 {
 		t.Errorf("m1 德: got %d valid votes, want 5 (2 bz + 3 staff)", m1.Valid)
 	}
+}
+
+// TestSchemeDefinitionRejects: "A form in no component and not `scored:
+// false` is an error"; "components: … categories then carry no weight".
+func TestSchemeDefinitionRejects(t *testing.T) {
+	tests := []struct{ name, def string }{
+		{"a scored form in no component", replace(compDef,
+			"  - {id: team, title: 班子测评,", "  - {id: extra, title: 附加, rates: team, scale: grade, items: [丙]}\n  - {id: team, title: 班子测评,")},
+		{"a category weight beside components", replace(compDef, "{id: service, name: 服务对象}", "{id: service, name: 服务对象, weight: 100}")},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if _, err := survey.ParseDefinition([]byte(tt.def)); err == nil {
+				t.Errorf("got no error, want the definition rejected")
+			}
+		})
+	}
+	// The same definition with the extra form marked scored: false is valid.
+	parseDef(t, replace(compDef,
+		"  - {id: team, title: 班子测评,", "  - {id: extra, title: 附加, rates: team, scale: grade, items: [丙], scored: false}\n  - {id: team, title: 班子测评,"))
 }

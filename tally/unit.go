@@ -292,7 +292,7 @@ func (ut *unitTally) form(fi, si, k int) (FormResult, string) {
 // mean, with component k's weights (the reference weights for k < 0). A
 // category with weight and no valid vote is dealt with by rules.missing,
 // whose flag is returned: its weight goes to the others (FlagReweighted),
-// it counts as a mean of 0 when another category has a valid vote
+// it counts as a mean of 0 when any category has a valid vote on the item
 // (FlagMissingZero), or the subject goes unrated in the component
 // (FlagUnrated). On a reference form its weight goes to the others and
 // nothing is flagged.
@@ -335,8 +335,10 @@ func (ut *unitTally) item(fi, si, r, k int) (ItemResult, string) {
 	switch {
 	case !missing || k < 0:
 	case ut.missing == survey.MissingZero:
-		if den.Sign() > 0 {
-			den.Add(&den, &zeros) // each missing category's mean is 0
+		// Each missing category's mean is 0, on an item on which some
+		// category (even one without weight here) has a valid vote.
+		if ir.Valid > 0 {
+			den.Add(&den, &zeros)
 			flag = FlagMissingZero
 		}
 	case ut.missing == survey.MissingUnrated:
