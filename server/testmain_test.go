@@ -258,11 +258,20 @@ func answerAll(d ballotDoc, choose func(form, subject, row string) string) []sur
 				if opt == "" {
 					opt = f.Options[1]
 				}
-				out = append(out, survey.Answer{Form: f.ID, Subject: s.ID, Item: row, Option: opt})
+				out = append(out, survey.Answer{Unit: unitOnSheet(d, s.Unit), Form: f.ID, Subject: s.ID, Item: row, Option: opt})
 			}
 		}
 	}
 	return out
+}
+
+// unitOnSheet is the unit an answer names: "" on a ballot of one unit, as
+// v1 clients send it, the subject's unit on a sheet of several.
+func unitOnSheet(d ballotDoc, unit string) string {
+	if len(d.Units) > 1 {
+		return unit
+	}
+	return ""
 }
 
 // submitBallot posts answers for a code without a token and returns the response.

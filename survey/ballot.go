@@ -105,7 +105,11 @@ type Sheet struct {
 	Member   *Member // the holder of a recusal slip; nil for any other
 	Units    []SheetPage
 	slots    int
-	index    map[slotKey]int // by unit, form, subject and row names → sheet slot
+	// index finds a slot by unit, form, subject and row names, for
+	// EncodeAnswers; built on first use, as the ballot form never needs it
+	// and an others sheet of a large type is one per unit.
+	indexOnce sync.Once
+	index     map[slotKey]int
 }
 
 // SheetPage is one unit of a sheet: the slots shown, in layout order, and
@@ -146,22 +150,20 @@ func (d *Definition) SheetFor(c *Category, home *Unit, holder *Member) *Sheet {
 }
 
 func (d *Definition) newSheet(c *Category, home *Unit, holder *Member) *Sheet {
-	sh := &Sheet{d: d, Category: c, Member: holder, index: map[slotKey]int{}}
+	sh := &Sheet{d: d, Category: c, Member: holder}
 	for _, u := range d.SheetUnits(c, home) {
 		su := SheetPage{Unit: u, Start: sh.slots}
 		layout := d.Layout(u, c.ID)
 		su.full = len(layout)
 		var subjects []Subject
-		var rows []string
 		for i, s := range layout {
 			f := &d.Forms[s.Form]
 			if i == 0 || s.Form != layout[i-1].Form {
-				subjects, rows = d.Subjects(f, u), f.Rows()
+				subjects = d.Subjects(f, u)
 			}
 			if holder != nil && subjects[s.Subject].ID == holder.ID {
 				continue
 			}
-			sh.index[slotKey{u.ID, f.ID, subjects[s.Subject].ID, rows[s.Row]}] = sh.slots
 			su.Slots = append(su.Slots, s)
 			su.layout = append(su.layout, i)
 			sh.slots++
@@ -169,6 +171,25 @@ func (d *Definition) newSheet(c *Category, home *Unit, holder *Member) *Sheet {
 		sh.Units = append(sh.Units, su)
 	}
 	return sh
+}
+
+// slotIndex returns the sheet's slots by names, built once.
+func (sh *Sheet) slotIndex() map[slotKey]int {
+	sh.indexOnce.Do(func() {
+		sh.index = make(map[slotKey]int, sh.slots)
+		for _, su := range sh.Units {
+			var subjects []Subject
+			var rows []string
+			for k, s := range su.Slots {
+				f := &sh.d.Forms[s.Form]
+				if k == 0 || s.Form != su.Slots[k-1].Form {
+					subjects, rows = sh.d.Subjects(f, su.Unit), f.Rows()
+				}
+				sh.index[slotKey{su.Unit.ID, f.ID, subjects[s.Subject].ID, rows[s.Row]}] = su.Start + k
+			}
+		}
+	})
+	return sh.index
 }
 
 // Len is the number of slots the sheet answers.
@@ -192,13 +213,14 @@ func (sh *Sheet) At(i int) (*SheetPage, Slot) {
 // hold in each unit. A *ValidationError lists every problem.
 func (sh *Sheet) EncodeAnswers(answers []Answer) (Ballot, error) {
 	e := newEncoding(sh)
+	index := sh.slotIndex()
 	for n, a := range answers {
 		p := answerPath(n)
 		unit := a.Unit
 		if unit == "" && len(sh.Units) == 1 {
 			unit = sh.Units[0].Unit.ID
 		}
-		i, ok := sh.index[slotKey{unit, a.Form, a.Subject, a.Item}]
+		i, ok := index[slotKey{unit, a.Form, a.Subject, a.Item}]
 		if !ok {
 			e.add(p.String(), -1, "%s", sh.whyNoSlot(a, unit))
 			continue

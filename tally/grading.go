@@ -56,19 +56,23 @@ func Place(g *survey.Grading, cs []Candidate) []Placement {
 		}
 	}
 	n := len(in)
-	ahead := func(a, b int) int { // < 0 when a is strictly ahead of b
-		return compareCandidates(&cs[a], &cs[b])
+	// Each candidate's value and keys as printed, rounded once: the order
+	// compares integers.
+	printedKeys := make(map[int][]*big.Int, n)
+	for _, i := range in {
+		printedKeys[i] = printedOf(&cs[i])
 	}
+	sorted := slices.Clone(in)
+	cmp := func(a, b int) int { return comparePrinted(printedKeys[a], printedKeys[b], cs[a].Keys) }
+	slices.SortStableFunc(sorted, cmp)
 	var places []*big.Int // cumulative P_k; nil entry = the rest
 	if g != nil {
 		places = cumulativePlaces(g, n)
 	}
-	for _, i := range in {
-		b := 0
-		for _, j := range in {
-			if ahead(j, i) < 0 {
-				b++
-			}
+	b := 0 // candidates strictly ahead of sorted[k]
+	for k, i := range sorted {
+		if k > 0 && cmp(sorted[k-1], i) != 0 {
+			b = k
 		}
 		r := b + 1
 		out[i].Rank = &r
@@ -96,24 +100,39 @@ func Place(g *survey.Grading, cs []Candidate) []Placement {
 	return out
 }
 
-// compareCandidates orders a before b (< 0) when a's printed value is
-// higher, or equal and its first differing key better.
-func compareCandidates(a, b *Candidate) int {
-	if c := printedCmp(b.Value, a.Value, scorePlaces); c != 0 {
+// printedOf returns a candidate's value and keys as printed, each scaled
+// to an integer (nil for a key without a value).
+func printedOf(c *Candidate) []*big.Int {
+	out := []*big.Int{roundHalfUp(c.Value, scorePlaces)}
+	for _, k := range c.Keys {
+		if k.Value == nil {
+			out = append(out, nil)
+			continue
+		}
+		out = append(out, roundHalfUp(k.Value, k.Places))
+	}
+	return out
+}
+
+// comparePrinted orders a before b (< 0) when a's printed value is higher,
+// or equal and its first differing key better (keys says which are lower
+// first); a key without a value sorts after every value.
+func comparePrinted(a, b []*big.Int, keys []Key) int {
+	if c := b[0].Cmp(a[0]); c != 0 {
 		return c
 	}
-	for k := range min(len(a.Keys), len(b.Keys)) {
-		x, y := a.Keys[k], b.Keys[k]
+	for k := 1; k < min(len(a), len(b)); k++ {
+		x, y := a[k], b[k]
 		switch {
-		case x.Value == nil && y.Value == nil:
+		case x == nil && y == nil:
 			continue
-		case x.Value == nil:
+		case x == nil:
 			return 1
-		case y.Value == nil:
+		case y == nil:
 			return -1
 		}
-		c := printedCmp(y.Value, x.Value, x.Places)
-		if x.Lower {
+		c := y.Cmp(x)
+		if keys[k-1].Lower {
 			c = -c
 		}
 		if c != 0 {
