@@ -34,3 +34,12 @@ func (h host) PrintView(r *survey.Round, issued []survey.Issued, base string) (a
 func (h host) Seal(ctx context.Context, roundID string) (*tally.RoundResult, error) {
 	return h.sealer.seal(ctx, roundID)
 }
+
+func (h host) SaveResults(c *gin.Context, r *survey.Round, entries []tally.Entry) (int, error) {
+	return h.sealer.saveResults(c, r, entries)
+}
+
+func (h host) Finalize(c *gin.Context, roundID string) error {
+	_, err := h.sealer.finalize(c, roundID)
+	return err
+}

@@ -155,7 +155,7 @@ func (s *api) publication(format string) func(*gin.Context) {
 			}
 			attachment(c, r.Name+"-公示名单.xlsx", "minping-publication.xlsx")
 			c.Data(http.StatusOK, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", b)
-		case wantsHTML(c):
+		case format == "html" || wantsHTML(c):
 			s.html(c, http.StatusOK, "publication", publicationView{p, r.Definition.PublishScores})
 		default:
 			c.JSON(http.StatusOK, p)
@@ -201,10 +201,22 @@ type letterView struct {
 }
 
 // letter serves a unit's feedback letter (结果反馈, CONTRACT §5.5) to an
-// administrator or the unit's appraisal group.
+// administrator, the unit's appraisal group, or the round's organiser, who
+// sends it.
 func (s *api) letter(c *gin.Context) {
 	unit := c.Param("unit")
-	r, err := s.sealedRound(c, unit)
+	var r *survey.Round
+	var err error
+	if a := account(c); a.Role == survey.RoleOrganiser && a.CanManage(c.Param("id")) {
+		r, err = s.store.Round(c.Request.Context(), c.Param("id"))
+		if err == nil && (r.Definition.Unit(unit) == nil) {
+			err = survey.ErrNotFound
+		} else if err == nil && r.Status != survey.StatusSealed {
+			err = errNotSealed
+		}
+	} else {
+		r, err = s.sealedRound(c, unit)
+	}
 	if err != nil {
 		s.fail(c, err)
 		return

@@ -124,7 +124,15 @@ func consoleRoutes(r *gin.Engine, con *console.Console, a *api) {
 	org.GET("/rounds/:id/turnout", con.TurnoutPage)
 	org.GET("/rounds/:id/turnout.json", con.TurnoutJSON)
 	org.GET("/rounds/:id/screen", con.ScreenPage)
-
+	org.GET("/rounds/:id/results", con.ResultsPage)
+	org.POST("/rounds/:id/results", con.UploadResults)
+	org.GET("/rounds/:id/results-template.xlsx", con.ResultsTemplate)
+	org.POST("/rounds/:id/finalize", con.Finalize)
+	org.GET("/rounds/:id/results.json", a.results(false))
+	org.GET("/rounds/:id/results.sig", a.results(true))
+	org.GET("/rounds/:id/publication", a.publication("html"))
+	org.GET("/rounds/:id/publication.xlsx", a.publication("xlsx"))
+	org.GET("/rounds/:id/letters/:unit", a.letter)
 	admin := signed.Group("", con.Role(survey.RoleAdmin))
 	admin.GET("/accounts", con.AccountsPage)
 	admin.POST("/accounts", con.CreateAccountForm)
@@ -138,4 +146,5 @@ func consoleRoutes(r *gin.Engine, con *console.Console, a *api) {
 	read.GET("/rounds/:id/tally.csv", a.export(true))
 	read.GET("/rounds/:id/units/:unit/tally", a.document(":unit", false))
 	read.GET("/rounds/:id/units/:unit/tally.sig", a.document(":unit", true))
+	read.GET("/rounds/:id/units/:unit/letter", a.letter)
 }

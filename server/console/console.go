@@ -52,6 +52,10 @@ type Host interface {
 	// Seal seals a closed round; PubKey is the key its documents verify with.
 	Seal(ctx context.Context, roundID string) (*tally.RoundResult, error)
 	PubKey() string
+	// SaveResults checks and stores what is entered after the seal, and
+	// Finalize signs the results document, as the API does.
+	SaveResults(c *gin.Context, r *survey.Round, entries []tally.Entry) (int, error)
+	Finalize(c *gin.Context, roundID string) error
 }
 
 // Store is what the console needs of the store.
@@ -80,6 +84,8 @@ type Store interface {
 	SessionAccount(ctx context.Context, token string) (*survey.Account, error)
 	EndSession(ctx context.Context, token string) error
 	EndSessionsOf(ctx context.Context, name string) error
+	Results(ctx context.Context, roundID string) ([]byte, *time.Time, error)
+	Document(ctx context.Context, roundID, unit string) (*survey.SealedDocument, error)
 }
 
 // Console serves the console's pages, with its state that is not in the
@@ -246,15 +252,17 @@ func (s *Console) newPage(c *gin.Context, title, nav string) consolePage {
 // flashes are the confirmations a redirect can ask for with ?ok=: fixed
 // texts, so that a link cannot put words on the page.
 var flashes = map[string]string{
-	"created":  "测评活动已创建。请核对单位、成员和权重，然后发放测评票。",
-	"roster":   "名册已导入。",
-	"settings": "设置已保存。",
-	"opened":   "测评已开放：测评票现在可以使用，权重、量表和规则已冻结。",
-	"closed":   "测评已结束：不再接受提交。",
-	"voided":   "该批次已作废：其中未使用的测评码已失效。",
-	"sealed":   "结果已封存：已计算、签名并冻结，考核组现在可以查看各自的单位。",
-	"account":  "账号已创建。",
-	"password": "密码已修改。您在其他设备上的登录已全部退出。",
+	"created":   "测评活动已创建。请核对单位、成员和权重，然后发放测评票。",
+	"roster":    "名册已导入。",
+	"settings":  "设置已保存。",
+	"opened":    "测评已开放：测评票现在可以使用，权重、量表和规则已冻结。",
+	"closed":    "测评已结束：不再接受提交。",
+	"voided":    "该批次已作废：其中未使用的测评码已失效。",
+	"sealed":    "结果已封存：已计算、签名并冻结，考核组现在可以查看各自的单位。",
+	"results":   "成绩已保存。核对无误后请定稿。",
+	"finalized": "考核结果已定稿并签名：公示名单和结果反馈现在可以下载。",
+	"account":   "账号已创建。",
+	"password":  "密码已修改。您在其他设备上的登录已全部退出。",
 }
 
 type consoleMessage struct {

@@ -102,13 +102,19 @@ func Parse(data []byte, categories []survey.Category) (*Result, []survey.Problem
 
 // readSheet returns the rows of the file's roster sheet, and where they are.
 func readSheet(data []byte) ([][]string, string, *survey.Problem) {
+	return readSheetNamed(data, Sheet)
+}
+
+// readSheetNamed returns the rows of the file's sheet of that name (or its
+// first sheet), or of a CSV file.
+func readSheetNamed(data []byte, name string) ([][]string, string, *survey.Problem) {
 	switch {
 	case len(bytes.TrimSpace(data)) == 0:
 		return nil, "", &survey.Problem{Message: "文件是空的"}
 	case bytes.HasPrefix(data, []byte("\xD0\xCF\x11\xE0")):
 		return nil, "", &survey.Problem{Message: "这是旧版 Excel（.xls）文件：请在 Excel 中“另存为” .xlsx 工作簿或 CSV 后再导入"}
 	case bytes.HasPrefix(data, []byte("PK\x03\x04")):
-		return readWorkbook(data)
+		return readWorkbook(data, name)
 	}
 	data = bytes.TrimPrefix(data, []byte("\xEF\xBB\xBF"))
 	if !utf8.Valid(data) {
@@ -156,7 +162,7 @@ const (
 // readWorkbook returns the rows of a workbook's roster sheet (the sheet
 // named Sheet, else the first), read row by row within the bounds
 // above.
-func readWorkbook(data []byte) ([][]string, string, *survey.Problem) {
+func readWorkbook(data []byte, name string) ([][]string, string, *survey.Problem) {
 	f, err := excelize.OpenReader(bytes.NewReader(data), excelize.Options{UnzipSizeLimit: maxUnzipped, UnzipXMLSizeLimit: maxUnzippedXML})
 	if err != nil {
 		if strings.Contains(err.Error(), "unzip size") {
@@ -170,8 +176,8 @@ func readWorkbook(data []byte) ([][]string, string, *survey.Problem) {
 		return nil, "", &survey.Problem{Message: "工作簿中没有工作表"}
 	}
 	sheet := sheets[0]
-	if slices.Contains(sheets, Sheet) {
-		sheet = Sheet
+	if slices.Contains(sheets, name) {
+		sheet = name
 	}
 	it, err := f.Rows(sheet)
 	if err != nil {

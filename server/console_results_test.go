@@ -1,0 +1,96 @@
+package server
+
+import (
+	"net/http"
+	"os"
+	"strings"
+	"testing"
+
+	"minping/tally"
+)
+
+// TestConsoleResults runs the organiser's steps after the seal in the
+// console: download the entry sheet, upload a CSV with mistakes (every
+// problem listed by row, nothing saved), upload it corrected, finalize,
+// and read the 公示 list and a feedback letter.
+func TestConsoleResults(t *testing.T) {
+	e := newConsoleEnv(t)
+	admin := e.admin()
+	src, err := os.ReadFile("../assets/examples/county-20-of-100.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := admin.createRound(src)
+	// Three leaders vote on every unit: a score for each, so totals exist.
+	var out struct{ Codes []string }
+	admin.must(http.StatusCreated, "POST", "/api/v1/rounds/"+id+"/batches", map[string]any{"category": "leaders", "count": 3}).decode(t, &out)
+	admin.state(id, "open")
+	for _, code := range out.Codes {
+		submitBallot(t, e.ts.URL, code, answerAll(admin.ballot(code), nil))
+	}
+	admin.state(id, "close")
+	admin.state(id, "seal")
+
+	cc := signIn(t, e.ts.URL, "考核办", organiserPassword)
+	page := cc.must(http.StatusOK, cc.get("/console/rounds/"+id+"/results"), "results page")
+	if !strings.Contains(string(page.body), "results-template.xlsx") {
+		t.Errorf("results page has no link to the entry sheet:\n%s", page.body)
+	}
+	tpl := cc.must(http.StatusOK, cc.get("/console/rounds/"+id+"/results-template.xlsx"), "entry sheet")
+	if !strings.HasPrefix(string(tpl.body), "PK") {
+		t.Errorf("entry sheet is not a workbook: %.40q", tpl.body)
+	}
+
+	// Row 2: a part over its 80 points; row 4: a unit that does not exist;
+	// row 5: a penalty without a reason. Nothing may be saved.
+	bad := "单位编号,单位名称,单位类型,工作实绩,加分,加分理由,减分,减分理由,一票否决理由\n" +
+		"cgz,城关镇,乡镇,81,,,,,\n" +
+		"xqz,新桥镇,乡镇,70,,,,,\n" +
+		"nope,,乡镇,70,,,,,\n" +
+		"smx,石门乡,乡镇,70,,,2,,\n"
+	r := cc.upload("/console/rounds/"+id+"/results", nil, map[string][2]string{"results": {"成绩.csv", bad}})
+	if r.status != http.StatusUnprocessableEntity {
+		t.Fatalf("bad upload: got %d, want 422", r.status)
+	}
+	for _, want := range []string{"第2行", "应在 0 至 80 之间", "第4行", "没有单位", "第5行", "需要写明理由"} {
+		if !strings.Contains(string(r.body), want) {
+			t.Errorf("bad upload: the page does not say %q", want)
+		}
+	}
+	if _, _, err := e.store.Results(t.Context(), id); err == nil {
+		t.Error("a rejected upload saved entries")
+	}
+
+	var good strings.Builder
+	good.WriteString("单位编号,单位名称,工作实绩,加分,加分理由,减分,减分理由,一票否决理由\n")
+	for _, u := range []string{"cgz", "xqz", "smx", "bsz", "fgj", "czj", "jyj", "zjj"} {
+		good.WriteString(u + ",,70.5,,,,,\n")
+	}
+	r = cc.upload("/console/rounds/"+id+"/results", nil, map[string][2]string{"results": {"成绩.csv", good.String()}})
+	if r.status != http.StatusSeeOther {
+		t.Fatalf("good upload: got %d, want 303\n%s", r.status, r.body)
+	}
+	cc.must(http.StatusSeeOther, cc.post("/console/rounds/"+id+"/finalize", map[string][]string{"confirm": {"yes"}}), "finalize")
+
+	doc := cc.must(http.StatusOK, cc.get("/console/rounds/"+id+"/results.json"), "results document")
+	res, err := tally.DecodeResults(doc.body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Every leader answers the second option (较好 80, 称职 80): each unit's
+	// public score is 80 (leaders alone, reweighted), worth 80 × 20 ÷ 100 =
+	// 16.00, so every total is 70.5 + 16.00 = 86.50.
+	for _, u := range res.Units {
+		if u.Total.String() != "86.50" {
+			t.Errorf("%s: total %s, want 86.50", u.Unit.ID, u.Total)
+		}
+	}
+	pub := cc.must(http.StatusOK, cc.get("/console/rounds/"+id+"/publication"), "publication page")
+	if !strings.Contains(string(pub.body), "考核结果公示") || !strings.Contains(string(pub.body), "城关镇") {
+		t.Errorf("publication page:\n%.400s", pub.body)
+	}
+	letter := cc.must(http.StatusOK, cc.get("/console/rounds/"+id+"/letters/cgz"), "letter")
+	if !strings.Contains(string(letter.body), "城关镇") || strings.Contains(string(letter.body), "新桥镇") {
+		t.Errorf("the letter to 城关镇 must name it and no other unit:\n%.600s", letter.body)
+	}
+}
