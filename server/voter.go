@@ -354,10 +354,12 @@ func (s *voter) ballotPage(c *gin.Context) {
 	h.Set("Cache-Control", "no-cache, private")
 	h.Set("Content-Type", "text/html; charset=utf-8")
 	h.Set("Vary", "Accept-Encoding")
-	body := p.html
+	body := p.gzip
 	if strings.Contains(c.GetHeader("Accept-Encoding"), "gzip") {
 		h.Set("Content-Encoding", "gzip")
-		body = p.gzip
+	} else if body, err = gunzip(p.gzip); err != nil {
+		s.slipError(c, slip, err)
+		return
 	}
 	h.Set("Content-Length", strconv.Itoa(len(body)))
 	c.Status(http.StatusOK)
@@ -369,9 +371,16 @@ type pageKey struct {
 	unit, category, member string
 }
 
+// renderedPage is a blank ballot, gzipped (how nearly every browser takes
+// it; the plain bytes are unzipped for the rest).
 type renderedPage struct {
-	html, gzip []byte
+	gzip []byte
 }
+
+// maxPages bounds the rendered ballots kept: an others sheet renders one
+// page per home unit, and a round of 2,000 units would otherwise keep
+// 2,000 pages of 2,000 rows each.
+const maxPages = 256
 
 // page returns the rendered ballot for a slip's unit and category, rendering
 // it once and keeping it: every slip of that unit and category sees the
@@ -395,9 +404,24 @@ func (s *voter) page(slip *survey.Slip) (*renderedPage, error) {
 		return nil, err
 	}
 	s.pagesMu.Lock()
+	if len(s.pages) >= maxPages {
+		for old := range s.pages { // drop any one: they render again on demand
+			delete(s.pages, old)
+			break
+		}
+	}
 	s.pages[k] = p
 	s.pagesMu.Unlock()
 	return p, nil
+}
+
+// gunzip returns the plain bytes of a rendered page.
+func gunzip(b []byte) ([]byte, error) {
+	zr, err := gzip.NewReader(bytes.NewReader(b))
+	if err != nil {
+		return nil, err
+	}
+	return io.ReadAll(zr)
 }
 
 // renderPage renders a slip's blank ballot, plain and gzipped.
@@ -410,7 +434,7 @@ func (s *voter) renderPage(slip *survey.Slip) (*renderedPage, error) {
 	zw, _ := gzip.NewWriterLevel(&gz, gzip.BestCompression)
 	zw.Write(buf.Bytes())
 	zw.Close()
-	return &renderedPage{html: buf.Bytes(), gzip: gz.Bytes()}, nil
+	return &renderedPage{gzip: gz.Bytes()}, nil
 }
 
 // ballotPost takes the ballot form: step "review" (the default) checks it and

@@ -113,13 +113,22 @@ type Sheet struct {
 }
 
 // SheetPage is one unit of a sheet: the slots shown, in layout order, and
-// where each sits in the unit's layout.
+// where each sits in the unit's layout. Slots may be shared with other
+// sheets: callers must not change them.
 type SheetPage struct {
 	Unit   *Unit
 	Slots  []Slot
 	Start  int   // the sheet index of the first slot
-	layout []int // each shown slot's index in Layout(Unit, category)
+	layout []int // each shown slot's index in Layout(Unit, category); nil: all, in order
 	full   int   // len(Layout(Unit, category))
+}
+
+// layoutOf returns slot k's index in the unit's layout.
+func (su *SheetPage) layoutOf(k int) int {
+	if su.layout == nil {
+		return k
+	}
+	return su.layout[k]
 }
 
 // SheetFor returns the sheet of a slip of category c whose batch names
@@ -134,7 +143,9 @@ func (d *Definition) SheetFor(c *Category, home *Unit, holder *Member) *Sheet {
 	if holder != nil {
 		k.member = holder.ID
 	}
-	if d.shapes == nil {
+	// An others sheet is one per home unit, each over the other units of
+	// its type: kept, they would grow with the square of a type's size.
+	if d.shapes == nil || c.SheetKind() == SheetOthers {
 		return d.newSheet(c, home, holder)
 	}
 	d.shapes.mu.Lock()
@@ -153,8 +164,15 @@ func (d *Definition) newSheet(c *Category, home *Unit, holder *Member) *Sheet {
 	sh := &Sheet{d: d, Category: c, Member: holder}
 	for _, u := range d.SheetUnits(c, home) {
 		su := SheetPage{Unit: u, Start: sh.slots}
-		layout := d.Layout(u, c.ID)
+		layout := d.layout(u, c.ID)
 		su.full = len(layout)
+		if holder == nil || holder.ID == "" || u.Member(holder.ID) == nil {
+			// every slot shown: the unit's layout itself, shared
+			su.Slots = layout
+			sh.slots += len(layout)
+			sh.Units = append(sh.Units, su)
+			continue
+		}
 		var subjects []Subject
 		for i, s := range layout {
 			f := &d.Forms[s.Form]
@@ -335,8 +353,8 @@ func (e *encoding) finish() (Ballot, error) {
 	var b Ballot
 	for _, su := range sh.Units {
 		full := make([]byte, su.full)
-		for k, li := range su.layout {
-			full[li] = e.out[su.Start+k]
+		for k := range su.Slots {
+			full[su.layoutOf(k)] = e.out[su.Start+k]
 		}
 		if !sh.Category.Recuse {
 			b.records = append(b.records, Record{Unit: su.Unit.ID, answers: full})
@@ -423,8 +441,28 @@ type slotKey struct{ unit, form, subject, row string }
 type shapeKey struct{ unit, category, member string }
 
 type shapeCache struct {
-	mu sync.Mutex
-	m  map[shapeKey]*Sheet
+	mu      sync.Mutex
+	m       map[shapeKey]*Sheet
+	layouts map[shapeKey][]Slot // by unit and category
+}
+
+// layout returns Layout(u, category), built once per parsed definition
+// and shared: callers must not change it.
+func (d *Definition) layout(u *Unit, category string) []Slot {
+	if d.shapes == nil {
+		return d.Layout(u, category)
+	}
+	k := shapeKey{unit: u.ID, category: category}
+	d.shapes.mu.Lock()
+	l, ok := d.shapes.layouts[k]
+	d.shapes.mu.Unlock()
+	if !ok {
+		l = d.Layout(u, category)
+		d.shapes.mu.Lock()
+		d.shapes.layouts[k] = l
+		d.shapes.mu.Unlock()
+	}
+	return l
 }
 
 // SlotPath names a slot as form/subject/row, the path a ballot problem

@@ -248,7 +248,7 @@ func ParseDefinition(data []byte) (*Definition, error) {
 	if err := d.Validate(); err != nil {
 		return nil, err
 	}
-	d.shapes = &shapeCache{m: map[shapeKey]*Sheet{}}
+	d.shapes = &shapeCache{m: map[shapeKey]*Sheet{}, layouts: map[shapeKey][]Slot{}}
 	return &d, nil
 }
 
