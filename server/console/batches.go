@@ -21,18 +21,19 @@ const maxBulk = 5000
 
 type batchesView struct {
 	consolePage
-	Round      *survey.Round
-	Open       bool // batches may be issued and voided
-	Categories []survey.Category
-	Units      []batchUnitRow
-	Batches    []conBatch
-	Bulk       []conBulk
-	Nonce      string
-	Issued     int
-	Small      []string // warnings for groups issued too few slips to be counted
-	Base       string   // where the links on the slips will point
-	Loopback   bool     // Base is this machine only: no phone can open it
-	LAN        []string // the console at this machine's network addresses, to open instead
+	Round       *survey.Round
+	Open        bool // batches may be issued and voided
+	HasAllSheet bool // some category's slip rates every unit: it names no unit
+	Categories  []survey.Category
+	Units       []batchUnitRow
+	Batches     []conBatch
+	Bulk        []conBulk
+	Nonce       string
+	Issued      int
+	Small       []string // warnings for groups issued too few slips to be counted
+	Base        string   // where the links on the slips will point
+	Loopback    bool     // Base is this machine only: no phone can open it
+	LAN         []string // the console at this machine's network addresses, to open instead
 }
 
 type batchUnitRow struct {
@@ -47,6 +48,7 @@ type batchCell struct {
 
 type conBatch struct {
 	ID, Unit, Category, Created string
+	Member                      string // the holder of a recusal slip
 	Count                       int
 	Voided                      bool
 }
@@ -106,6 +108,9 @@ func (s *Console) BatchesPage(c *gin.Context) {
 		v.Units = append(v.Units, row)
 	}
 	v.Bulk = bulkChoices(def, exp, issued)
+	for _, ct := range def.Categories {
+		v.HasAllSheet = v.HasAllSheet || ct.SheetKind() == survey.SheetAll
+	}
 	for _, si := range survey.SmallIssues(def, turnout) {
 		v.Small = append(v.Small, si.Warning(def))
 	}
@@ -118,6 +123,11 @@ func (s *Console) BatchesPage(c *gin.Context) {
 			Unit: b.Unit, Category: b.Category}
 		if u := def.Unit(b.Unit); u != nil {
 			row.Unit = u.Name
+			if m := u.Member(b.Member); m != nil {
+				row.Member = m.Name
+			}
+		} else if b.Unit == "" {
+			row.Unit = "全部单位"
 		}
 		if ct := def.Category(b.Category); ct != nil {
 			row.Category = ct.Name
@@ -133,8 +143,14 @@ func bulkChoices(def *survey.Definition, exp survey.Expected, issued map[[2]stri
 	var out []conBulk
 	for _, ct := range def.Categories {
 		b := conBulk{ID: ct.ID, Name: ct.Name}
+		if ct.SheetKind() == survey.SheetAll {
+			continue // one batch for the round, issued by hand
+		}
 		for _, u := range def.Units {
 			n, ok := exp[u.ID][ct.ID]
+			if ct.Recuse {
+				n, ok = len(u.Members), true // one slip per member
+			}
 			switch {
 			case !ok || n == 0:
 				b.Missing++
@@ -195,23 +211,51 @@ func (s *Console) Issue(c *gin.Context) {
 		s.spentForm(c, id)
 		return
 	}
-	count, err := strconv.Atoi(strings.TrimSpace(c.PostForm("count")))
-	if err != nil {
-		s.consoleFail(c, &survey.ValidationError{Problems: []survey.Problem{{Path: "张数", Message: "请填写要发放的张数（1 至 10000 的整数）"}}})
+	r, ok := s.round(c)
+	if !ok {
 		return
 	}
-	b, codes, err := s.store.IssueBatch(ctx, id, c.PostForm("unit"), c.PostForm("category"), count)
+	unit, category := c.PostForm("unit"), c.PostForm("category")
+	var reqs []survey.BatchRequest
+	if ct := r.Definition.Category(category); ct != nil && ct.Recuse {
+		// One slip for each member of the unit, named on its stub.
+		reqs = recusalBatches(r.Definition, unit, category, nil)
+	} else {
+		count, err := strconv.Atoi(strings.TrimSpace(c.PostForm("count")))
+		if err != nil {
+			s.consoleFail(c, &survey.ValidationError{Problems: []survey.Problem{{Path: "张数", Message: "请填写要发放的张数（1 至 10000 的整数）"}}})
+			return
+		}
+		reqs = []survey.BatchRequest{{Unit: unit, Category: category, Count: count}}
+	}
+	if len(reqs) == 0 {
+		s.consoleFail(c, &survey.ValidationError{Problems: []survey.Problem{{Path: "单位", Message: "请选择有班子成员的单位：回避类别给每名班子成员各发一张"}}})
+		return
+	}
+	issued, err := s.store.IssueBatches(ctx, id, reqs)
 	if err != nil {
 		s.consoleFail(c, err)
 		return
 	}
-	r, err := s.store.Round(ctx, id)
-	if err != nil {
-		s.consoleFail(c, err)
-		return
+	s.log.Info("batch issued", "round", id, "batches", len(issued), "unit", unit, "category", category, "by", s.host.Account(c).Name)
+	s.printIssued(c, r, issued)
+}
+
+// recusalBatches asks for one slip per member of the unit (every unit when
+// unit is ""), each for its member, skipping members in skip.
+func recusalBatches(def *survey.Definition, unit, category string, skip map[string]bool) []survey.BatchRequest {
+	var out []survey.BatchRequest
+	for _, u := range def.Units {
+		if unit != "" && u.ID != unit {
+			continue
+		}
+		for _, m := range u.Members {
+			if !skip[u.ID] {
+				out = append(out, survey.BatchRequest{Unit: u.ID, Category: category, Member: m.ID, Count: 1})
+			}
+		}
 	}
-	s.log.Info("batch issued", "round", id, "batch", b.ID, "unit", b.Unit, "category", b.Category, "count", b.Count, "by", s.host.Account(c).Name)
-	s.printIssued(c, r, []survey.Issued{{Batch: *b, Codes: codes}})
+	return out
 }
 
 // printIssued answers with the print sheet of batches just issued.
@@ -262,7 +306,18 @@ func (s *Console) IssueBulk(c *gin.Context) {
 	var reqs []survey.BatchRequest
 	total := 0
 	for _, cat := range c.PostFormArray("category") {
-		if def.Category(cat) == nil {
+		ct := def.Category(cat)
+		if ct == nil || ct.SheetKind() == survey.SheetAll {
+			continue
+		}
+		if ct.Recuse {
+			skip := map[string]bool{}
+			for _, u := range def.Units {
+				skip[u.ID] = has[[2]string{u.ID, cat}]
+			}
+			rs := recusalBatches(def, "", cat, skip)
+			reqs = append(reqs, rs...)
+			total += len(rs)
 			continue
 		}
 		for _, u := range def.Units {
