@@ -112,6 +112,8 @@ func consoleRoutes(r *gin.Engine, con *console.Console, a *api) {
 	org.GET("/rounds/:id/settings", con.SettingsPage)
 	org.POST("/rounds/:id/settings", con.SaveSettings)
 	org.POST("/rounds/:id/definition", con.SaveDefinition)
+	org.GET("/rounds/:id/scheme", con.SchemePage)
+	org.POST("/rounds/:id/scheme", con.SaveScheme)
 	org.GET("/rounds/:id/definition.yaml", con.DownloadDefinition)
 	org.POST("/rounds/:id/open", con.Open)
 	org.GET("/rounds/:id/close", con.ClosePage)

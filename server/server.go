@@ -6,11 +6,13 @@ import (
 	"html/template"
 	"log/slog"
 	"net"
+	"slices"
 	"sync"
 	"time"
 
 	"minping/assets"
 	"minping/server/console"
+	"minping/survey"
 	"minping/survey/sqlite"
 )
 
@@ -127,10 +129,26 @@ func parseTemplates() (*template.Template, error) {
 	return t, nil
 }
 
+// gradingForm is one grading's part of the console's scheme form.
+type gradingForm struct {
+	Prefix  string
+	G       *survey.GradingScheme
+	Grades  []survey.GradeScheme
+	Bars    []string
+	Members bool
+}
+
 // templateFuncs are the few helpers templates need.
 var templateFuncs = template.FuncMap{
 	"add":     func(a, b int) int { return a + b },
 	"percent": percent,
 	"deref":   func(p *int) int { return *p },
 	"derefs":  func(p *string) string { return *p },
+	"has":     slices.Contains[[]string],
+	"gradingForm": func(prefix string, g *survey.GradingScheme, grades []survey.GradeScheme, bars []string, members bool) gradingForm {
+		if g == nil {
+			g = &survey.GradingScheme{}
+		}
+		return gradingForm{Prefix: prefix, G: g, Grades: grades, Bars: bars, Members: members}
+	},
 }

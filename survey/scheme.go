@@ -360,3 +360,51 @@ func (d *Definition) UnitTypes() []string {
 	}
 	return out
 }
+
+// SheetSummary is what one category's slips are, for a preview: who gets
+// them, how many units one rates and how many answers one asks, at least
+// and at most over the slips the category may be issued.
+type SheetSummary struct {
+	Category   *Category
+	Units      int // units one slip rates, at most
+	MinAnswers int
+	MaxAnswers int
+}
+
+// SheetSummaries previews every category's slips: for a unit sheet over
+// each unit, an others sheet over one home unit of each type, an all sheet
+// once, and for a recusal category over each member holding a slip.
+func (d *Definition) SheetSummaries() []SheetSummary {
+	var out []SheetSummary
+	for i := range d.Categories {
+		c := &d.Categories[i]
+		s := SheetSummary{Category: c, MinAnswers: -1}
+		see := func(sh *Sheet) {
+			s.Units = max(s.Units, len(sh.Units))
+			if s.MinAnswers < 0 || sh.Len() < s.MinAnswers {
+				s.MinAnswers = sh.Len()
+			}
+			s.MaxAnswers = max(s.MaxAnswers, sh.Len())
+		}
+		switch {
+		case c.SheetKind() == SheetUnit:
+			for ui := range d.Units {
+				u := &d.Units[ui]
+				if !c.Recuse {
+					see(d.SheetFor(c, u, nil))
+					continue
+				}
+				for mi := range u.Members {
+					see(d.newSheet(c, u, &u.Members[mi]))
+				}
+			}
+		default:
+			for _, home := range d.sheetHomes(c) {
+				see(d.newSheet(c, home, nil))
+			}
+		}
+		s.MinAnswers = max(s.MinAnswers, 0)
+		out = append(out, s)
+	}
+	return out
+}

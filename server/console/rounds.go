@@ -438,6 +438,7 @@ type settingsView struct {
 	Lowest     string
 	TopTwo     string
 	Source     string
+	Multi      bool // several components: points and weights are the scheme page's
 	Problems   []survey.Problem
 	Which      string // the form the problems belong to: "settings" or "definition"
 }
@@ -464,7 +465,7 @@ func (s *Console) newSettingsView(c *gin.Context, r *survey.Round, src []byte) s
 		Name: def.Name, Points: def.Component.Points.String(),
 		Quorum: def.Rules.Quorum.String(), MinGroup: fmt.Sprint(def.Rules.MinGroup),
 		Lowest: def.Rules.FlagLowestOver.String(), TopTwo: def.Rules.FlagTopTwoUnder.String(),
-		Source: string(src)}
+		Source: string(src), Multi: len(def.Components) > 0}
 	for _, ct := range def.Categories {
 		v.Categories = append(v.Categories, conCategory{ID: ct.ID, Name: ct.Name, Weight: ct.Weight.String()})
 	}
