@@ -1,12 +1,16 @@
 package server
 
 import (
+	"bytes"
 	"net/http"
 	"net/url"
 	"os"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
+
+	"github.com/xuri/excelize/v2"
 
 	"minping/survey"
 	"minping/tally"
@@ -87,6 +91,19 @@ func TestConsoleResults(t *testing.T) {
 		if u.Total.String() != "86.50" {
 			t.Errorf("%s: total %s, want 86.50", u.Unit.ID, u.Total)
 		}
+	}
+	// The workbook gains the totals as a sheet of their own.
+	wb := admin.must(http.StatusOK, "GET", "/api/v1/rounds/"+id+"/tally.xlsx", nil)
+	f, err := excelize.OpenReader(bytes.NewReader(wb.body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows, err := f.GetRows("总分")
+	if err != nil {
+		t.Fatalf("workbook: %v (sheets %v)", err, f.GetSheetList())
+	}
+	if len(rows) < 4 || !slices.Contains(rows[3], "86.50") || !slices.Contains(rows[2], "工作实绩（80.00）") {
+		t.Errorf("总分 sheet: %q", rows[:min(len(rows), 4)])
 	}
 	pub := cc.must(http.StatusOK, cc.get("/console/rounds/"+id+"/publication"), "publication page")
 	if !strings.Contains(string(pub.body), "考核结果公示") || !strings.Contains(string(pub.body), "城关镇") {

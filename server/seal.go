@@ -140,7 +140,15 @@ func (s *api) export(csv bool) func(*gin.Context) {
 			c.Data(http.StatusOK, "text/csv; charset=utf-8", tally.SummaryCSV(r.Definition, s.forPeople(res), keep))
 			return
 		}
-		b, err := tally.Workbook(r.Definition, s.forPeople(res), keep)
+		// The totals, once finalized, are a sheet of their own.
+		var results *tally.ResultsDoc
+		if rd, err := s.store.Document(ctx, r.ID, survey.ResultsDocument); err == nil {
+			if results, err = tally.DecodeResults(rd.Body); err != nil {
+				s.fail(c, fmt.Errorf("export: %w", err))
+				return
+			}
+		}
+		b, err := tally.Workbook(r.Definition, s.forPeople(res), results, keep)
 		if err != nil {
 			s.fail(c, err)
 			return

@@ -16,9 +16,31 @@ import (
 
 // summaryHeader is the header row of the summary sheet and of SummaryCSV.
 func summaryHeader(def *survey.Definition) []string {
-	return []string{"序号", "单位", "类型", "应参加人数", "实参加人数", "参评率", "是否达到法定比例",
-		"得分", "最低等次票占比", ComponentsLabel(def),
-		"排名", "等次", "提示"}
+	h := []string{"序号", "单位", "类型", "应参加人数", "实参加人数", "参评率", "是否达到法定比例",
+		"得分", "最低等次票占比", ComponentsLabel(def)}
+	if len(def.Components) > 0 { // each component's value beside their sum
+		h[len(h)-1] = "测评计分合计"
+		for _, c := range def.Components {
+			h = append(h, c.Name+"得分", c.Name+"计分")
+		}
+	}
+	return append(h, "排名", "等次", "提示")
+}
+
+// componentScores are a unit's components, score and value each, for a
+// definition with components; none for a v1 one.
+func componentScores(def *survey.Definition, u *UnitResult) []Score {
+	var out []Score
+	for _, c := range def.Components {
+		var score, value Score
+		for _, cr := range u.Components {
+			if cr.ID == c.ID {
+				score, value = cr.Score, cr.Value
+			}
+		}
+		out = append(out, score, value)
+	}
+	return out
 }
 
 // ComponentsLabel names the survey's components with their full marks:
@@ -39,9 +61,12 @@ func ComponentsLabel(def *survey.Definition) string {
 // summaryRow is one unit's summary: numbers as printed, shares as
 // percentages ("87.06%"), nulls as empty.
 func summaryRow(def *survey.Definition, n int, u *UnitResult) []string {
-	return []string{strconv.Itoa(n), u.Unit.Name, u.Unit.Type, strconv.Itoa(u.Issued), strconv.Itoa(u.Voted),
-		percent(u.Turnout), yesNo(u.QuorumMet), u.Score.String(), lowestShares(u.teamForms()),
-		u.Component.String(), u.rankText(), u.gradeText(), strings.Join(FlagTexts(def, u.Flags, u.teamForms()), "；")}
+	row := []string{strconv.Itoa(n), u.Unit.Name, u.Unit.Type, strconv.Itoa(u.Issued), strconv.Itoa(u.Voted),
+		percent(u.Turnout), yesNo(u.QuorumMet), u.Score.String(), lowestShares(u.teamForms()), u.Component.String()}
+	for _, sc := range componentScores(def, u) {
+		row = append(row, sc.String())
+	}
+	return append(row, u.rankText(), u.gradeText(), strings.Join(FlagTexts(def, u.Flags, u.teamForms()), "；"))
 }
 
 // rankText writes the unit's rank among the units of its type, "2/5", or
@@ -148,7 +173,7 @@ func csvSafe(cells []string) []string {
 // option for the team and every member with the lowest option's share
 // beside the score. r may be fresh from Documents or decoded from sealed
 // bytes; def is the round's frozen definition.
-func Workbook(def *survey.Definition, r *RoundResult, keep func(unitID string) bool) ([]byte, error) {
+func Workbook(def *survey.Definition, r *RoundResult, results *ResultsDoc, keep func(unitID string) bool) ([]byte, error) {
 	f := excelize.NewFile()
 	defer f.Close()
 	x, err := newSheetWriter(f)
@@ -172,11 +197,24 @@ func Workbook(def *survey.Definition, r *RoundResult, keep func(unitID string) b
 		}
 		kept = append(kept, u)
 		n++
-		x.row(n, u.Unit.Name, u.Unit.Type, u.Issued, u.Voted, shareCell(u.Turnout), yesNo(u.QuorumMet),
-			scoreCell(u.Score), lowestShares(u.teamForms()), scoreCell(u.Component), u.rankText(), u.gradeText(),
-			strings.Join(FlagTexts(def, u.Flags, u.teamForms()), "；"))
+		row := []any{n, u.Unit.Name, u.Unit.Type, u.Issued, u.Voted, shareCell(u.Turnout), yesNo(u.QuorumMet),
+			scoreCell(u.Score), lowestShares(u.teamForms()), scoreCell(u.Component)}
+		for _, sc := range componentScores(def, u) {
+			row = append(row, scoreCell(sc))
+		}
+		row = append(row, u.rankText(), u.gradeText(), strings.Join(FlagTexts(def, u.Flags, u.teamForms()), "；"))
+		x.row(row...)
 	}
-	x.widths(map[string]float64{"A": 6, "B": 24, "C": 16, "I": 22, "J": 16, "M": 60})
+	last, _ := excelize.ColumnNumberToName(len(summaryHeader(def)))
+	x.widths(map[string]float64{"A": 6, "B": 24, "C": 16, "I": 22, "J": 16, last: 60})
+	if results != nil {
+		names["总分"] = true
+		if _, err := f.NewSheet("总分"); err != nil {
+			return nil, err
+		}
+		x.sheet("总分")
+		x.totals(results, keep)
+	}
 
 	for _, u := range kept {
 		name := sheetName(u.Unit.Name, u.Unit.ID, names)
@@ -195,6 +233,50 @@ func Workbook(def *survey.Definition, r *RoundResult, keep func(unitID string) b
 		return nil, fmt.Errorf("write workbook: %w", err)
 	}
 	return buf.Bytes(), nil
+}
+
+// totals writes the results document's sheet: per unit the parts, the
+// components as sealed, the adjustments, the total, rank, grade and veto.
+func (x *sheetWriter) totals(res *ResultsDoc, keep func(unitID string) bool) {
+	if len(res.Units) == 0 {
+		return
+	}
+	head := []any{"序号", "单位", "类型"}
+	for _, p := range res.Units[0].Parts {
+		head = append(head, fmt.Sprintf("%s（%s）", p.Name, p.Points))
+	}
+	for _, c := range res.Units[0].Components {
+		head = append(head, fmt.Sprintf("%s（%s）", c.Name, c.Points))
+	}
+	head = append(head, "加分", "减分", "总分", "排名", "等次", "一票否决", "加减分理由")
+	x.title(res.Round.Name+" 考核总分（定稿于 "+res.FinalizedAt+"）", len(head))
+	x.note("测评结果摘要（tally_sha256）：" + short(res.TallySHA256))
+	x.header(head...)
+	n := 0
+	for _, u := range res.Units {
+		if keep != nil && !keep(u.Unit.ID) {
+			continue
+		}
+		n++
+		row := []any{n, u.Unit.Name, u.Unit.Type}
+		for _, p := range u.Parts {
+			row = append(row, scoreCell(p.Value))
+		}
+		for _, c := range u.Components {
+			row = append(row, scoreCell(c.Value))
+		}
+		var why []string
+		for _, a := range u.Adjustments {
+			why = append(why, a.Points.String()+"："+a.Reason)
+		}
+		rank := ""
+		if u.Rank != nil {
+			rank = fmt.Sprintf("%d/%d", *u.Rank, u.RankOf)
+		}
+		row = append(row, scoreCell(u.Bonus), scoreCell(u.Penalty), scoreCell(u.Total), rank, deref(u.Grade), u.Veto, strings.Join(why, "；"))
+		x.row(row...)
+	}
+	x.widths(map[string]float64{"A": 6, "B": 24, "C": 16})
 }
 
 // reportWidth is the number of columns a unit sheet's title and section

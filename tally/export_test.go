@@ -95,7 +95,7 @@ func TestWorkbook(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, err := Workbook(def, r, func(id string) bool { return id == "fgj" || id == "mzj" })
+	b, err := Workbook(def, r, nil, func(id string) bool { return id == "fgj" || id == "mzj" })
 	if err != nil {
 		t.Fatal(err)
 	}
