@@ -142,6 +142,17 @@ CREATE TABLE results (
 	finalized_at DATETIME
 ) WITHOUT ROWID;
 `,
+	// A ballot of several records (a sheet over many units, a recusal
+	// ballot's parts) waits here, encrypted, until its round closes (see
+	// box.go): under a random key, with nothing but its round and category.
+	7: `
+CREATE TABLE ballot_boxes (
+	id       BLOB PRIMARY KEY,    -- 16 random bytes
+	round_id TEXT NOT NULL,
+	category TEXT NOT NULL,
+	box      BLOB NOT NULL        -- AES-GCM: nonce, then the sealed records
+) WITHOUT ROWID;
+`,
 }
 
 // migrationSteps run after the SQL of their version, in its transaction.

@@ -2,6 +2,7 @@ package sqlite
 
 import (
 	"context"
+	"crypto/cipher"
 	"database/sql"
 	"errors"
 	"fmt"
@@ -26,7 +27,8 @@ type Store struct {
 	w, r    *gorm.DB // the one writer connection and a pool of readers
 	wdb     *sql.DB
 	codeKey []byte
-	hmacs   sync.Pool // of hash.Hash: HMAC-SHA256 under codeKey, see hashCode
+	box     cipher.AEAD // seals multi-record ballots until close (box.go)
+	hmacs   sync.Pool   // of hash.Hash: HMAC-SHA256 under codeKey, see hashCode
 	now     func() time.Time
 
 	ballots   chan *submission
@@ -66,6 +68,10 @@ func Open(ctx context.Context, path string, o Options) (*Store, error) {
 	if len(o.CodeKey) < 32 {
 		return nil, fmt.Errorf("open store: code key must be at least 32 bytes")
 	}
+	box, err := boxAEAD(o.CodeKey)
+	if err != nil {
+		return nil, fmt.Errorf("open store: %w", err)
+	}
 	if o.Now == nil {
 		o.Now = time.Now
 	}
@@ -99,7 +105,7 @@ func Open(ctx context.Context, path string, o Options) (*Store, error) {
 	rdb.SetMaxOpenConns(8)
 	rdb.SetMaxIdleConns(8)
 	s := &Store{
-		w: w, r: r, wdb: wdb, codeKey: o.CodeKey, now: o.Now,
+		w: w, r: r, wdb: wdb, codeKey: o.CodeKey, box: box, now: o.Now,
 		ballots:     make(chan *submission, 4096),
 		done:        make(chan struct{}),
 		stopped:     make(chan struct{}),
@@ -347,6 +353,9 @@ func (s *Store) CloseRound(ctx context.Context, id string) error {
 		}
 		if err := oweCompaction(tx); err != nil {
 			return err
+		}
+		if err := s.openBoxes(tx, id); err != nil {
+			return fmt.Errorf("close round: %w", err)
 		}
 		return tx.Model(&roundRow{}).Where("id = ?", id).Updates(map[string]any{
 			"status": survey.StatusClosed, "closed_at": s.now().UTC(),

@@ -35,6 +35,7 @@ type submission struct {
 	roundID  string
 	category string
 	records  []survey.Record
+	box      []byte // the records sealed until close, for a ballot of several
 	result   chan error
 }
 
@@ -54,6 +55,13 @@ func (s *Store) Submit(ctx context.Context, slip *survey.Slip, ballot survey.Bal
 	sub := &submission{
 		batch: slip.Ref.Batch, pos: slip.Ref.Pos, roundID: slip.Round.ID, category: slip.Category.ID,
 		records: records, result: make(chan error, 1),
+	}
+	if boxed(records) {
+		box, err := s.sealBox(sub.roundID, sub.category, records)
+		if err != nil {
+			return fmt.Errorf("submit: %w", err)
+		}
+		sub.box, sub.records = box, nil
 	}
 	select {
 	case s.ballots <- sub:
@@ -177,6 +185,11 @@ func (s *Store) commit(group []*submission) {
 			return err
 		}
 		defer insert.Close()
+		boxes, err := tx.PrepareContext(ctx, `INSERT INTO ballot_boxes (id, round_id, category, box) VALUES (?, ?, ?, ?)`)
+		if err != nil {
+			return err
+		}
+		defer boxes.Close()
 		batches, err := readSpendBatches(ctx, tx, group)
 		if err != nil {
 			return err
@@ -190,8 +203,13 @@ func (s *Store) commit(group []*submission) {
 			if b.spent == 1 {
 				touched = append(touched, b)
 			}
-			// Each record under its own random key: the records of one
-			// ballot are no more together in the table than any others.
+			if sub.box != nil {
+				var id [16]byte
+				rand.Read(id[:])
+				if _, err := boxes.ExecContext(ctx, id[:], sub.roundID, sub.category, sub.box); err != nil {
+					return err
+				}
+			}
 			for _, rec := range sub.records {
 				var id [16]byte
 				rand.Read(id[:])
