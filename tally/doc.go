@@ -52,4 +52,48 @@
 //   - Turnout must agree with the ballots: codes used must equal ballots
 //     counted for every unit and category (an excluded group may have none
 //     left), or Documents refuses to seal.
+//
+// Where CONTRACT §5 leaves room:
+//
+//   - A ballot over several units (a sheet) is counted in each unit it
+//     rates; the unit's and round's "ballots" add these up, so a round
+//     document's ballots count one all-sheet slip once per unit. A recusal
+//     ballot, stored in parts, counts once: its ballots are the most records
+//     of any one part. A recusal member part's hash covers unit ‖ 0x00 ‖
+//     category ‖ 0x00 ‖ member id ‖ 0x00 ‖ answers; every other record's is
+//     as in v1, so v1 digests are unchanged.
+//   - A reference form (scored: false) has no component to weigh its
+//     categories by: a v1 definition weighs them as its one component does,
+//     a v2 one weighs every category that voted alike. Its score is
+//     reported, enters nothing, and raises no missing-rule flag.
+//   - rules.missing: zero counts a missing category (weight > 0, may vote,
+//     no valid vote) as mean 0 on an item on which any category, even one
+//     without weight in the component, has a valid vote; missing_zero is
+//     raised only where a zero entered a score. reweighted and unrated are
+//     raised where a category is missing whether or not the item has a
+//     score.
+//   - A component's flags in the unit document are its missing-rule flags
+//     and the share flags of its forms for the team.
+//   - A subject's score is Σ values ÷ Σ points × 100 over its components
+//     that have a score; its component is Σ values. A unit without a team
+//     form has no score, as in v1, and members are then ranked and graded
+//     alone (member_grading).
+//   - Categories in documents of a definition with components carry
+//     weights: [{component, weight}] (those above 0) instead of weight.
+//   - §5.4: a vetoed unit takes veto_grade, or the last grade when none is
+//     named. A tie-breaker without a value (no votes) sorts after every
+//     value. rank_of is the size of the group ranked (its type, or the
+//     round under within: round). Without grading, ranks are by unit type.
+//   - Results (§5.3): a unit's total adds the parts as entered (exact), its
+//     components' values as sealed (2 decimals, so that a reader adding the
+//     printed figures gets the total), its bonus (positive adjustments
+//     summed, capped at max_bonus) and minus its penalty (negative ones,
+//     capped at max_penalty). A unit without a survey value has no total,
+//     rank or grade. Finalize needs an entry for every unit. The results
+//     document ranks and grades by the grading's by (total, or the score),
+//     vetoed units apart, and carries the SHA-256 of the sealed round
+//     document (tally_sha256).
+//   - The 公示 list comes from the results document when the round has a
+//     total (and is finalized), else from the sealed round document; its
+//     ranks and scores appear only under publish_scores.
 package tally
