@@ -101,7 +101,11 @@ func (s *api) createRound(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
-	c.JSON(http.StatusCreated, gin.H{"id": r.ID, "config_sha256": def.Fingerprint()})
+	body := gin.H{"id": r.ID, "config_sha256": def.Fingerprint()}
+	if w := def.Warnings(); len(w) > 0 {
+		body["warnings"] = w // allowed, but likely a mistake: a member sheet too long for a phone
+	}
+	c.JSON(http.StatusCreated, body)
 }
 
 func (s *api) updateRound(c *gin.Context) {
