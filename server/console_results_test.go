@@ -92,6 +92,17 @@ func TestConsoleResults(t *testing.T) {
 			t.Errorf("%s: total %s, want 86.50", u.Unit.ID, u.Total)
 		}
 	}
+	// Members keep their sealed grades in the results document (§5.4):
+	// all rated 80 by the leaders alone, so all tie and share 优秀.
+	if len(res.Members) == 0 {
+		t.Error("the results document lists no member grades")
+	}
+	for _, m := range res.Members {
+		if m.Grade == nil || *m.Grade != "优秀" || m.Score.String() != "80.00" {
+			t.Errorf("member %s: score %s grade %v, want 80.00 优秀", m.ID, m.Score, m.Grade)
+			break
+		}
+	}
 	// The workbook gains the totals as a sheet of their own.
 	wb := admin.must(http.StatusOK, "GET", "/api/v1/rounds/"+id+"/tally.xlsx", nil)
 	f, err := excelize.OpenReader(bytes.NewReader(wb.body))

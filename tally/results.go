@@ -121,6 +121,20 @@ type ResultsDoc struct {
 	Points       Score         `json:"points"`
 	By           string        `json:"by"`
 	Units        []UnitResults `json:"units"`
+	// Members are the members' grades under member_grading, as the sealed
+	// round document gives them (CONTRACT §5.4: unchanged).
+	Members []MemberResults `json:"members,omitempty"`
+}
+
+// MemberResults is a member's score, rank and grade as sealed.
+type MemberResults struct {
+	Unit   string  `json:"unit"`
+	ID     string  `json:"id"`
+	Name   string  `json:"name"`
+	Score  Score   `json:"score"`
+	Rank   *int    `json:"rank"`
+	RankOf int     `json:"rank_of"`
+	Grade  *string `json:"grade"`
 }
 
 // UnitResults is one unit of the results document.
@@ -194,6 +208,15 @@ func Results(def *survey.Definition, sealedRound []byte, entries []Entry, finali
 		doc.Units = append(doc.Units, unitResults(def, &rr.Units[i], byUnit[rr.Units[i].Unit.ID]))
 	}
 	gradeResults(def, rr, doc)
+	if def.MemberGrading != nil {
+		for _, u := range rr.Units {
+			for _, s := range u.Subjects {
+				if s.ID != survey.TeamSubject {
+					doc.Members = append(doc.Members, MemberResults{Unit: u.Unit.ID, ID: s.ID, Name: s.Name, Score: s.Score, Rank: s.Rank, RankOf: s.RankOf, Grade: s.Grade})
+				}
+			}
+		}
+	}
 	b, err := encode(doc)
 	if err != nil {
 		return nil, nil, fmt.Errorf("encode results: %w", err)
