@@ -116,6 +116,11 @@ func TestConsoleResults(t *testing.T) {
 	if len(rows) < 4 || !slices.Contains(rows[3], "86.50") || !slices.Contains(rows[2], "工作实绩（80.00）") {
 		t.Errorf("总分 sheet: %q", rows[:min(len(rows), 4)])
 	}
+	// The report shows the totals once finalized.
+	rep := admin.must(http.StatusOK, "GET", "/api/v1/rounds/"+id+"/report", nil, "Accept", "text/html")
+	if !strings.Contains(string(rep.body), "考核总分") || !strings.Contains(string(rep.body), "86.50") {
+		t.Errorf("the report does not show the totals")
+	}
 	pub := cc.must(http.StatusOK, cc.get("/console/rounds/"+id+"/publication"), "publication page")
 	if !strings.Contains(string(pub.body), "考核结果公示") || !strings.Contains(string(pub.body), "城关镇") {
 		t.Errorf("publication page:\n%.400s", pub.body)

@@ -29,6 +29,10 @@ type reportView struct {
 	Component    string
 	Graded       bool // the round has grading: a unit without a grade shows —
 	Units        []reportUnit
+	// Totals are the finalized results of the units shown (CONTRACT §5.3),
+	// none before finalize.
+	Totals      []tally.UnitResults
+	FinalizedAt string
 }
 
 type reportUnit struct {
@@ -97,6 +101,19 @@ func (s *api) report(c *gin.Context) {
 		}
 		v.SealedAt = s.localSealTime(res.SealedAt)
 		v.Units = append(v.Units, newReportUnit(def, res))
+	}
+	if rd, err := s.store.Document(ctx, r.ID, survey.ResultsDocument); err == nil {
+		res, err := tally.DecodeResults(rd.Body)
+		if err != nil {
+			s.fail(c, fmt.Errorf("report: %w", err))
+			return
+		}
+		v.FinalizedAt = s.localSealTime(res.FinalizedAt)
+		for _, u := range res.Units {
+			if a.CanRead(r.ID, u.Unit.ID) {
+				v.Totals = append(v.Totals, u)
+			}
+		}
 	}
 	c.Header("Cache-Control", "private, no-store")
 	s.html(c, http.StatusOK, "report", v)
