@@ -23,6 +23,11 @@ type formView struct {
 	Note     string
 	Options  []string
 	Subjects []subjectView
+	// TopKey names the rows whose top answers count against the form's
+	// top_limit in one unit, for the live count (「已评优秀 2/2」).
+	TopKey   string
+	TopLimit int
+	TopLabel string
 }
 
 type subjectView struct {
@@ -33,6 +38,7 @@ type subjectView struct {
 
 type rowView struct {
 	Label  string
+	TL     string // the top-limit key this row counts under, if any
 	Slot   int
 	Class  string // "o" for the overall row, "m" when it must still be answered
 	Cells  []cellView
@@ -41,6 +47,7 @@ type rowView struct {
 
 type cellView struct {
 	Value   string
+	Label   string // the option, for the control's accessible name
 	Checked bool
 }
 
@@ -93,6 +100,9 @@ func newBallotView(slip *survey.Slip, values []int, problems []survey.Problem) b
 					row = "每一项"
 				}
 				fv.Note = fmt.Sprintf("「%s」最多可评 %d 人为「%s」。", row, f.TopLimit, sc.Options[0].Label)
+				if f.Overall != "" {
+					fv.TopKey, fv.TopLimit, fv.TopLabel = fmt.Sprintf("u%df%d", su.Start, sl.Form), f.TopLimit, sc.Options[0].Label
+				}
 			}
 			v.Forms = append(v.Forms, fv)
 		}
@@ -112,6 +122,9 @@ func newBallotView(slip *survey.Slip, values []int, problems []survey.Problem) b
 		row := rowView{Label: f.Rows()[sl.Row], Slot: i}
 		if sl.Row == len(f.Items) {
 			row.Class = "o"
+			if f.TopLimit > 0 {
+				row.TL = fmt.Sprintf("u%df%d", su.Start, sl.Form)
+			}
 		}
 		if marked[i] {
 			row.Class += " m"
@@ -121,14 +134,14 @@ func newBallotView(slip *survey.Slip, values []int, problems []survey.Problem) b
 			chosen = values[i]
 		}
 		for k, o := range sc.Options {
-			row.Cells = append(row.Cells, cellView{Value: strconv.Itoa(k), Checked: chosen == k})
+			row.Cells = append(row.Cells, cellView{Value: strconv.Itoa(k), Label: o.Label, Checked: chosen == k})
 			if chosen == k {
 				row.Chosen = o.Label
 			}
 		}
 		if sc.Abstain != "" {
 			abst := chosen == int(survey.AbstainAnswer)
-			row.Cells = append(row.Cells, cellView{Value: "x", Checked: abst})
+			row.Cells = append(row.Cells, cellView{Value: "x", Label: sc.Abstain, Checked: abst})
 			if abst {
 				row.Chosen = sc.Abstain
 			}

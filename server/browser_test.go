@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -206,8 +207,24 @@ func TestBrowserBallot(t *testing.T) {
 	if got := browserRun(t, ctx, "restored", chromedp.Evaluate[int](`document.querySelectorAll("input:checked").length`)); got != rows-1 {
 		t.Errorf("after a reload %d answers are back, want %d", got, rows-1)
 	}
-	if keys := browserRun(t, ctx, "storage keys", chromedp.Evaluate[string](`Object.keys(localStorage).join(" ")`)); strings.Contains(keys, codes[0]) || keys != "mp-draft" {
-		t.Errorf("local storage keys %q: want only mp-draft, never the code", keys)
+	// The draft is this slip's own (a hash of its path tags it), and never
+	// holds the code.
+	keys := browserRun(t, ctx, "storage keys", chromedp.Evaluate[string](`Object.keys(localStorage).join(" ")`))
+	if strings.Contains(keys, codes[0]) || strings.Contains(keys, strings.ReplaceAll(codes[0], "-", "")) ||
+		!regexp.MustCompile(`^mp-draft-[0-9a-f]{1,8}$`).MatchString(keys) {
+		t.Errorf("local storage keys %q: want one mp-draft-HASH, never the code", keys)
+	}
+	// A second slip opened on the same phone keeps its own draft: answers
+	// on slip B leave slip A's 29 answers where they were.
+	browserDo(t, ctx, "open slip B", chromedp.Navigate(m.base+"/b/"+codes[1]), chromedp.WaitVisible(chromedp.CSS(`button[value="review"]`)))
+	if got := browserRun(t, ctx, "B is blank", chromedp.Evaluate[int](`document.querySelectorAll("input:checked").length`)); got != 0 {
+		t.Errorf("slip B opens with %d answers of slip A", got)
+	}
+	clickRadio(t, ctx, 0, 1)
+	clickRadio(t, ctx, 1, 1)
+	browserDo(t, ctx, "back to slip A", chromedp.Navigate(ballotURL), chromedp.WaitVisible(chromedp.CSS(`button[value="review"]`)))
+	if got := browserRun(t, ctx, "A restored", chromedp.Evaluate[int](`document.querySelectorAll("input:checked").length`)); got != rows-1 {
+		t.Errorf("back on slip A: %d answers, want its %d", got, rows-1)
 	}
 	clickRadio(t, ctx, left, 5)
 	if marked := browserRun(t, ctx, "row unmarked", chromedp.Evaluate[bool](fmt.Sprintf(`/\bm\b/.test(document.getElementById("r%d").className)`, left))); marked {
@@ -229,8 +246,9 @@ func TestBrowserBallot(t *testing.T) {
 	if got := browserRun(t, ctx, "thanks", chromedp.Text(chromedp.CSS(".box h2"))); !strings.Contains(got, "提交成功") {
 		t.Errorf("the thank-you page says %q, want 提交成功", got)
 	}
-	if left := browserRun(t, ctx, "draft after voting", chromedp.Evaluate[string](`String(localStorage.getItem("mp-draft"))`)); left != "null" {
-		t.Errorf("the phone keeps a draft after the ballot was stored: %.80s", left)
+	// A's draft is gone once its ballot is stored; B's stays.
+	if left := browserRun(t, ctx, "drafts after voting", chromedp.Evaluate[int](`Object.keys(localStorage).filter(k => k.startsWith("mp-draft")).length`)); left != 1 {
+		t.Errorf("after voting slip A the phone keeps %d drafts, want slip B's alone", left)
 	}
 	pics.save("thanks.png", browserRun(t, ctx, "screenshot", chromedp.CaptureScreenshot()))
 	if u := turnoutOf(t, admin, round, "czj"); u.Voted != 1 {
