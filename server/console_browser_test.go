@@ -202,6 +202,19 @@ func TestConsoleWalk(t *testing.T) {
 	// The console tab reloads to list the batch.
 	w.waitText(ctx, "main", "有效", 10*time.Second)
 	w.shot(ctx, "08-batches-issued.png")
+	// Bulk issue with no category ticked says so on the page, and opens no
+	// print tab on an error page.
+	before, _ := chromedp.Targets(ctx)
+	w.do(ctx, "bulk issue with nothing ticked",
+		chromedp.Click(chromedp.CSS(`#issue-bulk input[name=loopback_ok]`)),
+		chromedp.Click(chromedp.CSS(`#issue-bulk button.primary`)),
+		chromedp.Sleep(500*time.Millisecond))
+	if shown, _ := chromedp.Run(ctx, chromedp.Evaluate[bool](`!document.querySelector("#issue-bulk .need-one").hidden`)); !shown {
+		t.Error("bulk issue with no category ticked: no message on the page")
+	}
+	if after, _ := chromedp.Targets(ctx); len(after) != len(before) {
+		t.Errorf("bulk issue with no category ticked opened a tab (%d targets, were %d)", len(after), len(before))
+	}
 
 	// Vote one ballot on the phone page.
 	phone, cancelPhone := chromedp.NewContext(ctx)

@@ -24,7 +24,7 @@ func TestConsoleScheme(t *testing.T) {
 	}
 	form := url.Values{
 		"sheet_leaders": {"all"}, "sheet_cadres": {"unit"}, "recuse_cadres": {"1"}, "sheet_staff": {"unit"}, "sheet_clients": {"unit"},
-		"scored_team": {"1"}, "members_team": {"all"}, "scored_members": {"1"}, "members_members": {"all"}, "scored_service": {"1"}, "members_service": {"all"},
+		"scored_team": {"1"}, "members_team": {"all"}, "scored_members": {"1"}, "members_members": {"all"}, "top_limit_members": {"3"}, "scored_service": {"1"}, "members_service": {"all"},
 		"mode":       {"multi"},
 		"comp_row_0": {"1"}, "comp_id_0": {"internal"}, "comp_name_0": {"干部群众评价"}, "comp_points_0": {"20"}, "comp_forms_0": {"team", "members"},
 		"comp_w_leaders_0": {"30"}, "comp_w_cadres_0": {"30"}, "comp_w_staff_0": {"40"},
@@ -69,6 +69,8 @@ func TestConsoleScheme(t *testing.T) {
 		t.Errorf("total: %+v", d.Total)
 	case d.Grading == nil || d.Grading.By != "total" || *d.Grading.Grades[0].Count != 2 || d.Grading.Grades[0].Bar[0] != "lowest_over":
 		t.Errorf("grading: %+v", d.Grading)
+	case d.Forms[d.FormIndex("members")].TopLimit != 3:
+		t.Errorf("top limit of the members form: %d, want 3", d.Forms[d.FormIndex("members")].TopLimit)
 	case d.Rules.MissingRule() != "zero" || !d.Component.IsZero():
 		t.Errorf("missing %q, v1 component %+v left", d.Rules.MissingRule(), d.Component)
 	}

@@ -32,9 +32,10 @@ type CategoryScheme struct {
 
 // FormScheme says whether a form is scored and which members it rates.
 type FormScheme struct {
-	ID      string
-	Scored  bool
-	Members string // MembersAll, MembersPrincipal or MembersDeputies
+	ID       string
+	Scored   bool
+	Members  string // MembersAll, MembersPrincipal or MembersDeputies
+	TopLimit string // 优秀名额 per ballot; "" or "0" for none
 }
 
 // ComponentScheme is one component as typed.
@@ -103,6 +104,11 @@ func SourceWithScheme(src []byte, s Scheme) ([]byte, error) {
 				setMapValue(f, "scored", &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!bool", Value: "false"})
 			}
 			setOrDrop(f, "members", fs.Members, fs.Members == "" || fs.Members == MembersAll)
+			if tl := strings.TrimSpace(fs.TopLimit); tl == "" || tl == "0" {
+				dropKey(f, "top_limit")
+			} else {
+				setMapValue(f, "top_limit", number(tl))
+			}
 		}
 	})
 	if s.Components != nil {
@@ -276,7 +282,11 @@ func SchemeOf(d *Definition) Scheme {
 		if m == "" {
 			m = MembersAll
 		}
-		s.Forms = append(s.Forms, FormScheme{ID: f.ID, Scored: f.IsScored(), Members: m})
+		fs := FormScheme{ID: f.ID, Scored: f.IsScored(), Members: m}
+		if f.TopLimit > 0 {
+			fs.TopLimit = strconv.Itoa(f.TopLimit)
+		}
+		s.Forms = append(s.Forms, fs)
 	}
 	for _, c := range d.Components {
 		cs := ComponentScheme{ID: c.ID, Name: c.Name, Points: c.Points.String(), Forms: c.Forms, Weights: map[string]string{}}

@@ -14,10 +14,23 @@
     });
   });
 
+  // A form that needs one box ticked says so here, before its print tab
+  // opens on an error page.
+  each("form[data-need-one]", function (f) {
+    f.addEventListener("submit", function (e) {
+      var name = f.getAttribute("data-need-one");
+      if (f.querySelector('input[name="' + name + '"]:checked')) return;
+      e.preventDefault();
+      var m = f.querySelector(".need-one");
+      if (m) { m.hidden = false; m.focus(); }
+    });
+  });
+
   // An issue form opens the print sheet in a new tab; this page then reloads
   // to list the new batch and to get a fresh form (each form issues once).
   each("form.issue", function (f) {
-    f.addEventListener("submit", function () {
+    f.addEventListener("submit", function (e) {
+      if (e.defaultPrevented) return;
       var b = f.querySelector("button");
       setTimeout(function () { if (b) b.disabled = true; }, 0);
       setTimeout(function () { window.location.reload(); }, 1500);

@@ -157,7 +157,7 @@ func schemeFromForm(c *gin.Context, def *survey.Definition) survey.Scheme {
 		sc.Categories = append(sc.Categories, survey.CategoryScheme{ID: ct.ID, Sheet: f("sheet_" + ct.ID), Recuse: f("recuse_"+ct.ID) == "1"})
 	}
 	for _, fm := range def.Forms {
-		sc.Forms = append(sc.Forms, survey.FormScheme{ID: fm.ID, Scored: f("scored_"+fm.ID) == "1", Members: f("members_" + fm.ID)})
+		sc.Forms = append(sc.Forms, survey.FormScheme{ID: fm.ID, Scored: f("scored_"+fm.ID) == "1", Members: f("members_" + fm.ID), TopLimit: f("top_limit_" + fm.ID)})
 	}
 	sc.Missing = f("missing")
 	if f("mode") == "multi" {
