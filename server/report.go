@@ -167,6 +167,17 @@ func newReportForm(f *tally.FormResult) reportForm {
 	}
 	if len(f.Shares) == 0 {
 		b.WriteString(`<rect x="0" y="0" width="1000" height="24" fill="#eee"/>`)
+		// No valid vote: the table keeps one column per option all the same.
+		var labels tally.Counts
+		if f.Overall != nil {
+			labels = f.Overall.Counts
+		} else if len(f.Items) > 0 {
+			labels = f.Items[0].Counts
+		}
+		for i, c := range labels {
+			rf.Legend = append(rf.Legend, legendEntry{Label: c.Label, Share: "—", Color: barColours[min(i, len(barColours)-1)]})
+		}
+		rf.Lowest = "无有效票"
 	}
 	b.WriteString(`</svg>`)
 	rf.Bars = template.HTML(b.String()) // numbers and fixed colours only

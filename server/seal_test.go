@@ -158,6 +158,12 @@ func TestSealEndToEnd(t *testing.T) {
 		t.Errorf("the report should give the seal time in Beijing time and no grade word")
 	}
 
+	// czj's 服务对象 were issued no slips: their row says 未发放 and the
+	// 满意度 table keeps one column per option under its header.
+	if !strings.Contains(report, `<td colspan="3">未发放</td>`) || !strings.Contains(report, "（无有效票）") ||
+		!strings.Contains(report, `<th class="l" colspan="6">服务对象满意度测评`) {
+		t.Errorf("the report of a unit without 服务对象 slips: want 未发放, 无有效票 and a 6-column 满意度 table")
+	}
 	for name, text := range map[string]string{"csv": csv, "report": report} {
 		if !strings.Contains(text, "区财政局") || strings.Contains(text, "区发展和改革局") {
 			t.Errorf("appraiser %s should name 区财政局 only:\n%.400s", name, text)
