@@ -31,12 +31,13 @@ type roundJSON struct {
 	OpenedAt     *time.Time      `json:"opened_at,omitempty"`
 	ClosedAt     *time.Time      `json:"closed_at,omitempty"`
 	SealedAt     *time.Time      `json:"sealed_at,omitempty"`
+	Archived     bool            `json:"archived,omitempty"`
 	Definition   json.RawMessage `json:"definition,omitempty"`
 }
 
 func toRoundJSON(r *survey.Round, withDefinition bool) roundJSON {
 	out := roundJSON{ID: r.ID, Name: r.Name, Status: r.Status, ConfigSHA256: r.ConfigSHA256,
-		CreatedAt: r.CreatedAt, OpenedAt: r.OpenedAt, ClosedAt: r.ClosedAt, SealedAt: r.SealedAt}
+		CreatedAt: r.CreatedAt, OpenedAt: r.OpenedAt, ClosedAt: r.ClosedAt, SealedAt: r.SealedAt, Archived: r.Archived}
 	if withDefinition {
 		out.Definition = r.Definition.Canonical()
 	}
@@ -119,6 +120,69 @@ func (s *api) updateRound(c *gin.Context) {
 		return
 	}
 	s.getRound(c)
+}
+
+// deleteRound deletes a draft round (204); 409 once it has opened.
+func (s *api) deleteRound(c *gin.Context) {
+	if err := s.store.DeleteRound(c.Request.Context(), c.Param("id")); err != nil {
+		s.fail(c, err)
+		return
+	}
+	s.log.Info("round deleted", "round", c.Param("id"))
+	c.Status(http.StatusNoContent)
+}
+
+// archiveRound hides a sealed round from lists, or with {"archived":
+// false} shows it again; 409 unless it is sealed.
+func (s *api) archiveRound(c *gin.Context) {
+	req := struct {
+		Archived *bool `json:"archived"`
+	}{}
+	if c.Request.ContentLength != 0 {
+		if err := bindJSON(c, &req); err != nil {
+			s.fail(c, err)
+			return
+		}
+	}
+	archived := req.Archived == nil || *req.Archived
+	if err := s.store.ArchiveRound(c.Request.Context(), c.Param("id"), archived); err != nil {
+		s.fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, gin.H{"archived": archived})
+}
+
+// copyRound makes a new draft from a round's definition (201 {"id"}),
+// named {"name"} or 「原名（副本）」.
+func (s *api) copyRound(c *gin.Context) {
+	if !account(c).CanCreateRounds() {
+		s.fail(c, errForbidden)
+		return
+	}
+	req := struct {
+		Name string `json:"name"`
+	}{}
+	if c.Request.ContentLength != 0 {
+		if err := bindJSON(c, &req); err != nil {
+			s.fail(c, err)
+			return
+		}
+	}
+	ctx := c.Request.Context()
+	old, err := s.store.Round(ctx, c.Param("id"))
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	if req.Name == "" {
+		req.Name = old.Name + "（副本）"
+	}
+	r, err := s.store.CopyRound(ctx, old.ID, req.Name)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	c.JSON(http.StatusCreated, gin.H{"id": r.ID, "name": r.Name})
 }
 
 func (s *api) getRound(c *gin.Context) {

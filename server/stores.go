@@ -27,6 +27,9 @@ type roundStore interface {
 	UpdateDefinition(ctx context.Context, id string, def *survey.Definition, source []byte) error
 	OpenRound(ctx context.Context, id string) error
 	CloseRound(ctx context.Context, id string) error
+	DeleteRound(ctx context.Context, id string) error
+	ArchiveRound(ctx context.Context, id string, archived bool) error
+	CopyRound(ctx context.Context, id, name string) (*survey.Round, error)
 }
 
 // batchStore issues and voids slips and counts them.

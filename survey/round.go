@@ -38,6 +38,8 @@ type Round struct {
 	OpenedAt     *time.Time
 	ClosedAt     *time.Time
 	SealedAt     *time.Time
+	// Archived hides a sealed round from lists; its documents stay.
+	Archived bool
 }
 
 // Group is the ballots of one voter category in one unit.

@@ -85,6 +85,9 @@ type Store interface {
 	EndSession(ctx context.Context, token string) error
 	EndSessionsOf(ctx context.Context, name string) error
 	Results(ctx context.Context, roundID string) ([]byte, *time.Time, error)
+	DeleteRound(ctx context.Context, id string) error
+	ArchiveRound(ctx context.Context, id string, archived bool) error
+	CopyRound(ctx context.Context, id, name string) (*survey.Round, error)
 	Document(ctx context.Context, roundID, unit string) (*survey.SealedDocument, error)
 }
 
@@ -252,17 +255,21 @@ func (s *Console) newPage(c *gin.Context, title, nav string) consolePage {
 // flashes are the confirmations a redirect can ask for with ?ok=: fixed
 // texts, so that a link cannot put words on the page.
 var flashes = map[string]string{
-	"created":   "测评活动已创建。请核对单位、成员和权重，然后发放测评票。",
-	"roster":    "名册已导入。",
-	"settings":  "设置已保存。",
-	"opened":    "测评已开放：测评票现在可以使用，权重、量表和规则已冻结。",
-	"closed":    "测评已结束：不再接受提交。",
-	"voided":    "该批次已作废：其中未使用的测评码已失效。",
-	"sealed":    "结果已封存：已计算、签名并冻结，考核组现在可以查看各自的单位。",
-	"results":   "成绩已保存。核对无误后请定稿。",
-	"finalized": "考核结果已定稿并签名：公示名单和结果反馈现在可以下载。",
-	"account":   "账号已创建。",
-	"password":  "密码已修改。您在其他设备上的登录已全部退出。",
+	"created":    "测评活动已创建。请核对单位、成员和权重，然后发放测评票。",
+	"roster":     "名册已导入。",
+	"settings":   "设置已保存。",
+	"opened":     "测评已开放：测评票现在可以使用，权重、量表和规则已冻结。",
+	"closed":     "测评已结束：不再接受提交。",
+	"voided":     "该批次已作废：其中未使用的测评码已失效。",
+	"sealed":     "结果已封存：已计算、签名并冻结，考核组现在可以查看各自的单位。",
+	"results":    "成绩已保存。核对无误后请定稿。",
+	"finalized":  "考核结果已定稿并签名：公示名单和结果反馈现在可以下载。",
+	"deleted":    "草稿已删除。",
+	"archived":   "已归档：测评活动列表中不再显示，结果和签名文件仍然保留。",
+	"unarchived": "已取消归档。",
+	"copied":     "已复制为新的草稿：定义和名册沿用原活动，测评票、选票和结果不复制。请修改名称和设置。",
+	"account":    "账号已创建。",
+	"password":   "密码已修改。您在其他设备上的登录已全部退出。",
 }
 
 type consoleMessage struct {

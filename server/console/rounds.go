@@ -20,7 +20,9 @@ const maxUpload = 8 << 20
 
 type roundsView struct {
 	consolePage
-	Rounds []conRound
+	Rounds       []conRound
+	Archived     int  // archived rounds, listed only on request
+	ShowArchived bool // ?archived=1
 }
 
 type conRound struct {
@@ -28,6 +30,7 @@ type conRound struct {
 	Status               survey.Status
 	Units, Members       int
 	Created              string
+	Archived             bool
 }
 
 // sealedAt is when a round was sealed, with the zone, or "".
@@ -47,12 +50,18 @@ func (s *Console) Rounds(c *gin.Context) {
 		s.consoleFail(c, err)
 		return
 	}
-	v := roundsView{consolePage: s.newPage(c, "测评活动", "rounds")}
+	v := roundsView{consolePage: s.newPage(c, "测评活动", "rounds"), ShowArchived: c.Query("archived") == "1"}
 	for _, r := range rounds {
 		if !s.host.Account(c).CanManage(r.ID) {
 			continue
 		}
-		row := conRound{ID: r.ID, Name: r.Name, Status: r.Status, StatusName: statusNames[r.Status],
+		if r.Archived {
+			v.Archived++
+			if !v.ShowArchived {
+				continue
+			}
+		}
+		row := conRound{ID: r.ID, Name: r.Name, Status: r.Status, StatusName: statusNames[r.Status], Archived: r.Archived,
 			Units: len(r.Definition.Units), Created: s.clock(r.CreatedAt)}
 		for _, u := range r.Definition.Units {
 			row.Members += len(u.Members)

@@ -153,6 +153,10 @@ CREATE TABLE ballot_boxes (
 	box      BLOB NOT NULL        -- AES-GCM: nonce, then the sealed records
 ) WITHOUT ROWID;
 `,
+	// A sealed round can be archived: hidden from lists, documents kept.
+	8: `
+ALTER TABLE rounds ADD COLUMN archived INTEGER NOT NULL DEFAULT 0;
+`,
 }
 
 // migrationSteps run after the SQL of their version, in its transaction.

@@ -190,6 +190,7 @@ type roundRow struct {
 	OpenedAt     *time.Time
 	ClosedAt     *time.Time
 	SealedAt     *time.Time
+	Archived     bool
 }
 
 func (roundRow) TableName() string { return "rounds" }
@@ -226,7 +227,7 @@ func (s *Store) UpdateDefinition(ctx context.Context, id string, def *survey.Def
 		}
 		var ps []survey.Problem
 		for _, b := range batches {
-			if def.Unit(b.Unit) == nil || def.Category(b.Category) == nil {
+			if survey.CheckBatches(def, []survey.BatchRequest{{Unit: b.Unit, Category: b.Category, Member: b.Member, Count: b.Count}}) != nil {
 				ps = append(ps, survey.Problem{Path: "units", Message: fmt.Sprintf("已为单位「%s」的测评人类别「%s」发放测评码：请先作废该批次", b.Unit, b.Category)})
 			}
 		}
@@ -282,7 +283,7 @@ func (s *Store) toRound(row *roundRow) (*survey.Round, error) {
 	return &survey.Round{
 		ID: row.ID, Name: row.Name, Status: row.Status, Definition: def,
 		ConfigSHA256: row.ConfigSHA256, CreatedAt: row.CreatedAt,
-		OpenedAt: row.OpenedAt, ClosedAt: row.ClosedAt, SealedAt: row.SealedAt,
+		OpenedAt: row.OpenedAt, ClosedAt: row.ClosedAt, SealedAt: row.SealedAt, Archived: row.Archived,
 	}, nil
 }
 

@@ -1,0 +1,102 @@
+package sqlite
+
+import (
+	"context"
+	"fmt"
+
+	"gorm.io/gorm"
+
+	"minping/survey"
+)
+
+// DeleteRound deletes a draft round with its batches, codes and expected
+// attendance. ErrWrongState once it has opened: a round that took ballots
+// is archived, never deleted.
+func (s *Store) DeleteRound(ctx context.Context, id string) error {
+	s.batchMu.Lock()
+	defer s.batchMu.Unlock()
+	err := s.w.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		var row roundRow
+		if err := tx.Select("status").First(&row, "id = ?", id).Error; err != nil {
+			return notFound(err, "round")
+		}
+		if row.Status != survey.StatusDraft {
+			return survey.ErrWrongState
+		}
+		for _, q := range []string{
+			`DELETE FROM codes WHERE round_id = ?`,
+			`DELETE FROM batches WHERE round_id = ?`,
+			`DELETE FROM roster_expected WHERE round_id = ?`,
+			`DELETE FROM rounds WHERE id = ?`,
+		} {
+			if err := tx.Exec(q, id).Error; err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("delete round: %w", err)
+	}
+	s.slips.purge(id)
+	return nil
+}
+
+// ArchiveRound hides a sealed round from lists (archived true) or shows it
+// again; its documents and results stay. ErrWrongState unless it is sealed.
+func (s *Store) ArchiveRound(ctx context.Context, id string, archived bool) error {
+	err := s.w.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		var row roundRow
+		if err := tx.Select("status").First(&row, "id = ?", id).Error; err != nil {
+			return notFound(err, "round")
+		}
+		if row.Status != survey.StatusSealed {
+			return survey.ErrWrongState
+		}
+		return tx.Model(&roundRow{}).Where("id = ?", id).Update("archived", archived).Error
+	})
+	if err != nil {
+		return fmt.Errorf("archive round: %w", err)
+	}
+	s.slips.forget(id)
+	return nil
+}
+
+// CopyRound makes a new draft from a round — its definition as written,
+// renamed to name, and its expected attendance — for next year's round or
+// a rehearsal. Nothing of the old round's slips, ballots or results comes
+// along.
+func (s *Store) CopyRound(ctx context.Context, id, name string) (*survey.Round, error) {
+	old, err := s.Round(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	src, err := s.RoundSource(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if len(src) == 0 {
+		src = old.Definition.Canonical()
+	}
+	if src, err = survey.SourceWithSettings(src, survey.Settings{Name: name}); err != nil {
+		return nil, fmt.Errorf("copy round: %w", err)
+	}
+	def, err := survey.ParseDefinition(src)
+	if err != nil {
+		return nil, fmt.Errorf("copy round: %w", err)
+	}
+	exp, err := s.Expected(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	r, err := s.CreateRound(ctx, def, src)
+	if err != nil {
+		return nil, err
+	}
+	if len(exp) > 0 {
+		if err := s.SetExpected(ctx, r.ID, exp); err != nil {
+			return nil, err
+		}
+	}
+	return r, nil
+}
