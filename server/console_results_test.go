@@ -200,3 +200,43 @@ func mustDefinition(t *testing.T, src []byte) *survey.Definition {
 	}
 	return d
 }
+
+// TestConsoleReprint: a print sheet can be reopened with the same codes
+// until the organiser says it printed; then it cannot, and the codes are
+// gone from the server.
+func TestConsoleReprint(t *testing.T) {
+	e := newConsoleEnv(t)
+	cc := signIn(t, e.ts.URL, "考核办", organiserPassword)
+	rid := "/console/rounds/" + e.round
+	page := cc.must(http.StatusOK, cc.get(rid+"/batches"), "batches page")
+	nonce := regexp.MustCompile(`name="nonce" value="([^"]+)"`).FindSubmatch(page.body)
+	sheet := cc.must(http.StatusCreated, cc.post(rid+"/batches", url.Values{"unit": {"czj"}, "category": {"staff"}, "count": {"4"},
+		"nonce": {string(nonce[1])}, "loopback_ok": {"yes"}}), "issue")
+	codes := slipCodeRE.FindAllSubmatch(sheet.body, -1)
+	page = cc.must(http.StatusOK, cc.get(rid+"/batches"), "batches page after")
+	job := regexp.MustCompile(`/print/([^"/]+)"`).FindSubmatch(page.body)
+	if job == nil {
+		t.Fatal("the batches page offers no print sheet to reopen")
+	}
+	again := cc.must(http.StatusCreated, cc.get(rid+"/print/"+string(job[1])), "reopen")
+	reopened := slipCodeRE.FindAllSubmatch(again.body, -1)
+	if len(reopened) != len(codes) || len(codes) != 4 {
+		t.Fatalf("reopened %d codes, issued %d; want the same 4", len(reopened), len(codes))
+	}
+	same := map[string]bool{}
+	for _, c := range codes {
+		same[string(c[1])] = true
+	}
+	for _, c := range reopened {
+		if !same[string(c[1])] {
+			t.Errorf("the reopened sheet has a code %s not on the first", c[1])
+		}
+	}
+	cc.must(http.StatusSeeOther, cc.post(rid+"/print/"+string(job[1])+"/done", nil), "printed")
+	if r := cc.get(rid + "/print/" + string(job[1])); r.status != http.StatusNotFound {
+		t.Errorf("after 已打印 the sheet reopens: %d", r.status)
+	}
+	if page := cc.get(rid + "/batches"); bytes.Contains(page.body, job[1]) {
+		t.Error("after 已打印 the batches page still offers the sheet")
+	}
+}

@@ -30,10 +30,17 @@ type batchesView struct {
 	Bulk        []conBulk
 	Nonce       string
 	Issued      int
-	Small       []string // warnings for groups issued too few slips to be counted
-	Base        string   // where the links on the slips will point
-	Loopback    bool     // Base is this machine only: no phone can open it
-	LAN         []string // the console at this machine's network addresses, to open instead
+	Small       []string   // warnings for groups issued too few slips to be counted
+	Base        string     // where the links on the slips will point
+	Prints      []printRow // recent print sheets that can be reopened
+	Loopback    bool       // Base is this machine only: no phone can open it
+	LAN         []string   // the console at this machine's network addresses, to open instead
+}
+
+// printRow is a print sheet that can be reopened.
+type printRow struct {
+	ID, When       string
+	Batches, Slips int
 }
 
 type batchUnitRow struct {
@@ -115,6 +122,9 @@ func (s *Console) BatchesPage(c *gin.Context) {
 		v.Small = append(v.Small, si.Warning(def))
 	}
 	v.Base = s.host.BaseURL(c)
+	for _, j := range s.prints.of(r.ID, s.now()) {
+		v.Prints = append(v.Prints, printRow{ID: j.ID, When: s.clock(j.Issued), Batches: j.Batches, Slips: j.Slips})
+	}
 	if v.Loopback = loopback(v.Base); v.Loopback {
 		v.LAN = lanConsoles(v.Base, "/console/rounds/"+r.ID+"/batches")
 	}
@@ -258,8 +268,12 @@ func recusalBatches(def *survey.Definition, unit, category string, skip map[stri
 	return out
 }
 
-// printIssued answers with the print sheet of batches just issued.
+// printIssued answers with the print sheet of batches just issued (or
+// reopened), keeping their codes sealed in memory to reopen for a while.
 func (s *Console) printIssued(c *gin.Context, r *survey.Round, issued []survey.Issued) {
+	if c.Param("job") == "" {
+		s.prints.keep(r.ID, issued, s.now())
+	}
 	v, err := s.host.PrintView(r, issued, s.host.BaseURL(c))
 	if err != nil {
 		s.consoleFail(c, err)

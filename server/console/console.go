@@ -115,6 +115,8 @@ type Console struct {
 
 	issuedMu sync.Mutex
 	issued   map[string]time.Time // issue-form nonces already used, to refuse a re-posted form
+
+	prints *printJobs // recent print sheets' codes, sealed in memory, to reopen (reprint.go)
 }
 
 // Options tune a Console; zero values take the defaults.
@@ -156,6 +158,7 @@ func New(host Host, store Store, log *slog.Logger, o Options) *Console {
 		turnoutStep:  5,
 		turnout:      map[string]*votedSnapshot{},
 		issued:       map[string]time.Time{},
+		prints:       newPrintJobs(),
 	}
 	fs.WalkDir(assets.Static(), ".", func(p string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() {
@@ -268,6 +271,7 @@ var flashes = map[string]string{
 	"archived":   "已归档：测评活动列表中不再显示，结果和签名文件仍然保留。",
 	"unarchived": "已取消归档。",
 	"copied":     "已复制为新的草稿：定义和名册沿用原活动，测评票、选票和结果不复制。请修改名称和设置。",
+	"printed":    "已确认打印：这批测评码已从服务器内存中清除，只存在于打印出的纸上。",
 	"account":    "账号已创建。",
 	"password":   "密码已修改。您在其他设备上的登录已全部退出。",
 }

@@ -1,0 +1,150 @@
+package console
+
+import (
+	"crypto/aes"
+	"crypto/cipher"
+	"crypto/rand"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"minping/survey"
+)
+
+// A printer jams, a tab is closed before printing: the codes of a sheet
+// just issued must not be lost with it, yet they exist nowhere but in that
+// response. So the console keeps each print job's codes for a while —
+// encrypted in memory under a key made when the process starts, never on
+// disk — and the batches page offers to reopen the sheet until the
+// organiser says it printed (which forgets the codes) or reprintFor has
+// passed. A restart forgets every job.
+
+// reprintFor is how long a print job's codes can be reopened.
+const reprintFor = 30 * time.Minute
+
+// printJobs holds the print jobs of recent issues.
+type printJobs struct {
+	mu   sync.Mutex
+	aead cipher.AEAD
+	jobs map[string]*printJob
+}
+
+// printJob is one issue's print sheet: its batches, and their codes sealed.
+type printJob struct {
+	ID      string
+	Round   string
+	Batches int
+	Slips   int
+	Issued  time.Time
+	sealed  []byte // nonce ‖ AES-GCM of the issued batches with their codes
+}
+
+func newPrintJobs() *printJobs {
+	key := make([]byte, 32)
+	rand.Read(key)
+	block, _ := aes.NewCipher(key)  // a 32-byte key always makes a cipher
+	aead, _ := cipher.NewGCM(block) // and a GCM of it
+	return &printJobs{aead: aead, jobs: map[string]*printJob{}}
+}
+
+// keep seals an issue's codes and returns its job id.
+func (p *printJobs) keep(roundID string, issued []survey.Issued, now time.Time) string {
+	plain, _ := json.Marshal(issued) // our own types
+	nonce := make([]byte, p.aead.NonceSize())
+	rand.Read(nonce)
+	job := &printJob{ID: survey.NewToken(), Round: roundID, Batches: len(issued), Issued: now,
+		sealed: p.aead.Seal(nonce, nonce, plain, []byte(roundID))}
+	for _, is := range issued {
+		job.Slips += len(is.Codes)
+	}
+	clear(plain)
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.expire(now)
+	p.jobs[job.ID] = job
+	return job.ID
+}
+
+// open returns a job's issued batches with their codes.
+func (p *printJobs) open(roundID, id string, now time.Time) ([]survey.Issued, bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.expire(now)
+	job := p.jobs[id]
+	if job == nil || job.Round != roundID {
+		return nil, false
+	}
+	n := p.aead.NonceSize()
+	plain, err := p.aead.Open(nil, job.sealed[:n], job.sealed[n:], []byte(roundID))
+	if err != nil {
+		return nil, false
+	}
+	defer clear(plain)
+	var issued []survey.Issued
+	if json.Unmarshal(plain, &issued) != nil {
+		return nil, false
+	}
+	return issued, true
+}
+
+// done forgets a job's codes.
+func (p *printJobs) done(roundID, id string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if job := p.jobs[id]; job != nil && job.Round == roundID {
+		clear(job.sealed)
+		delete(p.jobs, id)
+	}
+}
+
+// of lists a round's jobs still open, newest first.
+func (p *printJobs) of(roundID string, now time.Time) []printJob {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.expire(now)
+	var out []printJob
+	for _, j := range p.jobs {
+		if j.Round == roundID {
+			out = append(out, *j)
+		}
+	}
+	sort.Slice(out, func(a, b int) bool { return out[a].Issued.After(out[b].Issued) })
+	return out
+}
+
+// expire forgets jobs older than reprintFor; mu must be held.
+func (p *printJobs) expire(now time.Time) {
+	for id, j := range p.jobs {
+		if now.Sub(j.Issued) > reprintFor {
+			clear(j.sealed)
+			delete(p.jobs, id)
+		}
+	}
+}
+
+// Reprint reopens a print job's sheet, with the same codes.
+func (s *Console) Reprint(c *gin.Context) {
+	r, ok := s.round(c)
+	if !ok {
+		return
+	}
+	issued, ok := s.prints.open(r.ID, c.Param("job"), s.now())
+	if !ok {
+		s.consoleError(c, http.StatusNotFound, "打印页已不能重新打开",
+			fmt.Sprintf("发放后 %d 分钟内、点“已打印”之前可以重新打开；之后测评码只存在于已打印的纸上。如未打印，请作废该批次后重新发放。", int(reprintFor/time.Minute)))
+		return
+	}
+	s.log.Info("print sheet reopened", "round", r.ID, "batches", len(issued), "by", s.host.Account(c).Name)
+	s.printIssued(c, r, issued)
+}
+
+// Printed forgets a print job's codes: they exist only on paper now.
+func (s *Console) Printed(c *gin.Context) {
+	s.prints.done(c.Param("id"), c.Param("job"))
+	consoleRedirect(c, "/console/rounds/"+c.Param("id")+"/batches", "printed")
+}
