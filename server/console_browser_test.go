@@ -165,7 +165,7 @@ func TestConsoleWalk(t *testing.T) {
 	w.shot(ctx, "05-round-open.png")
 
 	// Turnout before any vote.
-	w.do(ctx, "turnout page", chromedp.Navigate(roundURL+"/turnout"), chromedp.WaitVisible(chromedp.CSS(`[data-t=voted]`)))
+	w.do(ctx, "turnout page", chromedp.Navigate(roundURL+"/turnout"), chromedp.WaitVisible(chromedp.CSS(`[data-t=shown]`)))
 
 	// Issue a batch: its print sheet opens in a new tab.
 	w.do(ctx, "batches page", chromedp.Navigate(roundURL+"/batches"), chromedp.WaitVisible(chromedp.CSS(`#issue-one`)))
@@ -233,11 +233,12 @@ func TestConsoleWalk(t *testing.T) {
 	}
 	w.shot(phone, "10-phone-done.png")
 
-	// Turnout moves in steps of 5: one vote shows 0, five show 5. Four more
-	// ballots come through the API, as other phones would send them.
-	w.do(ctx, "turnout page", chromedp.Navigate(roundURL+"/turnout"), chromedp.WaitVisible(chromedp.CSS(`[data-t=voted]`)))
-	if got := w.text(ctx, ".summary [data-t=voted]"); got != "0" {
-		t.Errorf("turnout after one vote: %q, want 0 (coarse steps of 5)", got)
+	// While voting is open a count under min_group (3) is not shown: one
+	// vote says 「不足 3 人」, five say 5. Four more ballots come through the
+	// API, as other phones would send them.
+	w.do(ctx, "turnout page", chromedp.Navigate(roundURL+"/turnout"), chromedp.WaitVisible(chromedp.CSS(`[data-t=shown]`)))
+	if got := w.text(ctx, ".summary [data-t=shown]"); got != "不足 3 人" {
+		t.Errorf("turnout after one vote: %q, want 不足 3 人", got)
 	}
 	admin := e.admin()
 	for _, code := range codes[1:5] {
@@ -245,7 +246,7 @@ func TestConsoleWalk(t *testing.T) {
 			t.Fatalf("vote: %s", r)
 		}
 	}
-	w.waitText(ctx, ".summary [data-t=voted]", "5", 20*time.Second) // the page polls; no reload
+	w.waitText(ctx, ".summary [data-t=shown]", "5", 20*time.Second) // the page polls; no reload
 	w.waitText(ctx, `tr[data-unit="0"] [data-cell="total"]`, "5 / 6", 5*time.Second)
 	w.shot(ctx, "11-turnout.png")
 	w.do(ctx, "big screen", chromedp.Navigate(roundURL+"/screen"), chromedp.WaitVisible(chromedp.CSS(`.screen .qr svg`)))
@@ -273,8 +274,8 @@ func TestConsoleWalk(t *testing.T) {
 	if r, _ := e.store.Round(context.Background(), roundID); r.Status != survey.StatusSealed {
 		t.Errorf("round %s is %s after the walk, want sealed", roundID, r.Status)
 	}
-	w.do(ctx, "exact turnout after closing", chromedp.Navigate(roundURL+"/turnout"), chromedp.WaitVisible(chromedp.CSS(`[data-t=voted]`)))
-	if got := w.text(ctx, ".summary [data-t=voted]"); got != "5" {
+	w.do(ctx, "exact turnout after closing", chromedp.Navigate(roundURL+"/turnout"), chromedp.WaitVisible(chromedp.CSS(`[data-t=shown]`)))
+	if got := w.text(ctx, ".summary [data-t=shown]"); got != "5" {
 		t.Errorf("turnout after closing: %q, want the exact 5", got)
 	}
 	w.shot(ctx, "16-turnout-final.png")

@@ -663,7 +663,8 @@ func TestConsoleBatchesTurnoutClose(t *testing.T) {
 		t.Errorf("the batch is not void")
 	}
 
-	// Turnout: while open, voted counts go in steps of 5.
+	// Turnout: while open, a count under min_group (3) says 「不足 3 人」;
+	// from 3 on it is exact.
 	admin := e.admin()
 	admin.state(e.round, "open")
 	vote := func(code string) {
@@ -673,25 +674,27 @@ func TestConsoleBatchesTurnoutClose(t *testing.T) {
 			t.Fatalf("vote: %s", r)
 		}
 	}
-	for i := 0; i < 4; i++ {
+	for i := 0; i < 2; i++ {
 		vote(string(codes[i][1]))
 	}
 	v := turnoutFigures(t, cc, e.round)
-	if !v.Coarse || v.Voted != 0 || v.Units[0].Voted != 0 || v.Units[0].Cells[2].Voted != 0 || v.Issued != 8 {
-		t.Errorf("4 votes while open: voted %d (unit %d, cell %d), issued %d; want 0, 0, 0 and 8", v.Voted, v.Units[0].Voted, v.Units[0].Cells[2].Voted, v.Issued)
+	if cell := v.Units[0].Cells[2]; !v.Coarse || v.Shown != "不足 3 人" || v.Voted != 0 || cell.Shown != "不足 3 人" || cell.Issued != 6 || v.Issued != 8 {
+		t.Errorf("2 votes while open: shown %q (czj staff %q of %d), issued %d; want 不足 3 人 twice, 6 and 8", v.Shown, cell.Shown, cell.Issued, v.Issued)
 	}
-	vote(string(codes[4][1]))
-	if v := turnoutFigures(t, cc, e.round); v.Voted != 5 || v.Units[0].Cells[2].Voted != 5 || v.Units[0].Cells[2].Issued != 6 {
-		t.Errorf("5 votes while open: voted %d, czj staff %d/%d; want 5 and 5/6", v.Voted, v.Units[0].Cells[2].Voted, v.Units[0].Cells[2].Issued)
+	vote(string(codes[2][1]))
+	vote(string(codes[3][1]))
+	if v := turnoutFigures(t, cc, e.round); v.Voted != 4 || v.Shown != "4" || v.Units[0].Cells[2].Shown != "4" {
+		t.Errorf("4 votes while open: shown %q, czj staff %q; want the exact 4", v.Shown, v.Units[0].Cells[2].Shown)
 	}
 	// Within the refresh interval the figures hold still.
 	mu.Lock()
 	step = 0
 	mu.Unlock()
 	turnoutFigures(t, cc, e.round)
+	vote(string(codes[4][1]))
 	vote(string(codes[5][1]))
-	if v := turnoutFigures(t, cc, e.round); v.Voted != 5 {
-		t.Errorf("within the interval: voted %d, want still 5", v.Voted)
+	if v := turnoutFigures(t, cc, e.round); v.Voted != 4 {
+		t.Errorf("within the interval: voted %d, want still 4", v.Voted)
 	}
 	cc.must(http.StatusOK, cc.get(rid+"/turnout"), "turnout page")
 	cc.must(http.StatusOK, cc.get(rid+"/screen"), "big screen")
@@ -703,7 +706,7 @@ func TestConsoleBatchesTurnoutClose(t *testing.T) {
 	}
 	// It lists, before the organiser confirms, the units under quorum: here
 	// those without slips at all, among them 区民政局.
-	if body := string(closePage.body); !strings.Contains(body, "参评率尚未达到") || !strings.Contains(body, "区民政局：已提交约 0 / 已发放 0（没有发放测评票）") {
+	if body := string(closePage.body); !strings.Contains(body, "参评率尚未达到") || !strings.Contains(body, "区民政局：已提交 0 / 已发放 0（没有发放测评票）") {
 		t.Errorf("the close page does not list the units under quorum:\n%s", body)
 	}
 	if r := cc.post(rid+"/close", nil); r.status != http.StatusUnprocessableEntity {

@@ -55,11 +55,11 @@
     f.className = "fill" + (met ? " met" : "");
   }
   function cell(c) {
-    return c.issued ? c.voted + " / " + c.issued : "—";
+    return c.issued ? c.shown + " / " + c.issued : "未发放";
   }
   function update(d) {
     if (d.status !== status) { window.location.reload(); return; }
-    text("voted", d.voted);
+    text("shown", d.shown);
     text("issued", d.issued);
     text("percent", d.percent);
     text("updated", d.updated);
@@ -75,7 +75,7 @@
         if (n) n.textContent = cell(u.cells[k]);
       }
       n = row.querySelector('[data-cell="total"]');
-      if (n) n.textContent = u.voted + " / " + u.issued;
+      if (n) n.textContent = u.shown + " / " + u.issued;
       n = row.querySelector("[data-pct]");
       if (n) n.textContent = u.percent;
       bar(row.querySelector(".bar"), u.width, u.met);

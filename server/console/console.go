@@ -109,7 +109,6 @@ type Console struct {
 	urls     map[string]string // static file name → its hashed URL
 
 	turnoutEvery time.Duration // a live turnout figure changes at most this often
-	turnoutStep  int           // while voting is open, voted counts are rounded down to this
 	turnoutMu    sync.Mutex
 	turnout      map[string]*votedSnapshot
 
@@ -155,7 +154,6 @@ func New(host Host, store Store, log *slog.Logger, o Options) *Console {
 		static:       map[string]staticFile{},
 		urls:         map[string]string{},
 		turnoutEvery: o.TurnoutEvery,
-		turnoutStep:  5,
 		turnout:      map[string]*votedSnapshot{},
 		issued:       map[string]time.Time{},
 		prints:       newPrintJobs(),

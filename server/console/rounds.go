@@ -595,12 +595,14 @@ func (s *Console) Open(c *gin.Context) {
 
 type closeView struct {
 	consolePage
-	Round   *survey.Round
-	Issued  int
-	Voted   int
-	Quorum  string
-	CanSeal bool
-	Below   []unitFig // units whose turnout, as far as the coarse figures show, is under quorum
+	Round    *survey.Round
+	Issued   int
+	Voted    int
+	Shown    string // Voted as shown: a number or 「不足 N 人」
+	Quorum   string
+	CanSeal  bool
+	Below    []unitFig // units whose turnout, as far as the shown figures go, is under quorum
+	MinGroup int       // counts below it are not shown while voting is open
 }
 
 // ClosePage asks for confirmation and says what closing cannot undo.
@@ -619,7 +621,7 @@ func (s *Console) ClosePage(c *gin.Context) {
 		return
 	}
 	v := closeView{consolePage: s.newPage(c, "结束测评 · "+r.Name, "rounds"), Round: r,
-		Issued: t.Issued, Voted: t.Voted, Quorum: r.Definition.Rules.Quorum.String()}
+		Issued: t.Issued, Voted: t.Voted, Shown: t.Shown, Quorum: r.Definition.Rules.Quorum.String(), MinGroup: t.MinGroup}
 	for _, u := range t.Units {
 		if !u.Met {
 			v.Below = append(v.Below, u)

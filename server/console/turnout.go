@@ -14,21 +14,23 @@ import (
 	"minping/survey"
 )
 
-// Live turnout. While voting is open the console never shows exact returns:
-// each voted count (per unit and category, per unit, and overall, each
-// rounded on its own) is rounded down to a multiple of turnoutStep, and a
-// round's figures are recomputed at most every turnoutEvery. Someone
-// watching the screen as a colleague walks out therefore cannot tell
-// whether that colleague's slip was the one that came in. Once voting has
-// ended the counts are exact.
+// Live turnout. While voting is open a voted count (per unit and category,
+// per unit, and overall) below min_group is shown as 「不足 N 人」, never as
+// a number: someone watching the screen as the first colleagues walk out
+// cannot tell whose slip came in. From min_group on the count is exact, so
+// that an organiser sees a group that has all voted as done (3 of 3
+// 区领导 used to show 0 / 3, rounded down to a step of 5). A round's
+// figures are recomputed at most every turnoutEvery, so that a count does
+// not move with each ballot. Once voting has ended every count is exact.
 
 // TurnoutView is a round's turnout as the console shows it (turnout.json).
 type TurnoutView struct {
 	Round      string        `json:"round"`
 	Status     survey.Status `json:"status"`
 	StatusName string        `json:"status_name"`
-	Coarse     bool          `json:"coarse"`
-	Step       int           `json:"step"`
+	Coarse     bool          `json:"coarse"`    // small counts hidden (voting open)
+	MinGroup   int           `json:"min_group"` // counts below it are 「不足 N 人」 while open
+	Shown      string        `json:"shown"`     // Voted as shown: a number or 「不足 N 人」
 	Updated    string        `json:"updated"`
 	Issued     int           `json:"issued"`
 	Voted      int           `json:"voted"`
@@ -46,7 +48,8 @@ type unitFig struct {
 	ID      string    `json:"id"`
 	Name    string    `json:"name"`
 	Issued  int       `json:"issued"`
-	Voted   int       `json:"voted"`
+	Voted   int       `json:"voted"` // 0 when hidden
+	Shown   string    `json:"shown"`
 	Percent string    `json:"percent"`
 	Width   float64   `json:"width"`
 	Met     bool      `json:"met"`
@@ -54,8 +57,9 @@ type unitFig struct {
 }
 
 type cellFig struct {
-	Issued int `json:"issued"`
-	Voted  int `json:"voted"`
+	Issued int    `json:"issued"`
+	Voted  int    `json:"voted"` // 0 when hidden
+	Shown  string `json:"shown"`
 }
 
 // votedSnapshot is the exact voted counts of a round at one moment, from
@@ -91,14 +95,17 @@ func (s *Console) turnoutSnapshot(ctx context.Context, r *survey.Round) (*Turnou
 
 	def := r.Definition
 	coarse := r.Status == survey.StatusOpen
-	step := 1
-	if coarse {
-		step = max(s.turnoutStep, 1)
+	few := def.Rules.MinGroup
+	// show is a count as it may be shown, and the number that stands for it.
+	show := func(n int) (int, string) {
+		if coarse && n > 0 && n < few {
+			return 0, fmt.Sprintf("不足 %d 人", few)
+		}
+		return n, fmt.Sprint(n)
 	}
-	round := func(n int) int { return n / step * step }
 	q := def.Rules.Quorum.Rat()
 	qf, _ := q.Float64()
-	t := &TurnoutView{Round: r.Name, Status: r.Status, StatusName: statusNames[r.Status], Coarse: coarse, Step: step,
+	t := &TurnoutView{Round: r.Name, Status: r.Status, StatusName: statusNames[r.Status], Coarse: coarse, MinGroup: few,
 		Updated: snap.at.In(s.tz).Format("15:04:05"), Quorum: def.Rules.Quorum.String(), QuorumPct: qf * 100}
 	for _, ct := range def.Categories {
 		t.categories = append(t.categories, ct.Name)
@@ -110,15 +117,17 @@ func (s *Console) turnoutSnapshot(ctx context.Context, r *survey.Round) (*Turnou
 		for _, ct := range ut.Categories {
 			v := snap.voted[[2]string{ut.Unit, ct.Category}]
 			unitVoted += v
-			u.Cells = append(u.Cells, cellFig{Issued: ct.Count.Issued, Voted: round(v)})
+			cf := cellFig{Issued: ct.Count.Issued}
+			cf.Voted, cf.Shown = show(v)
+			u.Cells = append(u.Cells, cf)
 		}
-		u.Voted = round(unitVoted)
+		u.Voted, u.Shown = show(unitVoted)
 		u.Percent, u.Width, u.Met = turnoutShare(u.Voted, u.Issued, q)
 		t.Issued += ut.Count.Issued
 		exactVoted += unitVoted
 		t.Units = append(t.Units, u)
 	}
-	t.Voted = round(exactVoted)
+	t.Voted, t.Shown = show(exactVoted)
 	t.Percent, t.Width, t.Met = turnoutShare(t.Voted, t.Issued, q)
 	return t, nil
 }
