@@ -2,6 +2,7 @@ package sqlite
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -209,6 +210,10 @@ func spentBits(tx *gorm.DB) error {
 	return nil
 }
 
+// ErrNewerSchema is returned by Open for a database a newer minping has
+// migrated: serving it would risk writes the newer schema does not expect.
+var ErrNewerSchema = errors.New("database schema is newer than this minping")
+
 func migrate(ctx context.Context, db *gorm.DB) error {
 	db = db.WithContext(ctx)
 	if err := db.Exec(`CREATE TABLE IF NOT EXISTS schema_migrations (
@@ -218,6 +223,10 @@ func migrate(ctx context.Context, db *gorm.DB) error {
 	var current int
 	if err := db.Raw(`SELECT COALESCE(MAX(version), 0) FROM schema_migrations`).Scan(&current).Error; err != nil {
 		return fmt.Errorf("migrate: %w", err)
+	}
+	if current >= len(migrations) {
+		return fmt.Errorf("%w: the database is at schema version %d, this minping knows versions up to %d; "+
+			"it was written by a newer minping — run that version, or restore a backup made before the upgrade", ErrNewerSchema, current, len(migrations)-1)
 	}
 	for v := current + 1; v < len(migrations); v++ {
 		err := db.Transaction(func(tx *gorm.DB) error {

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -109,5 +110,19 @@ func TestMigrateBatchCounts(t *testing.T) {
 	}
 	if got, want := tu[0].Count, (survey.Count{Issued: 3 + 1, Voted: 3 + 1}); got != want {
 		t.Errorf("turnout after a ballot and the seal: %+v, want %+v", got, want)
+	}
+}
+
+// TestOpenRefusesNewerSchema: a database a newer minping migrated is not
+// served, and the error says what to do.
+func TestOpenRefusesNewerSchema(t *testing.T) {
+	s, path := openStore(t)
+	if err := s.w.Exec(`INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)`, len(migrations), time.Now()).Error; err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	_, err := Open(t.Context(), path, Options{CodeKey: bytes.Repeat([]byte{9}, 32)})
+	if !errors.Is(err, ErrNewerSchema) || !strings.Contains(err.Error(), "newer minping") {
+		t.Fatalf("open a newer schema: %v, want ErrNewerSchema saying what to do", err)
 	}
 }
