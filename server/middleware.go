@@ -32,6 +32,7 @@ func (s *Server) requestLog() gin.HandlerFunc {
 		start := time.Now()
 		c.Next()
 		route, status, took := c.FullPath(), c.Writer.Status(), time.Since(start)
+		s.metrics.observe(c, route, status, took)
 		voter := isVoterPath(route)
 		if (voter || route == "/healthz") && status < 500 {
 			s.counts.add(c.Request.Method, route, status, took)

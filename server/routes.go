@@ -20,6 +20,8 @@ func (s *Server) Handler() http.Handler {
 	r.HandleMethodNotAllowed = true
 
 	r.GET("/healthz", func(c *gin.Context) { c.String(http.StatusOK, "ok") })
+	r.GET("/readyz", s.readyz)
+	r.GET("/metrics", s.metricsHere)
 	r.GET("/", func(c *gin.Context) { c.Redirect(http.StatusFound, "/b") })
 	r.GET("/favicon.ico", func(c *gin.Context) { // none: say so, and let browsers keep that
 		c.Header("Cache-Control", "public, max-age=86400")

@@ -36,6 +36,13 @@ type Config struct {
 	TrustedProxies []string
 	Now            func() time.Time // the clock for round-level times [time.Now]
 	TZ             *time.Location   // the zone of times people read [Asia/Shanghai]
+	// MetricsAddr serves /metrics on an address of its own (--metrics-addr);
+	// when empty, /metrics answers loopback clients on Addr only.
+	MetricsAddr string
+	// LogJSON writes the log as JSON lines (--log-format json), else text.
+	LogJSON bool
+	// MinFreeDisk is the free space under which /readyz fails [MinFreeDisk].
+	MinFreeDisk int64
 
 	turnoutEvery time.Duration // tests: how often the console's live turnout may change
 }
@@ -61,7 +68,11 @@ func (cfg Config) withDefaults() Config {
 // gracefully. It prints where it serves to stdout and logs to stderr.
 func Serve(ctx context.Context, cfg Config, stdout, stderr io.Writer) error {
 	cfg = cfg.withDefaults()
-	log := slog.New(slog.NewTextHandler(stderr, nil))
+	var handler slog.Handler = slog.NewTextHandler(stderr, nil)
+	if cfg.LogJSON {
+		handler = slog.NewJSONHandler(stderr, nil)
+	}
+	log := slog.New(handler)
 
 	unlock, err := datadir.Lock(cfg.dirs())
 	if err != nil {
@@ -114,8 +125,18 @@ func Serve(ctx context.Context, cfg Config, stdout, stderr io.Writer) error {
 	fmt.Fprintf(stdout, "minping serving on %s  (console %s/console, voters %s/b)\n", url, url, url)
 	log.Info("serving", "addr", ln.Addr().String(), "data", cfg.Data, "keys", cfg.Keys)
 
-	errc := make(chan error, 1)
+	errc := make(chan error, 2)
 	go func() { errc <- hs.Serve(ln) }()
+	if cfg.MetricsAddr != "" {
+		mln, err := net.Listen("tcp", cfg.MetricsAddr)
+		if err != nil {
+			return fmt.Errorf("listen for metrics: %w", err)
+		}
+		ms := &http.Server{Handler: srv.metrics.handler(), ReadHeaderTimeout: 10 * time.Second}
+		go func() { errc <- ms.Serve(mln) }()
+		defer ms.Close()
+		log.Info("metrics", "addr", mln.Addr().String())
+	}
 	summaries, stopSummaries := context.WithCancel(ctx)
 	defer stopSummaries()
 	go srv.summarizeRequests(summaries, time.Minute)

@@ -29,6 +29,8 @@ type Server struct {
 	console *console.Console
 	counts  requestCounts // requests counted rather than logged, see requestLog
 	csp     string        // the Content-Security-Policy of every response
+	store   *sqlite.Store // for /readyz
+	metrics *metrics      // /metrics
 }
 
 // base is what every audience's handlers share: the config, the log, the
@@ -96,6 +98,8 @@ func New(store *sqlite.Store, key ed25519.PrivateKey, cfg Config, log *slog.Logg
 		console: con,
 		counts:  requestCounts{since: time.Now()},
 		csp:     csp,
+		store:   store,
+		metrics: newMetrics(store),
 	}, nil
 }
 

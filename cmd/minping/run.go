@@ -111,6 +111,22 @@ func parseFlags(name string, args []string, getenv func(string) string, stderr i
 			c.TZ = loc
 			return err
 		})
+		fs.StringVar(&c.MetricsAddr, "metrics-addr", env("MINPING_METRICS_ADDR", ""), "serve Prometheus /metrics on this address of its own, e.g. 127.0.0.1:9180 (MINPING_METRICS_ADDR); default: /metrics on --addr, to loopback clients only")
+		fs.Func("log-format", "text or json (MINPING_LOG_FORMAT; default text)", func(v string) error {
+			switch v {
+			case "text", "json":
+				c.LogJSON = v == "json"
+				return nil
+			}
+			return fmt.Errorf("log format %q: want text or json", v)
+		})
+		switch v := getenv("MINPING_LOG_FORMAT"); v {
+		case "", "text":
+		case "json":
+			c.LogJSON = true
+		default:
+			return c, nil, usageError{fmt.Errorf("MINPING_LOG_FORMAT %q: want text or json", v)}
+		}
 		if v := getenv("MINPING_TZ"); v != "" {
 			loc, err := time.LoadLocation(v)
 			if err != nil {

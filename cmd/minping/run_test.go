@@ -219,3 +219,20 @@ func TestPasswd(t *testing.T) {
 		}
 	}
 }
+
+// TestOperatorFlags reads --log-format and --metrics-addr, and their
+// environment variables; a bad log format is a usage error.
+func TestOperatorFlags(t *testing.T) {
+	env := func(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
+	cfg, _, err := parseFlags("serve", []string{"--log-format", "json", "--metrics-addr", "127.0.0.1:9180"}, env(nil), io.Discard)
+	if err != nil || !cfg.LogJSON || cfg.MetricsAddr != "127.0.0.1:9180" {
+		t.Errorf("flags: %+v, %v", cfg, err)
+	}
+	cfg, _, err = parseFlags("serve", nil, env(map[string]string{"MINPING_LOG_FORMAT": "json", "MINPING_METRICS_ADDR": ":9180"}), io.Discard)
+	if err != nil || !cfg.LogJSON || cfg.MetricsAddr != ":9180" {
+		t.Errorf("environment: %+v, %v", cfg, err)
+	}
+	if _, _, err := parseFlags("serve", []string{"--log-format", "xml"}, env(nil), io.Discard); err == nil {
+		t.Error("--log-format xml was taken")
+	}
+}

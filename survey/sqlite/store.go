@@ -467,3 +467,13 @@ func OpenBallotTable(path string) (*sql.DB, error) {
 	}
 	return db, nil
 }
+
+// Writable reports whether a write transaction can begin now: the file is
+// not read-only, its lock can be taken. It writes nothing.
+func (s *Store) Writable(ctx context.Context) error {
+	tx, err := s.wdb.BeginTx(ctx, nil) // IMMEDIATE: takes the write lock
+	if err != nil {
+		return err
+	}
+	return tx.Rollback()
+}

@@ -1,0 +1,83 @@
+package server
+
+import (
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// TestReadyz: ready with the database writable, disk above the floor and
+// the keys readable; 503 naming the check when the disk is under the floor
+// (a floor above the free space stands for a full disk) or a key is gone.
+func TestReadyz(t *testing.T) {
+	var keys string
+	e := newTestEnv(t, func(c *Config) {
+		keys = filepath.Join(c.Data, "keys")
+		c.Keys = keys
+		c.MinFreeDisk = 1
+	})
+	if err := os.MkdirAll(keys, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range []string{"code.key", "seal.key"} {
+		if err := os.WriteFile(filepath.Join(keys, k), []byte("x"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if r := e.do("GET", "/readyz", "", nil); r.status != http.StatusOK || !strings.Contains(string(r.body), `"ready":true`) {
+		t.Fatalf("readyz: %s, want 200 ready", r)
+	}
+	full := newTestEnv(t, func(c *Config) { c.Keys = keys; c.MinFreeDisk = 1 << 62 })
+	if r := full.do("GET", "/readyz", "", nil); r.status != http.StatusServiceUnavailable || !strings.Contains(string(r.body), "磁盘只剩") {
+		t.Errorf("readyz on a full disk: %s, want 503 saying the disk is full", r)
+	}
+	os.Remove(filepath.Join(keys, "seal.key"))
+	if r := e.do("GET", "/readyz", "", nil); r.status != http.StatusServiceUnavailable || !strings.Contains(string(r.body), "密钥不可读") {
+		t.Errorf("readyz without a key: %s, want 503 naming the keys", r)
+	}
+	// /healthz stays cheap and says only that minping serves.
+	if r := e.do("GET", "/healthz", "", nil); r.status != http.StatusOK {
+		t.Errorf("healthz: %d", r.status)
+	}
+}
+
+// TestMetrics scrapes /metrics after a ballot is accepted and one refused:
+// the counts are there by route pattern and outcome, and no code is.
+func TestMetrics(t *testing.T) {
+	e := newTestEnv(t)
+	admin := e.admin()
+	round := admin.createRound()
+	_, codes := admin.issue(round, "czj", "staff", 2)
+	admin.state(round, "open")
+	if r := submitBallot(t, e.ts.URL, codes[0], answerAll(admin.ballot(codes[0]), nil)); r.status != http.StatusCreated {
+		t.Fatal(r)
+	}
+	submitBallot(t, e.ts.URL, codes[0], answerAll(admin.ballot(codes[1]), nil)) // used: 409
+	r := e.do("GET", "/metrics", "", nil)
+	if r.status != http.StatusOK {
+		t.Fatalf("metrics from loopback: %d", r.status)
+	}
+	body := string(r.body)
+	for _, want := range []string{
+		`minping_ballots_total{outcome="accepted"} 1`,
+		`minping_ballots_total{outcome="used"} 1`,
+		`minping_http_requests_total{method="POST",route="/api/v1/ballots/:code",status="201"} 1`,
+		`minping_writer_commits_total`,
+	} {
+		if !strings.Contains(body, want) {
+			t.Errorf("metrics lack %q", want)
+		}
+	}
+	for _, code := range codes {
+		if strings.Contains(body, code) || strings.Contains(body, strings.ReplaceAll(code, "-", "")) {
+			t.Errorf("metrics hold a code")
+		}
+	}
+	// With an address of their own, they are not served on the main one.
+	sep := newTestEnv(t, func(c *Config) { c.MetricsAddr = "127.0.0.1:0" })
+	if r := sep.do("GET", "/metrics", "", nil); r.status != http.StatusNotFound {
+		t.Errorf("metrics on the main address with --metrics-addr set: %d, want 404", r.status)
+	}
+}
