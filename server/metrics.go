@@ -32,7 +32,6 @@ type metrics struct {
 	requests *prometheus.CounterVec
 	latency  *prometheus.HistogramVec
 	ballots  *prometheus.CounterVec
-	issued   prometheus.Counter
 }
 
 func newMetrics(store *sqlite.Store) *metrics {
@@ -44,9 +43,7 @@ func newMetrics(store *sqlite.Store) *metrics {
 		[]string{"route"})
 	m.ballots = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "minping_ballots_total",
 		Help: "Ballots submitted, by outcome: accepted, or why refused."}, []string{"outcome"})
-	m.issued = prometheus.NewCounter(prometheus.CounterOpts{Name: "minping_slips_issued_total",
-		Help: "Ballot slips (codes) issued."})
-	m.reg.MustRegister(m.requests, m.latency, m.ballots, m.issued,
+	m.reg.MustRegister(m.requests, m.latency, m.ballots,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	if store != nil {
 		m.reg.MustRegister(
@@ -55,6 +52,8 @@ func newMetrics(store *sqlite.Store) *metrics {
 			prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "minping_writer_submissions_total",
 				Help: "Submissions the ballot writer committed or refused; ÷ commits is the ballots a commit carries."},
 				func() float64 { return float64(store.WriterStats().Submissions) }),
+			prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "minping_slips_issued_total",
+				Help: "Ballot slips (codes) issued since start."}, func() float64 { return float64(store.IssuedCodes()) }),
 			prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "minping_writer_busy_seconds_total",
 				Help: "Time the ballot writer spent committing."}, func() float64 { return store.WriterStats().Busy.Seconds() }),
 		)

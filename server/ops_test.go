@@ -65,6 +65,7 @@ func TestMetrics(t *testing.T) {
 		`minping_ballots_total{outcome="used"} 1`,
 		`minping_http_requests_total{method="POST",route="/api/v1/ballots/:code",status="201"} 1`,
 		`minping_writer_commits_total`,
+		`minping_slips_issued_total 2`,
 	} {
 		if !strings.Contains(body, want) {
 			t.Errorf("metrics lack %q", want)

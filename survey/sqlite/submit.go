@@ -158,7 +158,10 @@ type WriterStats struct {
 	Busy                 time.Duration
 }
 
-type writerCounters struct{ commits, ballots, busy atomic.Int64 }
+type writerCounters struct{ commits, ballots, busy, issued atomic.Int64 }
+
+// IssuedCodes is the codes issued since the store opened.
+func (s *Store) IssuedCodes() int64 { return s.stats.issued.Load() }
 
 // WriterStats returns the ballot writer's totals so far.
 func (s *Store) WriterStats() WriterStats {
