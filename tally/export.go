@@ -207,6 +207,7 @@ func Workbook(def *survey.Definition, r *RoundResult, results *ResultsDoc, keep 
 	}
 	last, _ := excelize.ColumnNumberToName(len(summaryHeader(def)))
 	x.widths(map[string]float64{"A": 6, "B": 24, "C": 16, "I": 22, "J": 16, last: 60})
+	x.printSetup(true, 3, r.Round.Name, r.ConfigSHA256)
 	if results != nil {
 		names["总分"] = true
 		if _, err := f.NewSheet("总分"); err != nil {
@@ -214,6 +215,7 @@ func Workbook(def *survey.Definition, r *RoundResult, results *ResultsDoc, keep 
 		}
 		x.sheet("总分")
 		x.totals(results, keep)
+		x.printSetup(true, 3, r.Round.Name, results.ConfigSHA256)
 	}
 
 	for _, u := range kept {
@@ -223,6 +225,7 @@ func Workbook(def *survey.Definition, r *RoundResult, results *ResultsDoc, keep 
 		}
 		x.sheet(name)
 		x.unit(def, r, u)
+		x.printSetup(false, 0, r.Round.Name+" · "+u.Unit.Name, r.ConfigSHA256)
 	}
 	if x.err != nil {
 		return nil, x.err
@@ -653,5 +656,32 @@ func (x *sheetWriter) value(col int, v any) {
 func (x *sheetWriter) widths(w map[string]float64) {
 	for col, width := range w {
 		x.keep(x.f.SetColWidth(x.name, col, col, width))
+	}
+}
+
+// printSetup makes the current sheet print on A4: landscape where wide,
+// fitted to the page's width, the rows from 1 to repeat repeated at the top
+// of every page (0: none), the round in the header, and the fingerprint
+// and page x / y in the footer.
+func (x *sheetWriter) printSetup(landscape bool, repeat int, round, fingerprint string) {
+	a4, one, any := 9, 1, 0
+	orient := "portrait"
+	if landscape {
+		orient = "landscape"
+	}
+	yes := true
+	x.keep(x.f.SetSheetProps(x.name, &excelize.SheetPropsOptions{FitToPage: &yes}))
+	x.keep(x.f.SetPageLayout(x.name, &excelize.PageLayoutOptions{Size: &a4, Orientation: &orient, FitToWidth: &one, FitToHeight: &any}))
+	margin := 0.5
+	x.keep(x.f.SetPageMargins(x.name, &excelize.PageLayoutMarginsOptions{Left: &margin, Right: &margin, Top: &margin, Bottom: &margin}))
+	esc := func(s string) string { return strings.ReplaceAll(s, "&", "&&") }
+	footer := "&R第 &P 页 / 共 &N 页"
+	if fingerprint != "" {
+		footer = "&L配置指纹 " + esc(short(fingerprint)) + footer
+	}
+	x.keep(x.f.SetHeaderFooter(x.name, &excelize.HeaderFooterOptions{OddHeader: "&C" + esc(round), OddFooter: footer}))
+	if repeat > 0 {
+		x.keep(x.f.SetDefinedName(&excelize.DefinedName{Name: "_xlnm.Print_Titles",
+			RefersTo: fmt.Sprintf("'%s'!$%d:$%d", x.name, repeat, repeat), Scope: x.name}))
 	}
 }

@@ -108,6 +108,38 @@ func TestWorkbook(t *testing.T) {
 		t.Errorf("sheets (-want +got):\n%s", diff)
 	}
 
+	// Every sheet prints on A4 fitted to the width: the summary landscape
+	// with its header row repeated on each page, the round in the header,
+	// the fingerprint and page x / y in the footer.
+	for _, sheet := range f.GetSheetList() {
+		pl, err := f.GetPageLayout(sheet)
+		if err != nil {
+			t.Fatal(err)
+		}
+		wantOrient := "portrait"
+		if sheet == "汇总" {
+			wantOrient = "landscape"
+		}
+		if pl.Size == nil || *pl.Size != 9 || pl.Orientation == nil || *pl.Orientation != wantOrient || pl.FitToWidth == nil || *pl.FitToWidth != 1 {
+			t.Errorf("%s: page layout %+v, want A4 %s fitted to one page wide", sheet, pl, wantOrient)
+		}
+		props, _ := f.GetSheetProps(sheet)
+		if props.FitToPage == nil || !*props.FitToPage {
+			t.Errorf("%s: fit to page is off", sheet)
+		}
+		hf, err := f.GetHeaderFooter(sheet)
+		if err != nil || hf == nil || !strings.Contains(hf.OddHeader, def.Name) || !strings.Contains(hf.OddFooter, "第 &P 页 / 共 &N 页") || !strings.Contains(hf.OddFooter, "配置指纹") {
+			t.Errorf("%s: header and footer %+v, %v", sheet, hf, err)
+		}
+	}
+	titles := false
+	for _, dn := range f.GetDefinedName() {
+		titles = titles || dn.Name == "_xlnm.Print_Titles" && dn.Scope == "汇总" && strings.Contains(dn.RefersTo, "$3:$3")
+	}
+	if !titles {
+		t.Errorf("the summary does not repeat its header row on every page: %+v", f.GetDefinedName())
+	}
+
 	rows, err := f.GetRows("汇总")
 	if err != nil {
 		t.Fatal(err)

@@ -83,6 +83,7 @@ func (p *Publication) Workbook() ([]byte, error) {
 		x.row(row...)
 	}
 	x.widths(map[string]float64{"A": 6, "B": 28, "C": 16, "D": 10})
+	x.printSetup(false, 2, p.Round.Name, "")
 	if x.err != nil {
 		return nil, x.err
 	}
