@@ -16,6 +16,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"minping/survey"
+	"minping/survey/roster"
 )
 
 // maxDefinition bounds an uploaded definition.
@@ -446,3 +447,77 @@ func (s *base) fromProxy(c *gin.Context) bool {
 	}
 	return false
 }
+
+// rosterSummary is what a roster import creates, or would.
+type rosterSummary struct {
+	Saved   bool         `json:"saved"`
+	Units   []rosterUnit `json:"units"`
+	Members int          `json:"members"`
+	Notices []string     `json:"notices"`
+}
+
+type rosterUnit struct {
+	ID      string `json:"id"`
+	Name    string `json:"name"`
+	Type    string `json:"type"`
+	Members int    `json:"members"`
+}
+
+// putRoster imports a roster file (the body: .xlsx, or CSV/text in UTF-8,
+// GB18030 or UTF-16) into a draft round, replacing its units and members
+// and its expected attendance; ?preview=1 says what it would create and
+// saves nothing. Every problem is listed, by row; nothing is saved unless
+// the roster and the definition with it are valid.
+func (s *api) putRoster(c *gin.Context) {
+	ctx := c.Request.Context()
+	r, err := s.store.Round(ctx, c.Param("id"))
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	if r.Status != survey.StatusDraft {
+		s.fail(c, survey.ErrWrongState)
+		return
+	}
+	file, err := readBody(c.Request, maxRosterBody)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	src, err := s.store.RoundSource(ctx, r.ID)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	if len(src) == 0 {
+		src = r.Definition.Canonical()
+	}
+	def, merged, parsed, ps := roster.Merge(src, file)
+	if len(ps) > 0 {
+		s.fail(c, &survey.ValidationError{Problems: ps})
+		return
+	}
+	sum := rosterSummary{Units: []rosterUnit{}, Notices: parsed.Notices}
+	if sum.Notices == nil {
+		sum.Notices = []string{}
+	}
+	for _, u := range def.Units {
+		sum.Units = append(sum.Units, rosterUnit{u.ID, u.Name, u.Type, len(u.Members)})
+		sum.Members += len(u.Members)
+	}
+	if c.Query("preview") == "" || c.Query("preview") == "0" {
+		if err := s.store.UpdateDefinition(ctx, r.ID, def, merged); err != nil {
+			s.fail(c, err)
+			return
+		}
+		if err := s.store.SetExpected(ctx, r.ID, parsed.Expected); err != nil {
+			s.fail(c, err)
+			return
+		}
+		sum.Saved = true
+	}
+	c.JSON(http.StatusOK, sum)
+}
+
+// maxRosterBody bounds a roster upload, as the console's.
+const maxRosterBody = 8 << 20

@@ -500,7 +500,19 @@ func TestConsoleCreateAndImport(t *testing.T) {
 		t.Errorf("the failed import changed the units")
 	}
 	r = cc.upload("/console/rounds/"+id+"/roster", nil, map[string][2]string{"roster": {"r.csv", "单位编号,单位名称,单位类型,姓名\nczj,区财政局,经济管理部门,张三\n"}})
-	cc.must(http.StatusSeeOther, r, "re-import a good roster")
+	// First a preview of what it would create, nothing saved yet.
+	preview := cc.must(http.StatusOK, r, "preview a good roster")
+	if !bytes.Contains(preview.body, []byte("将导入 1 个单位、1 名班子成员")) {
+		t.Errorf("the preview does not say what the roster creates")
+	}
+	if again, _ := e.store.Round(ctx, id); len(again.Definition.Units) != 2 {
+		t.Errorf("the preview saved the roster")
+	}
+	file := regexp.MustCompile(`name="file" value="([^"]+)"`).FindSubmatch(preview.body)
+	if file == nil {
+		t.Fatal("the preview has no file to confirm")
+	}
+	cc.must(http.StatusSeeOther, cc.post("/console/rounds/"+id+"/roster", url.Values{"confirm": {"yes"}, "file": {html.UnescapeString(string(file[1]))}}), "confirm the roster")
 	if again, _ := e.store.Round(ctx, id); len(again.Definition.Units) != 1 || again.Definition.Units[0].Members[0].Name != "张三" {
 		t.Errorf("the import did not replace the units")
 	}

@@ -59,6 +59,7 @@ func apiRoutes(r *gin.Engine, a *api) {
 		org.DELETE("/rounds/:id", a.deleteRound)
 		org.POST("/rounds/:id/archive", a.archiveRound)
 		org.POST("/rounds/:id/copy", a.copyRound)
+		org.PUT("/rounds/:id/roster", a.putRoster)
 		org.POST("/rounds/:id/open", a.openRound)
 		org.POST("/rounds/:id/close", a.closeRound)
 		org.POST("/rounds/:id/seal", a.sealRound)

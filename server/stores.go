@@ -30,6 +30,8 @@ type roundStore interface {
 	DeleteRound(ctx context.Context, id string) error
 	ArchiveRound(ctx context.Context, id string, archived bool) error
 	CopyRound(ctx context.Context, id, name string) (*survey.Round, error)
+	RoundSource(ctx context.Context, id string) ([]byte, error)
+	SetExpected(ctx context.Context, roundID string, e survey.Expected) error
 }
 
 // batchStore issues and voids slips and counts them.

@@ -2,6 +2,7 @@ package console
 
 import (
 	"context"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
@@ -173,7 +174,7 @@ func (s *Console) CreateRoundForm(c *gin.Context) {
 		fail(survey.Problem{Path: "名册", Message: "请选择单位和班子成员名册（.xlsx 或 CSV）；可先下载名册模板填写"})
 		return
 	}
-	def, src, parsed, ps := mergeRoster(src, rosterFile)
+	def, src, parsed, ps := roster.Merge(src, rosterFile)
 	if len(ps) > 0 {
 		fail(ps...)
 		return
@@ -202,40 +203,6 @@ func (s *Console) formProblems(c *gin.Context, err error, show func(...survey.Pr
 		return
 	}
 	s.consoleFail(c, err)
-}
-
-// mergeRoster puts a roster's units into a definition source and parses the
-// whole. With no roster the source is parsed as it is. Problems are the
-// roster's (by row) or the definition's (by path, units by row).
-func mergeRoster(src, rosterFile []byte) (*survey.Definition, []byte, *roster.Result, []survey.Problem) {
-	if rosterFile == nil {
-		def, err := survey.ParseDefinition(src)
-		if err != nil {
-			return nil, nil, nil, survey.ProblemsOf(err)
-		}
-		return def, src, nil, nil
-	}
-	cats, ps := survey.SourceCategories(src)
-	if len(ps) > 0 {
-		return nil, nil, nil, ps
-	}
-	parsed, ps := roster.Parse(rosterFile, cats)
-	if len(ps) > 0 {
-		return nil, nil, nil, ps
-	}
-	merged, err := survey.SourceWithUnits(src, parsed.Units)
-	if err != nil {
-		return nil, nil, nil, survey.ProblemsOf(err)
-	}
-	def, err := survey.ParseDefinition(merged)
-	if err != nil {
-		ps := survey.ProblemsOf(err)
-		for i := range ps {
-			ps[i].Path = parsed.Locate(ps[i].Path)
-		}
-		return nil, nil, nil, ps
-	}
-	return def, merged, parsed, nil
 }
 
 type roundView struct {
@@ -346,6 +313,16 @@ type rosterView struct {
 	Round    *survey.Round
 	Problems []survey.Problem
 	Columns  []string
+	Preview  *rosterPreview // what a roster would create, to confirm
+}
+
+// rosterPreview is a checked roster not yet saved: the definition it would
+// give, the notices of how it was read, and the file to post back.
+type rosterPreview struct {
+	Def     *survey.Definition
+	Members int
+	Notices []string
+	File    string // base64
 }
 
 func (s *Console) RosterPage(c *gin.Context) {
@@ -380,12 +357,22 @@ func (s *Console) ImportRoster(c *gin.Context) {
 	fail := func(ps ...survey.Problem) {
 		s.host.HTML(c, http.StatusUnprocessableEntity, "console-roster", s.newRosterView(c, r, ps))
 	}
-	file, err := readUpload(c, "roster")
-	if err != nil {
+	// The first post shows what the roster would create; the second,
+	// confirming, carries the same file back and saves it.
+	confirm := c.PostForm("confirm") == "yes"
+	var file []byte
+	var err error
+	if confirm {
+		file, err = base64.StdEncoding.DecodeString(c.PostForm("file"))
+		if err != nil {
+			fail(survey.Problem{Path: "名册", Message: "确认的名册已损坏，请重新选择文件"})
+			return
+		}
+	} else if file, err = readUpload(c, "roster"); err != nil {
 		s.formProblems(c, err, fail)
 		return
 	}
-	if file == nil {
+	if len(file) == 0 {
 		fail(survey.Problem{Path: "名册", Message: "请选择名册文件（.xlsx 或 CSV）"})
 		return
 	}
@@ -397,9 +384,18 @@ func (s *Console) ImportRoster(c *gin.Context) {
 	if len(src) == 0 {
 		src = r.Definition.Canonical()
 	}
-	def, merged, parsed, ps := mergeRoster(src, file)
+	def, merged, parsed, ps := roster.Merge(src, file)
 	if len(ps) > 0 {
 		fail(ps...)
+		return
+	}
+	if !confirm {
+		v := s.newRosterView(c, r, nil)
+		v.Preview = &rosterPreview{Def: def, Notices: parsed.Notices, File: base64.StdEncoding.EncodeToString(file)}
+		for _, u := range def.Units {
+			v.Preview.Members += len(u.Members)
+		}
+		s.host.HTML(c, http.StatusOK, "console-roster", v)
 		return
 	}
 	if err := s.store.UpdateDefinition(ctx, r.ID, def, merged); err != nil {

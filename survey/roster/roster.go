@@ -2,7 +2,10 @@ package roster
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"encoding/binary"
 	"encoding/csv"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -11,6 +14,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"unicode"
+	"unicode/utf16"
 	"unicode/utf8"
 
 	"github.com/xuri/excelize/v2"
@@ -47,7 +52,14 @@ type Result struct {
 	Where      string
 	UnitRows   []int   // UnitRows[i]: the row where Units[i] starts
 	MemberRows [][]int // MemberRows[i][j]: the row of Units[i].Members[j]
+	// Notices say what was read differently from how it was written, or
+	// left out: a 合计 row skipped, unit ids made from the names, a
+	// default unit type. None is a problem.
+	Notices []string
 }
+
+// DefaultType is the unit type of a roster without a 单位类型 column.
+const DefaultType = "未分类"
 
 // RowLabel names a row of the roster's file for a person: "名册 第5行".
 func (r *Result) RowLabel(row int) string {
@@ -117,6 +129,10 @@ func readSheetNamed(data []byte, name string) ([][]string, string, *survey.Probl
 		return readWorkbook(data, name)
 	}
 	data = bytes.TrimPrefix(data, []byte("\xEF\xBB\xBF"))
+	data = bytes.TrimPrefix(data, []byte("\x84\x31\x95\x33")) // GB18030's BOM
+	if d, ok := fromUTF16(data); ok {
+		data = d
+	}
 	if !utf8.Valid(data) {
 		d, err := simplifiedchinese.GB18030.NewDecoder().Bytes(data)
 		if err != nil {
@@ -127,6 +143,7 @@ func readSheetNamed(data []byte, name string) ([][]string, string, *survey.Probl
 	r := csv.NewReader(bytes.NewReader(data))
 	r.FieldsPerRecord = -1
 	r.LazyQuotes = true
+	r.Comma = delimiter(data)
 	var rows [][]string
 	for {
 		rec, err := r.Read()
@@ -214,6 +231,9 @@ type rosterParser struct {
 
 	col      map[string]int // column heading → index
 	expected []expectedCol  // the 应到人数 columns, left to right
+
+	makeIDs     bool // no 单位编号 column: ids are made from the names
+	defaultType bool // no 单位类型 column: every unit is DefaultType
 
 	units   []*unitAt      // the units read so far, in order
 	cur     *unitAt        // the unit the next rows belong to, if any
@@ -311,7 +331,7 @@ func (rp *rosterParser) cell(cells []string, name string) string {
 	if !ok || k >= len(cells) {
 		return ""
 	}
-	return strings.TrimSpace(cells[k])
+	return normalize(cells[k], name == ColName)
 }
 
 // readRow reads one row below the headings: its unit cells, its expected
@@ -319,6 +339,10 @@ func (rp *rosterParser) cell(cells []string, name string) string {
 // rows with no unit to belong to contribute nothing more.
 func (rp *rosterParser) readRow(row int, cells []string) {
 	if blank(cells) {
+		return
+	}
+	if what := summaryRow(cells); what != "" {
+		rp.roster.Notices = append(rp.roster.Notices, fmt.Sprintf("%s：“%s”行，已跳过", rp.roster.RowLabel(row), what))
 		return
 	}
 	if !rp.readUnit(row, cells) {
@@ -334,6 +358,17 @@ func (rp *rosterParser) readRow(row int, cells []string) {
 // no unit to belong to.
 func (rp *rosterParser) readUnit(row int, cells []string) bool {
 	id, name, typ := rp.cell(cells, ColUnitID), rp.cell(cells, ColUnitName), rp.cell(cells, ColUnitType)
+	if rp.defaultType && (id != "" || name != "") {
+		typ = DefaultType
+	}
+	if rp.makeIDs {
+		switch {
+		case name != "":
+			id = UnitID(name)
+		case rp.cur != nil:
+			id = rp.cur.unit.ID // a merged or left-out name: the unit above
+		}
+	}
 	switch {
 	case id != "" && rp.cur != nil && id == rp.cur.unit.ID:
 		rp.checkSameUnit(row, id, name, typ)
@@ -504,10 +539,19 @@ func (rp *rosterParser) readHeadings(row int, cells []string) {
 		}
 		rp.expected = append(rp.expected, expectedCol{col: k, category: cat, heading: c})
 	}
-	for _, h := range []string{ColUnitID, ColUnitName, ColUnitType} {
-		if _, ok := rp.col[h]; !ok {
-			rp.add(row, "缺少 “%s” 列", h)
-		}
+	_, hasID := rp.col[ColUnitID]
+	_, hasName := rp.col[ColUnitName]
+	_, hasType := rp.col[ColUnitType]
+	switch {
+	case !hasID && !hasName:
+		rp.add(row, "缺少 “%s” 列", ColUnitName)
+	case !hasID:
+		rp.makeIDs = true
+		rp.roster.Notices = append(rp.roster.Notices, fmt.Sprintf("名册没有“%s”列：按单位名称生成了单位编号（同名单位得到同一编号，再次导入不变）", ColUnitID))
+	}
+	if !hasType {
+		rp.defaultType = true
+		rp.roster.Notices = append(rp.roster.Notices, fmt.Sprintf("名册没有“%s”列：全部单位归入“%s”一类（权重和排名按类型分组，可在测评方案中修改）", ColUnitType, DefaultType))
 	}
 }
 
@@ -530,9 +574,92 @@ func (rp *rosterParser) categoryOf(h string) (string, string) {
 	return "", fmt.Sprintf("本次测评没有名为 “%s” 的测评人类别（现有：%s）", rest, strings.Join(names, "、"))
 }
 
+// summaryLabels start the rows that are no member: totals and notes.
+var summaryLabels = []string{"合计", "小计", "总计", "共计", "备注", "注：", "注:", "说明", "填表说明", "制表"}
+
+// summaryRow returns the label of a totals or notes row ("合计"), or "".
+func summaryRow(cells []string) string {
+	for _, c := range cells {
+		c = normalize(c, true)
+		if c == "" {
+			continue
+		}
+		for _, l := range summaryLabels {
+			if strings.HasPrefix(c, l) {
+				return strings.TrimRight(l, "：:")
+			}
+		}
+		if _, err := strconv.Atoi(c); err == nil {
+			continue // a 序号 before the first text cell
+		}
+		return ""
+	}
+	return ""
+}
+
+// normalize trims a cell and turns every kind of space (U+3000, NBSP,
+// tabs, line breaks) into one plain space; inside a name (compact) there
+// is none left: 「王　伟」 and 「李  娜」 are 王伟 and 李娜.
+func normalize(s string, compact bool) string {
+	f := strings.FieldsFunc(s, func(r rune) bool {
+		return unicode.IsSpace(r) || r == '\u00A0' || r == '\u3000' || r == '\u200B' || r == '\uFEFF'
+	})
+	if compact {
+		return strings.Join(f, "")
+	}
+	return strings.Join(f, " ")
+}
+
+// UnitID is the id made for a unit named name when the roster has no
+// 单位编号: "u-" and eight hex digits of the name's SHA-256, the same for
+// the same name in every import.
+func UnitID(name string) string {
+	sum := sha256.Sum256([]byte(normalize(name, true)))
+	return "u-" + hex.EncodeToString(sum[:4])
+}
+
+// fromUTF16 decodes text saved as 「Unicode 文本」 (UTF-16 with a byte
+// order mark, as Excel writes it); ok is false for any other text.
+func fromUTF16(data []byte) ([]byte, bool) {
+	var order binary.ByteOrder
+	switch {
+	case bytes.HasPrefix(data, []byte{0xFF, 0xFE}):
+		order = binary.LittleEndian
+	case bytes.HasPrefix(data, []byte{0xFE, 0xFF}):
+		order = binary.BigEndian
+	default:
+		return nil, false
+	}
+	data = data[2:]
+	u := make([]uint16, len(data)/2)
+	for i := range u {
+		u[i] = order.Uint16(data[2*i:])
+	}
+	return []byte(string(utf16.Decode(u))), true
+}
+
+// delimiter is a CSV file's field separator: a tab when its first lines
+// (a title line may stand above the headings) hold more tabs than commas,
+// as Excel's 「文本文件（制表符分隔）」 and 「Unicode 文本」 do; else a comma.
+func delimiter(data []byte) rune {
+	head := data
+	for i, n := 0, 0; i < len(data); i++ {
+		if data[i] == '\n' {
+			if n++; n == 10 {
+				head = data[:i]
+				break
+			}
+		}
+	}
+	if bytes.Count(head, []byte("\t")) > bytes.Count(head, []byte(",")) {
+		return '\t'
+	}
+	return ','
+}
+
 func blank(cells []string) bool {
 	for _, c := range cells {
-		if strings.TrimSpace(c) != "" {
+		if normalize(c, true) != "" {
 			return false
 		}
 	}

@@ -144,8 +144,9 @@ func TestParseRosterHeadings(t *testing.T) {
 		head []any
 		want []survey.Problem
 	}{
-		{"missing required columns", []any{"单位名称", "姓名"}, []survey.Problem{
-			{Path: "名册 第1行", Message: "缺少 “单位编号” 列"}, {Path: "名册 第1行", Message: "缺少 “单位类型” 列"}}},
+		// 单位编号 and 单位类型 may be left out: made from the names, and
+		// a default type (TestParseRosterOffice).
+		{"only name columns", []any{"单位名称", "姓名"}, nil},
 		{"unknown category", []any{"单位编号", "单位名称", "单位类型", "姓名", "应到人数（服务对象）"}, []survey.Problem{
 			{Path: "名册 第1行", Message: "列 “应到人数（服务对象）”：本次测评没有名为 “服务对象” 的测评人类别（现有：区领导、一般干部职工）"}}},
 		{"expected without category", []any{"单位编号", "单位名称", "单位类型", "应到人数"}, []survey.Problem{
@@ -246,16 +247,25 @@ func TestParseRosterAwkward(t *testing.T) {
 		problems []survey.Problem
 	}{
 		{
-			name:     "missing unit type column",
-			csv:      "单位编号,单位名称,姓名\nczj,区财政局,张建国\n",
-			want:     Result{Expected: survey.Expected{}},
-			problems: []survey.Problem{{Path: "第1行", Message: "缺少 “单位类型” 列"}},
+			// No 单位类型: every unit is 未分类, and the notice says so.
+			name: "missing unit type column",
+			csv:  "单位编号,单位名称,姓名\nczj,区财政局,张建国\n",
+			want: Result{
+				Units:    []survey.Unit{{ID: "czj", Name: "区财政局", Type: DefaultType, Members: []survey.Member{{ID: "czj-1", Name: "张建国"}}}},
+				Expected: survey.Expected{}, UnitRows: []int{2}, MemberRows: [][]int{{2}},
+				Notices: []string{"名册没有“单位类型”列：全部单位归入“未分类”一类（权重和排名按类型分组，可在测评方案中修改）"},
+			},
 		},
 		{
-			name:     "missing unit id column under a title row",
-			csv:      "2026年度名册\n单位名称,单位类型,姓名\n区财政局,经济管理部门,张建国\n",
-			want:     Result{Expected: survey.Expected{}},
-			problems: []survey.Problem{{Path: "第2行", Message: "缺少 “单位编号” 列"}},
+			// No 单位编号: ids are made from the names, the same every time.
+			name: "missing unit id column under a title row",
+			csv:  "2026年度名册\n单位名称,单位类型,姓名\n区财政局,经济管理部门,张建国\n",
+			want: Result{
+				Units: []survey.Unit{{ID: UnitID("区财政局"), Name: "区财政局", Type: "经济管理部门",
+					Members: []survey.Member{{ID: UnitID("区财政局") + "-1", Name: "张建国"}}}},
+				Expected: survey.Expected{}, UnitRows: []int{3}, MemberRows: [][]int{{3}},
+				Notices: []string{"名册没有“单位编号”列：按单位名称生成了单位编号（同名单位得到同一编号，再次导入不变）"},
+			},
 		},
 		{
 			name: "unit columns last, left off continuation rows",
