@@ -5,7 +5,6 @@ import (
 	"context"
 	"crypto/ed25519"
 	"crypto/rand"
-	"database/sql"
 	"fmt"
 	"maps"
 	mrand "math/rand/v2"
@@ -109,7 +108,7 @@ func eightMemberRound(b testing.TB) *survey.Definition {
 // fillClosedRound writes n ballots, spread over units and categories, each
 // with a spent code, and marks the round closed, in the database file.
 func fillClosedRound(b testing.TB, path, roundID string, def *survey.Definition, n int) {
-	db, err := sql.Open("sqlite3", "file:"+path+"?_journal_mode=MEMORY&_synchronous=OFF&_busy_timeout=10000")
+	db, err := sqlite.OpenFile(path, map[string]string{"journal_mode": "MEMORY", "synchronous": "OFF", "busy_timeout": "10000"}, false)
 	if err != nil {
 		b.Fatal(err)
 	}

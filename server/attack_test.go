@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"crypto/hmac"
 	"crypto/sha256"
-	"database/sql"
 	"encoding/binary"
 	"errors"
 	"io/fs"
@@ -15,6 +14,7 @@ import (
 	"testing"
 
 	"minping/survey"
+	"minping/survey/sqlite"
 )
 
 // The mid-round copy attack (issue: secrecy against a copy of the data
@@ -59,7 +59,7 @@ type dbState struct {
 // any) and reads its ballots and spent marks.
 func readState(t *testing.T, db string) dbState {
 	t.Helper()
-	conn, err := sql.Open("sqlite3", "file:"+db)
+	conn, err := sqlite.OpenFile(db, nil, false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -187,7 +187,7 @@ func attack(t *testing.T, copies []string, keyDir string, codes []string) linkag
 	}
 	db := filepath.Join(copyDir, "minping.db")
 	wal, _ := os.ReadFile(db + "-wal") // the codes may be in the log alone
-	conn, err := sql.Open("sqlite3", "file:"+scratch(t, db, wal))
+	conn, err := sqlite.OpenFile(scratch(t, db, wal), nil, false)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -12,9 +12,9 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
-	_ "github.com/mattn/go-sqlite3"
 
 	"minping/assets"
+	"minping/survey/sqlite"
 )
 
 // TestEndToEnd runs minping as main runs it, on port 0: a round from the
@@ -95,7 +95,7 @@ func TestEndToEnd(t *testing.T) {
 	m.stop()
 	checkNoWAL(t, m.data, "after stop")
 
-	db, err := sql.Open("sqlite3", "file:"+filepath.Join(m.data, "minping.db")+"?mode=ro")
+	db, err := sqlite.OpenFile(filepath.Join(m.data, "minping.db"), nil, true)
 	if err != nil {
 		t.Fatal(err)
 	}

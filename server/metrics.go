@@ -8,7 +8,6 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
-	"syscall"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -158,12 +157,11 @@ func (s *Server) checkDisk() readiness {
 	if floor == 0 {
 		floor = MinFreeDisk
 	}
-	var st syscall.Statfs_t
-	if err := syscall.Statfs(s.cfg.Data, &st); err != nil {
+	free, err := freeDisk(s.cfg.Data)
+	if err != nil {
 		r.Says = "无法读取数据目录所在磁盘的剩余空间：" + err.Error()
 		return r
 	}
-	free := int64(st.Bavail) * int64(st.Bsize)
 	if free < floor {
 		r.Says = fmt.Sprintf("数据目录所在磁盘只剩 %d MB，低于 %d MB：请清理磁盘，否则测评票可能无法保存", free>>20, floor>>20)
 		return r

@@ -316,6 +316,6 @@ func versionCommand(args []string, stdout io.Writer) error {
 			}
 		}
 	}
-	fmt.Fprintf(stdout, "minping %s\ncommit  %s\ngo      %s %s/%s\nsqlite  %s\n", version, commit, runtime.Version(), runtime.GOOS, runtime.GOARCH, sqlite.LibVersion())
+	fmt.Fprintf(stdout, "minping %s\ncommit  %s\ngo      %s %s/%s\nsqlite  %s, %s\n", version, commit, runtime.Version(), runtime.GOOS, runtime.GOARCH, sqlite.LibVersion(), sqlite.Driver)
 	return nil
 }

@@ -25,7 +25,7 @@ func TestMigrateBatchCounts(t *testing.T) {
 	key := bytes.Repeat([]byte{7}, 32)
 	hash := (&Store{codeKey: key}).hashCode
 
-	old, err := sql.Open("sqlite3", DSN(path))
+	old, err := sql.Open(driverName, DSN(path))
 	if err != nil {
 		t.Fatal(err)
 	}

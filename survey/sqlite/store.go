@@ -6,13 +6,10 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"net/url"
 	"path/filepath"
 	"sync"
 	"time"
 
-	"github.com/mattn/go-sqlite3"
-	"gorm.io/driver/sqlite"
 	"gorm.io/gorm"
 	"gorm.io/gorm/logger"
 
@@ -81,7 +78,7 @@ func Open(ctx context.Context, path string, o Options) (*Store, error) {
 	}
 	dsn := DSN(abs)
 	cfg := &gorm.Config{Logger: logger.Discard, TranslateError: true, SkipDefaultTransaction: true}
-	w, err := gorm.Open(sqlite.Open(dsn), cfg)
+	w, err := gorm.Open(dialector(dsn), cfg)
 	if err != nil {
 		return nil, fmt.Errorf("open store: %w", err)
 	}
@@ -96,7 +93,7 @@ func Open(ctx context.Context, path string, o Options) (*Store, error) {
 		wdb.Close()
 		return nil, err
 	}
-	r, err := gorm.Open(sqlite.Open(dsn+"&_query_only=1"), cfg)
+	r, err := gorm.Open(dialector(readOnlyDSN(abs)), cfg)
 	if err != nil {
 		wdb.Close()
 		return nil, fmt.Errorf("open store readers: %w", err)
@@ -153,17 +150,7 @@ func (s *Store) Finished() []string { return s.finished }
 // the pre-images of the commit in flight. Group commit keeps the rate: the
 // bench measured as many durable ballots a second as with the log. A
 // database an older minping kept in WAL mode is converted at Open.
-func DSN(path string) string {
-	q := url.Values{}
-	q.Set("_journal_mode", "TRUNCATE")
-	q.Set("_synchronous", "FULL")
-	q.Set("_busy_timeout", "10000")
-	q.Set("_foreign_keys", "on")
-	q.Set("_secure_delete", "on")
-	q.Set("_txlock", "immediate")
-	q.Set("_stmt_cache_size", "32")
-	return "file:" + path + "?" + q.Encode()
-}
+func DSN(path string) string { return dsn(path, false) }
 
 // Close stops the ballot writer, after it has committed what it holds, and
 // closes the database. Calling it again does nothing.
@@ -425,13 +412,6 @@ func (s *Store) Compact(ctx context.Context) error {
 	return nil
 }
 
-// isBusy reports whether err is SQLite's "the database is locked" or
-// "busy": another connection holds it.
-func isBusy(err error) bool {
-	var se sqlite3.Error
-	return errors.As(err, &se) && (se.Code == sqlite3.ErrBusy || se.Code == sqlite3.ErrLocked)
-}
-
 func notFound(err error, what string) error {
 	if errors.Is(err, gorm.ErrRecordNotFound) {
 		return fmt.Errorf("%s: %w", what, survey.ErrNotFound)
@@ -439,17 +419,11 @@ func notFound(err error, what string) error {
 	return fmt.Errorf("%s: %w", what, err)
 }
 
-// LibVersion is the version of the SQLite library linked in.
-func LibVersion() string {
-	v, _, _ := sqlite3.Version()
-	return v
-}
-
 // OpenBallotTable creates a SQLite file at path with the store's pragmas
 // (DSN) and its ballots table alone, for measuring raw group commit against
 // the store's ballot writer; the caller closes it.
 func OpenBallotTable(path string) (*sql.DB, error) {
-	db, err := sql.Open("sqlite3", DSN(path))
+	db, err := sql.Open(driverName, DSN(path))
 	if err != nil {
 		return nil, err
 	}

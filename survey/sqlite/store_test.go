@@ -15,7 +15,6 @@ import (
 	"testing"
 	"time"
 
-	_ "github.com/mattn/go-sqlite3"
 	"gorm.io/gorm"
 
 	"minping/survey"
@@ -318,7 +317,7 @@ func TestNoCommitHistory(t *testing.T) {
 // commit kept and the log gone.
 func TestWALDatabaseConverted(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "minping.db")
-	old, err := sql.Open("sqlite3", "file:"+path+"?_journal_mode=WAL")
+	old, err := OpenFile(path, map[string]string{"journal_mode": "WAL"}, false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -361,7 +360,7 @@ func TestCloseCompactsOrSaysSo(t *testing.T) {
 	s.compactWait = 300 * time.Millisecond
 	ctx := context.Background()
 	r, _ := openRound(t, s, 2)
-	reader, err := sql.Open("sqlite3", DSN(path))
+	reader, err := sql.Open(driverName, DSN(path))
 	if err != nil {
 		t.Fatal(err)
 	}
