@@ -33,8 +33,11 @@ type batchesView struct {
 	Small       []string   // warnings for groups issued too few slips to be counted
 	Base        string     // where the links on the slips will point
 	Prints      []printRow // recent print sheets that can be reopened
-	Loopback    bool       // Base is this machine only: no phone can open it
-	LAN         []string   // the console at this machine's network addresses, to open instead
+	UnitPage    pager      // the units shown of those that match the search
+	BatchPage   pager      // the batches shown
+	Q           string
+	Loopback    bool     // Base is this machine only: no phone can open it
+	LAN         []string // the console at this machine's network addresses, to open instead
 }
 
 // printRow is a print sheet that can be reopened.
@@ -103,7 +106,16 @@ func (s *Console) BatchesPage(c *gin.Context) {
 			v.Issued += ct.Count.Issued
 		}
 	}
+	v.Q = strings.TrimSpace(c.Query("q"))
+	var shown []survey.Unit
 	for _, u := range def.Units {
+		if matches(v.Q, u.Name, u.ID) {
+			shown = append(shown, u)
+		}
+	}
+	var lo, hi int
+	v.UnitPage, lo, hi = newPager(c, "page", len(shown))
+	for _, u := range shown[lo:hi] {
 		row := batchUnitRow{ID: u.ID, Name: u.Name}
 		for _, ct := range def.Categories {
 			cell := batchCell{Issued: issued[[2]string{u.ID, ct.ID}]}
@@ -128,7 +140,18 @@ func (s *Console) BatchesPage(c *gin.Context) {
 	if v.Loopback = loopback(v.Base); v.Loopback {
 		v.LAN = lanConsoles(v.Base, "/console/rounds/"+r.ID+"/batches")
 	}
+	var listed []survey.Batch
 	for _, b := range batches {
+		name := b.Unit
+		if u := def.Unit(b.Unit); u != nil {
+			name = u.Name
+		}
+		if matches(v.Q, name, b.Unit) {
+			listed = append(listed, b)
+		}
+	}
+	v.BatchPage, lo, hi = newPager(c, "bpage", len(listed))
+	for _, b := range listed[lo:hi] {
 		row := conBatch{ID: b.ID, Count: b.Count, Voided: b.Voided, Created: s.clock(b.CreatedAt),
 			Unit: b.Unit, Category: b.Category}
 		if u := def.Unit(b.Unit); u != nil {

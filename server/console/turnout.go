@@ -6,6 +6,7 @@ import (
 	"html/template"
 	"math/big"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -149,6 +150,23 @@ type turnoutPageView struct {
 	T          *TurnoutView
 	Categories []string
 	Every      int
+	Page       pager
+	Query      string // the page's query, for the figures it polls
+}
+
+// pageUnits keeps, of a turnout's units, the page the request asks for
+// among those matching its search; the totals stay the round's.
+func pageUnits(c *gin.Context, t *TurnoutView) pager {
+	q := strings.TrimSpace(c.Query("q"))
+	var shown []unitFig
+	for _, u := range t.Units {
+		if matches(q, u.Name, u.ID) {
+			shown = append(shown, u)
+		}
+	}
+	p, lo, hi := newPager(c, "page", len(shown))
+	t.Units = shown[lo:hi]
+	return p
 }
 
 func (s *Console) TurnoutPage(c *gin.Context) {
@@ -162,7 +180,7 @@ func (s *Console) TurnoutPage(c *gin.Context) {
 		return
 	}
 	v := turnoutPageView{consolePage: s.newPage(c, "投票进度 · "+r.Name, "rounds"), Round: r, T: t, Categories: t.categories,
-		Every: int(s.turnoutEvery / time.Second)}
+		Every: int(s.turnoutEvery / time.Second), Page: pageUnits(c, t), Query: c.Request.URL.RawQuery}
 	if r.Status == survey.StatusOpen {
 		v.Refresh = max(v.Every, 5)
 	}
@@ -181,6 +199,7 @@ func (s *Console) TurnoutJSON(c *gin.Context) {
 		s.host.Fail(c, err)
 		return
 	}
+	pageUnits(c, t) // the units of the page that polls
 	c.JSON(http.StatusOK, t)
 }
 
