@@ -182,7 +182,7 @@ func (d *Definition) checkGrading(ps *problems, p string, g *Grading, members bo
 	switch {
 	case g.By == "" || g.By == GradeByScore:
 	case g.By == GradeByTotal && !members:
-		if d.Total == nil {
+		if d.Total == nil && d.Name != "" {
 			ps.add(p+".by", "按总分评定等次需要先定义 total")
 		}
 	default:
@@ -314,4 +314,19 @@ func (d *Definition) sheetHomes(c *Category) []*Unit {
 		}
 	}
 	return out
+}
+
+// ValidateGrading checks a grading given on its own (as minping merge
+// takes it): its keys and grades as in a definition, with no component to
+// break ties by.
+func ValidateGrading(g *Grading) error {
+	var ps problems
+	(&Definition{}).checkGrading(&ps, "grading", g, false)
+	if g != nil && g.By == GradeByTotal {
+		ps.add("grading.by", "合并各地结果时按测评得分评定（by: score）")
+	}
+	if len(ps) > 0 {
+		return &ValidationError{Problems: ps}
+	}
+	return nil
 }

@@ -59,6 +59,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		err = versionCommand(args, stdout)
 	case "passwd":
 		err = passwdCommand(ctx, args, getenv, stdout, stderr)
+	case "merge":
+		err = mergeCommand(args, getenv, stdout, stderr)
 	case "help":
 		fmt.Fprint(stdout, usage)
 	default:
@@ -76,6 +78,7 @@ const usage = `usage:
   minping recount [--data DIR] [--keys DIR] ROUND
   minping compact [--data DIR] [--keys DIR]
   minping passwd  [--data DIR] [--password-file FILE] NAME   set a console password (generated unless given)
+  minping merge   --grading FILE [--out merged.json] [--check] DOCUMENT SIGNATURE PUBKEY ...   rank regional servers' sealed documents together
   minping bench   [-clients 64,256] [-duration 5s] [-rounds 5] [-codes 200000]   load test on loopback
   minping version
 Each command's flags: minping COMMAND -h
