@@ -276,6 +276,9 @@ func (s *api) issueBatch(c *gin.Context) {
 		return
 	}
 	base := s.baseURL(c)
+	if r.BaseURL != "" {
+		base = r.BaseURL
+	}
 	c.Header("Cache-Control", "no-store")
 	if wantsHTML(c) {
 		v, err := newPrintView(r, []survey.Issued{{Batch: *b, Codes: codes}}, base)

@@ -240,3 +240,37 @@ func TestConsoleReprint(t *testing.T) {
 		t.Error("after 已打印 the batches page still offers the sheet")
 	}
 }
+
+// TestRoundBaseURL: a round's own address for its slips is checked, shown
+// on the batches page, carried by the slips the console and the API issue
+// after it is set, and taken back by clearing it.
+func TestRoundBaseURL(t *testing.T) {
+	e := newConsoleEnv(t)
+	cc := signIn(t, e.ts.URL, "考核办", organiserPassword)
+	rid := "/console/rounds/" + e.round
+	cc.must(http.StatusOK, cc.get(rid+"/batches"), "batches page")
+	if r := cc.post(rid+"/base-url", url.Values{"base_url": {"mp.example.gov.cn"}}); r.status != http.StatusUnprocessableEntity {
+		t.Errorf("an address without http(s): got %d, want 422", r.status)
+	}
+	cc.must(http.StatusSeeOther, cc.post(rid+"/base-url", url.Values{"base_url": {"https://mp.example.gov.cn/"}}), "set the address")
+	page := cc.must(http.StatusOK, cc.get(rid+"/batches"), "batches page")
+	if !bytes.Contains(page.body, []byte("https://mp.example.gov.cn/b</b>（本测评活动单独设置）")) {
+		t.Errorf("the batches page does not show the round's address")
+	}
+	nonce := regexp.MustCompile(`name="nonce" value="([^"]+)"`).FindSubmatch(page.body)
+	// Not a loopback address: no test box to tick.
+	sheet := cc.must(http.StatusCreated, cc.post(rid+"/batches", url.Values{"unit": {"czj"}, "category": {"staff"}, "count": {"1"}, "nonce": {string(nonce[1])}}), "issue")
+	if !bytes.Contains(sheet.body, []byte("https://mp.example.gov.cn/b")) {
+		t.Errorf("the print sheet does not carry the round's address")
+	}
+	var out struct{ Links []string }
+	e.admin().must(http.StatusCreated, "POST", "/api/v1/rounds/"+e.round+"/batches", map[string]any{"unit": "czj", "category": "staff", "count": 1}).decode(t, &out)
+	if len(out.Links) != 1 || !strings.HasPrefix(out.Links[0], "https://mp.example.gov.cn/b/") {
+		t.Errorf("API links %v, want the round's address", out.Links)
+	}
+	cc.must(http.StatusSeeOther, cc.post(rid+"/base-url", url.Values{"base_url": {""}}), "clear the address")
+	e.admin().must(http.StatusCreated, "POST", "/api/v1/rounds/"+e.round+"/batches", map[string]any{"unit": "czj", "category": "staff", "count": 1}).decode(t, &out)
+	if !strings.HasPrefix(out.Links[0], e.ts.URL) {
+		t.Errorf("after clearing: %v, want the server's address", out.Links)
+	}
+}

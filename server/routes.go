@@ -133,6 +133,7 @@ func consoleRoutes(r *gin.Engine, con *console.Console, a *api) {
 	org.POST("/rounds/:id/batches/bulk", con.IssueBulk)
 	org.POST("/rounds/:id/batches/:batch/void", con.Void)
 	org.GET("/rounds/:id/print/:job", con.Reprint)
+	org.POST("/rounds/:id/base-url", con.SetBaseURL)
 	org.POST("/rounds/:id/print/:job/done", con.Printed)
 	org.GET("/rounds/:id/turnout", con.TurnoutPage)
 	org.GET("/rounds/:id/turnout.json", con.TurnoutJSON)

@@ -3,6 +3,7 @@ package survey
 import (
 	"crypto/rand"
 	"fmt"
+	"net/url"
 	"strings"
 	"time"
 )
@@ -248,4 +249,16 @@ func checkBatchTarget(d *Definition, c *Category, q BatchRequest, prefix string)
 		add("member", "「%s」不回避，发放时不指定班子成员", c.Name)
 	}
 	return ps
+}
+
+// CheckBaseURL checks an address slips are to point to: http or https,
+// a host, no query or fragment; a path is allowed (behind a proxy). It
+// returns the address without a trailing slash.
+func CheckBaseURL(s string) (string, error) {
+	s = strings.TrimRight(strings.TrimSpace(s), "/")
+	u, err := url.Parse(s)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" || u.User != nil {
+		return "", &ValidationError{Problems: []Problem{{Path: "base_url", Message: fmt.Sprintf("「%s」不是有效的地址：应形如 https://mp.example.gov.cn 或 http://10.1.2.3:8080", s)}}}
+	}
+	return s, nil
 }

@@ -40,6 +40,9 @@ type Round struct {
 	SealedAt     *time.Time
 	// Archived hides a sealed round from lists; its documents stay.
 	Archived bool
+	// BaseURL is where the round's slips point (its QR links), when it is
+	// not the server's --base-url; "" for the server's.
+	BaseURL string
 }
 
 // Group is the ballots of one voter category in one unit.

@@ -32,6 +32,7 @@ type batchesView struct {
 	Issued      int
 	Small       []string   // warnings for groups issued too few slips to be counted
 	Base        string     // where the links on the slips will point
+	RoundBase   string     // the round\'s own address for its slips, "" for the server\'s
 	Prints      []printRow // recent print sheets that can be reopened
 	UnitPage    pager      // the units shown of those that match the search
 	BatchPage   pager      // the batches shown
@@ -133,7 +134,7 @@ func (s *Console) BatchesPage(c *gin.Context) {
 	for _, si := range survey.SmallIssues(def, turnout) {
 		v.Small = append(v.Small, si.Warning(def))
 	}
-	v.Base = s.host.BaseURL(c)
+	v.Base, v.RoundBase = s.slipBase(c, r), r.BaseURL
 	for _, j := range s.prints.of(r.ID, s.now()) {
 		v.Prints = append(v.Prints, printRow{ID: j.ID, When: s.clock(j.Issued), Batches: j.Batches, Slips: j.Slips})
 	}
@@ -297,7 +298,7 @@ func (s *Console) printIssued(c *gin.Context, r *survey.Round, issued []survey.I
 	if c.Param("job") == "" {
 		s.prints.keep(r.ID, issued, s.now())
 	}
-	v, err := s.host.PrintView(r, issued, s.host.BaseURL(c))
+	v, err := s.host.PrintView(r, issued, s.slipBase(c, r))
 	if err != nil {
 		s.consoleFail(c, err)
 		return
@@ -396,12 +397,41 @@ func (s *Console) Void(c *gin.Context) {
 // slips. The organiser may confirm that it is a test (loopback_ok).
 func (s *Console) linksReachable(c *gin.Context) bool {
 	base := s.host.BaseURL(c)
+	if r, err := s.store.Round(c.Request.Context(), c.Param("id")); err == nil {
+		base = s.slipBase(c, r)
+	}
 	if !loopback(base) || c.PostForm("loopback_ok") == "yes" {
 		return true
 	}
 	s.consoleError(c, http.StatusUnprocessableEntity, "测评票的链接无法在手机上打开",
 		"测评票上的二维码将指向 "+base+"，这是本机地址，手机扫码打不开。请用本机的局域网地址打开管理台后再发放，或设置 --base-url；如果只是测试，请勾选“这只是测试”。")
 	return false
+}
+
+// slipBase is where a round's slips point: the round's own address when
+// it has one, else the server's (--base-url, or the request's).
+func (s *Console) slipBase(c *gin.Context, r *survey.Round) string {
+	if r.BaseURL != "" {
+		return r.BaseURL
+	}
+	return s.host.BaseURL(c)
+}
+
+// SetBaseURL sets or clears (empty) the address a round's slips point to.
+func (s *Console) SetBaseURL(c *gin.Context) {
+	base := strings.TrimSpace(c.PostForm("base_url"))
+	if base != "" {
+		var err error
+		if base, err = survey.CheckBaseURL(base); err != nil {
+			s.consoleFail(c, err)
+			return
+		}
+	}
+	if err := s.store.SetBaseURL(c.Request.Context(), c.Param("id"), base); err != nil {
+		s.consoleFail(c, err)
+		return
+	}
+	consoleRedirect(c, "/console/rounds/"+c.Param("id")+"/batches", "base")
 }
 
 // loopback reports whether base is an address of this machine alone.

@@ -88,6 +88,7 @@ type Store interface {
 	DeleteRound(ctx context.Context, id string) error
 	ArchiveRound(ctx context.Context, id string, archived bool) error
 	CopyRound(ctx context.Context, id, name string) (*survey.Round, error)
+	SetBaseURL(ctx context.Context, id, base string) error
 	Document(ctx context.Context, roundID, unit string) (*survey.SealedDocument, error)
 }
 
@@ -270,6 +271,7 @@ var flashes = map[string]string{
 	"unarchived": "已取消归档。",
 	"copied":     "已复制为新的草稿：定义和名册沿用原活动，测评票、选票和结果不复制。请修改名称和设置。",
 	"printed":    "已确认打印：这批测评码已从服务器内存中清除，只存在于打印出的纸上。",
+	"base":       "测评票链接地址已保存：此后发放的测评票指向新地址，已发放的不变。",
 	"account":    "账号已创建。",
 	"password":   "密码已修改。您在其他设备上的登录已全部退出。",
 }

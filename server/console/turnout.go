@@ -223,7 +223,7 @@ func (s *Console) ScreenPage(c *gin.Context) {
 		s.consoleFail(c, err)
 		return
 	}
-	entry := s.host.BaseURL(c) + "/b"
+	entry := s.slipBase(c, r) + "/b"
 	svg, err := qr.SVG(entry)
 	if err != nil {
 		s.consoleFail(c, err)

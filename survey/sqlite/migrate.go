@@ -158,6 +158,10 @@ CREATE TABLE ballot_boxes (
 	8: `
 ALTER TABLE rounds ADD COLUMN archived INTEGER NOT NULL DEFAULT 0;
 `,
+	// The address a round's slips point to, when it is not the server's.
+	9: `
+ALTER TABLE rounds ADD COLUMN base_url TEXT NOT NULL DEFAULT '';
+`,
 }
 
 // migrationSteps run after the SQL of their version, in its transaction.

@@ -100,3 +100,23 @@ func (s *Store) CopyRound(ctx context.Context, id, name string) (*survey.Round, 
 	}
 	return r, nil
 }
+
+// SetBaseURL sets where a round's slips point ("" for the server's); the
+// slips issued before keep theirs. ErrWrongState once the round closed.
+func (s *Store) SetBaseURL(ctx context.Context, id, base string) error {
+	err := s.w.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		var row roundRow
+		if err := tx.Select("status").First(&row, "id = ?", id).Error; err != nil {
+			return notFound(err, "round")
+		}
+		if row.Status != survey.StatusDraft && row.Status != survey.StatusOpen {
+			return survey.ErrWrongState
+		}
+		return tx.Model(&roundRow{}).Where("id = ?", id).Update("base_url", base).Error
+	})
+	if err != nil {
+		return fmt.Errorf("set base url: %w", err)
+	}
+	s.slips.forget(id)
+	return nil
+}

@@ -178,6 +178,7 @@ type roundRow struct {
 	ClosedAt     *time.Time
 	SealedAt     *time.Time
 	Archived     bool
+	BaseURL      string `gorm:"column:base_url"`
 }
 
 func (roundRow) TableName() string { return "rounds" }
@@ -270,7 +271,7 @@ func (s *Store) toRound(row *roundRow) (*survey.Round, error) {
 	return &survey.Round{
 		ID: row.ID, Name: row.Name, Status: row.Status, Definition: def,
 		ConfigSHA256: row.ConfigSHA256, CreatedAt: row.CreatedAt,
-		OpenedAt: row.OpenedAt, ClosedAt: row.ClosedAt, SealedAt: row.SealedAt, Archived: row.Archived,
+		OpenedAt: row.OpenedAt, ClosedAt: row.ClosedAt, SealedAt: row.SealedAt, Archived: row.Archived, BaseURL: row.BaseURL,
 	}, nil
 }
 
