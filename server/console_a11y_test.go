@@ -40,8 +40,8 @@ return out})()`
 
 // TestBrowserAccessibility sweeps the organiser's and the appraisal
 // group's pages — rounds, a round, its scheme, settings, batches, turnout,
-// results, the report — at 375 and 1280 px, and the ballot at 320 px,
-// with a11yCheck, and saves a screenshot of each.
+// results, the report — at 320, 375 and 1280 px with a11yCheck, and saves a
+// screenshot of each (the ballot has its own, TestBrowserBallotAccessible).
 func TestBrowserAccessibility(t *testing.T) {
 	e := newConsoleEnv(t)
 	admin := e.admin()
@@ -72,11 +72,11 @@ func TestBrowserAccessibility(t *testing.T) {
 			}
 		}
 	}
-	sweep("open round", 375, 1280)
+	sweep("open round", 320, 375, 1280)
 	admin.state(e.round, "close")
 	admin.state(e.round, "seal")
 	pages = []string{rid, rid + "/results", rid + "/report"}
-	sweep("sealed round", 375, 1280)
+	sweep("sealed round", 320, 375, 1280)
 	if r := e.do("GET", "/healthz", "", nil); r.status != http.StatusOK {
 		t.Fatal(r)
 	}
