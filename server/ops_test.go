@@ -1,6 +1,7 @@
 package server
 
 import (
+	"bytes"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -80,5 +81,39 @@ func TestMetrics(t *testing.T) {
 	sep := newTestEnv(t, func(c *Config) { c.MetricsAddr = "127.0.0.1:0" })
 	if r := sep.do("GET", "/metrics", "", nil); r.status != http.StatusNotFound {
 		t.Errorf("metrics on the main address with --metrics-addr set: %d, want 404", r.status)
+	}
+}
+
+// TestWorkbookKept: the whole workbook is built at its first download and
+// kept, so that the next is a read of the same bytes; an appraisal group
+// of some units gets its own, not the kept one.
+func TestWorkbookKept(t *testing.T) {
+	e := newTestEnv(t)
+	admin := e.admin()
+	id := admin.createRound()
+	_, codes := admin.issue(id, "czj", "staff", 3)
+	admin.state(id, "open")
+	for _, c := range codes {
+		submitBallot(t, e.ts.URL, c, answerAll(admin.ballot(c), nil))
+	}
+	admin.state(id, "close")
+	admin.state(id, "seal")
+	if _, err := e.store.Export(t.Context(), id, "tally.xlsx"); err == nil {
+		t.Fatal("a workbook is kept before anyone asked for it")
+	}
+	first := admin.must(http.StatusOK, "GET", "/api/v1/rounds/"+id+"/tally.xlsx", nil)
+	kept, err := e.store.Export(t.Context(), id, "tally.xlsx")
+	if err != nil || !bytes.Equal(kept, first.body) {
+		t.Fatalf("the workbook was not kept: %v", err)
+	}
+	second := admin.must(http.StatusOK, "GET", "/api/v1/rounds/"+id+"/tally.xlsx", nil)
+	if !bytes.Equal(second.body, first.body) {
+		t.Error("the second download differs from the first")
+	}
+	var acc struct{ Token string }
+	admin.must(http.StatusCreated, "POST", "/api/v1/accounts", map[string]any{"name": "考核组", "role": "appraiser", "round": id, "units": []string{"czj"}}).decode(t, &acc)
+	own := apiClient{t: t, base: e.ts.URL, token: acc.Token}.must(http.StatusOK, "GET", "/api/v1/rounds/"+id+"/tally.xlsx", nil)
+	if bytes.Equal(own.body, first.body) {
+		t.Error("an appraisal group of one unit got the whole workbook")
 	}
 }

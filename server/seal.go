@@ -140,6 +140,20 @@ func (s *api) export(csv bool) func(*gin.Context) {
 			c.Data(http.StatusOK, "text/csv; charset=utf-8", tally.SummaryCSV(r.Definition, s.forPeople(res), keep))
 			return
 		}
+		// The whole workbook is built once and kept: a download is a read.
+		// (A province's, 2,001 sheets, took 18 s and 1 GB to build.) A
+		// reader of some units gets theirs built, small, each time.
+		all := true
+		for _, u := range r.Definition.Units {
+			all = all && keep(u.ID)
+		}
+		if all {
+			if b, err := s.store.Export(ctx, r.ID, "tally.xlsx"); err == nil {
+				attachment(c, r.Name+"-测评结果.xlsx", "minping-tally.xlsx")
+				c.Data(http.StatusOK, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", b)
+				return
+			}
+		}
 		// The totals, once finalized, are a sheet of their own.
 		var results *tally.ResultsDoc
 		if rd, err := s.store.Document(ctx, r.ID, survey.ResultsDocument); err == nil {
@@ -152,6 +166,11 @@ func (s *api) export(csv bool) func(*gin.Context) {
 		if err != nil {
 			s.fail(c, err)
 			return
+		}
+		if all {
+			if err := s.store.SaveExport(ctx, r.ID, "tally.xlsx", b); err != nil {
+				s.log.Error("keep the workbook", "round", r.ID, "err", err) // it is served all the same
+			}
 		}
 		attachment(c, r.Name+"-测评结果.xlsx", "minping-tally.xlsx")
 		c.Data(http.StatusOK, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", b)

@@ -43,9 +43,11 @@ type batchStore interface {
 	Turnout(ctx context.Context, roundID string) ([]survey.UnitTurnout, error)
 }
 
-// documentStore reads sealed documents.
+// documentStore reads sealed documents, and the files built from them.
 type documentStore interface {
 	Document(ctx context.Context, roundID, unit string) (*survey.SealedDocument, error)
+	Export(ctx context.Context, roundID, name string) ([]byte, error)
+	SaveExport(ctx context.Context, roundID, name string, body []byte) error
 }
 
 // resultsStore seals rounds and keeps what is entered after the seal.

@@ -162,6 +162,16 @@ ALTER TABLE rounds ADD COLUMN archived INTEGER NOT NULL DEFAULT 0;
 	9: `
 ALTER TABLE rounds ADD COLUMN base_url TEXT NOT NULL DEFAULT '';
 `,
+	// Files built from a sealed round's documents (the whole workbook),
+	// kept so that a download is a read: a province's took 18 s and 1 GB.
+	10: `
+CREATE TABLE exports (
+	round_id TEXT NOT NULL,
+	name     TEXT NOT NULL,
+	body     BLOB NOT NULL,
+	PRIMARY KEY (round_id, name)
+) WITHOUT ROWID;
+`,
 }
 
 // migrationSteps run after the SQL of their version, in its transaction.

@@ -70,6 +70,10 @@ func (s *Store) Finalize(ctx context.Context, roundID string, at time.Time, doc 
 		if err := resultsOpen(tx, roundID); err != nil {
 			return err
 		}
+		// The workbook built before gains the totals: build it again.
+		if err := tx.Exec(`DELETE FROM exports WHERE round_id = ?`, roundID).Error; err != nil {
+			return err
+		}
 		res := tx.Exec(`UPDATE results SET finalized_at = ? WHERE round_id = ?`, at, roundID)
 		if res.Error != nil {
 			return res.Error
@@ -83,4 +87,29 @@ func (s *Store) Finalize(ctx context.Context, roundID string, at time.Time, doc 
 		return fmt.Errorf("finalize: %w", err)
 	}
 	return nil
+}
+
+// Export returns a file built before from a sealed round's documents, or
+// ErrNotFound.
+func (s *Store) Export(ctx context.Context, roundID, name string) ([]byte, error) {
+	var body []byte
+	err := s.r.WithContext(ctx).Raw(`SELECT body FROM exports WHERE round_id = ? AND name = ?`, roundID, name).Row().Scan(&body)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, fmt.Errorf("export: %w", survey.ErrNotFound)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("export: %w", err)
+	}
+	return body, nil
+}
+
+// SaveExport keeps a file built from a sealed round's documents.
+func (s *Store) SaveExport(ctx context.Context, roundID, name string, body []byte) error {
+	conn, err := s.w.DB()
+	if err != nil {
+		return err
+	}
+	_, err = conn.ExecContext(ctx, `INSERT INTO exports (round_id, name, body) VALUES (?, ?, ?)
+		ON CONFLICT (round_id, name) DO UPDATE SET body = excluded.body`, roundID, name, body)
+	return err
 }
