@@ -2,6 +2,7 @@ package server
 
 import (
 	"bytes"
+	"html"
 	"net/http"
 	"net/url"
 	"os"
@@ -272,5 +273,43 @@ func TestRoundBaseURL(t *testing.T) {
 	e.admin().must(http.StatusCreated, "POST", "/api/v1/rounds/"+e.round+"/batches", map[string]any{"unit": "czj", "category": "staff", "count": 1}).decode(t, &out)
 	if !strings.HasPrefix(out.Links[0], e.ts.URL) {
 		t.Errorf("after clearing: %v, want the server's address", out.Links)
+	}
+}
+
+// TestConsoleBulkInParts: a bulk issue of 1,200 slips is printed in two
+// parts of at most 1,000, each opened from its link, every code on
+// exactly one of them.
+func TestConsoleBulkInParts(t *testing.T) {
+	e := newConsoleEnv(t)
+	if err := e.store.SetExpected(t.Context(), e.round, survey.Expected{"czj": {"staff": 600}, "fgj": {"staff": 600}}); err != nil {
+		t.Fatal(err)
+	}
+	cc := signIn(t, e.ts.URL, "考核办", organiserPassword)
+	rid := "/console/rounds/" + e.round
+	page := cc.must(http.StatusOK, cc.get(rid+"/batches"), "batches page")
+	nonce := regexp.MustCompile(`name="nonce" value="([^"]+)"`).FindSubmatch(page.body)
+	first := cc.must(http.StatusCreated, cc.post(rid+"/batches/bulk", url.Values{"category": {"staff"}, "nonce": {string(nonce[1])}, "loopback_ok": {"yes"}}), "bulk issue")
+	if !bytes.Contains(first.body, []byte("这次共发放 1200 张，分 2 部分打印")) {
+		t.Fatalf("the first part does not say it is one of 2")
+	}
+	links := regexp.MustCompile(`href="(/console/rounds/[^"]+/print/[^"?]+\?part=\d)"`).FindAllSubmatch(first.body, -1)
+	if len(links) != 2 {
+		t.Fatalf("%d part links, want 2", len(links))
+	}
+	seen := map[string]int{}
+	for _, l := range links {
+		part := cc.must(http.StatusCreated, cc.get(html.UnescapeString(string(l[1]))), "open "+string(l[1]))
+		for _, c := range slipCodeRE.FindAllSubmatch(part.body, -1) {
+			seen[string(c[1])]++
+		}
+	}
+	if len(seen) != 1200 {
+		t.Errorf("the parts hold %d distinct codes, want 1200", len(seen))
+	}
+	for code, n := range seen {
+		if n != 1 {
+			t.Errorf("code %s is on %d parts", code, n)
+			break
+		}
 	}
 }

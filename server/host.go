@@ -27,8 +27,10 @@ func (h host) SetAccount(c *gin.Context, a *survey.Account)           { c.Set(ac
 func (h host) BaseURL(c *gin.Context) string                          { return h.baseURL(c) }
 func (h host) PubKey() string                                         { return h.sealer.pubKeyB64() }
 
-func (h host) PrintView(r *survey.Round, issued []survey.Issued, base string) (any, error) {
-	return newPrintView(r, issued, base)
+func (h host) PrintView(r *survey.Round, issued []survey.Issued, base string, nav *console.PrintNav) (any, error) {
+	v, err := newPrintView(r, issued, base)
+	v.Nav = nav
+	return v, err
 }
 
 func (h host) Seal(ctx context.Context, roundID string) (*tally.RoundResult, error) {

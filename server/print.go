@@ -8,6 +8,7 @@ import (
 	"sync"
 
 	"minping/qr"
+	"minping/server/console"
 	"minping/survey"
 )
 
@@ -24,6 +25,7 @@ type printView struct {
 	Unit     string // of the first batch: the title of a sheet of one
 	Category string
 	Pages    []printPage
+	Nav      *console.PrintNav // the part of a larger issue shown, if it is one
 }
 
 type printPage struct {

@@ -236,3 +236,64 @@ func schemeUnits() int {
 	}
 	return 2000
 }
+
+// BenchmarkProvinceIssue issues a province's round in one go — 2,000
+// units, 200 staff slips each: 400,000 codes, one transaction — and lays
+// out one print part (1,000 slips with their QR codes): the issue's
+// target is 400,000 codes in ≤ 20 s, and a print job of 400 parts each
+// opened as the organiser prints.
+//
+//	go test ./server -run '^$' -bench ProvinceIssue -benchtime 1x
+func BenchmarkProvinceIssue(b *testing.B) {
+	for b.Loop() {
+		ctx := context.Background()
+		dir := b.TempDir()
+		store, err := sqlite.Open(ctx, filepath.Join(dir, "minping.db"), sqlite.Options{CodeKey: bytes.Repeat([]byte{9}, 32)})
+		if err != nil {
+			b.Fatal(err)
+		}
+		var src strings.Builder
+		src.WriteString(`name: 全省
+component: {name: 干部群众评价, points: 20}
+scales: [{id: g, options: [{label: 好, points: 100}, {label: 较好, points: 80}, {label: 一般, points: 60}, {label: 差, points: 40}]}]
+forms: [{id: t, title: 班子, rates: team, scale: g, items: [总体]}]
+categories: [{id: staff, name: 干部职工, weight: 100}]
+units:
+`)
+		for i := range 2000 {
+			fmt.Fprintf(&src, "  - {id: u%04d, name: 第%d单位, type: T%d, members: []}\n", i, i, i%20)
+		}
+		def, err := survey.ParseDefinition([]byte(src.String()))
+		if err != nil {
+			b.Fatal(err)
+		}
+		r, err := store.CreateRound(ctx, def, nil)
+		if err != nil {
+			b.Fatal(err)
+		}
+		reqs := make([]survey.BatchRequest, 2000)
+		for i := range reqs {
+			reqs[i] = survey.BatchRequest{Unit: fmt.Sprintf("u%04d", i), Category: "staff", Count: 200}
+		}
+		start := time.Now()
+		issued, err := store.IssueBatches(ctx, r.ID, reqs)
+		if err != nil {
+			b.Fatal(err)
+		}
+		issue := time.Since(start)
+		// One print part: the first 1,000 slips, as the console lays it out.
+		part := []survey.Issued{issued[0], issued[1], issued[2], issued[3], issued[4]}
+		start = time.Now()
+		v, err := newPrintView(r, part, "https://mp.example.gov.cn")
+		if err != nil || v.Count != 1000 {
+			b.Fatalf("print part: %d slips, %v", v.Count, err)
+		}
+		render := time.Since(start)
+		store.Close()
+		b.ReportMetric(issue.Seconds(), "issue-400k-s")
+		b.ReportMetric(render.Seconds(), "print-part-s")
+		b.ReportMetric(float64(processPeakRSS()>>20), "peak-RSS-MB")
+		b.Logf("400,000 codes issued in %v (target ≤ 20 s); a print part of 1,000 slips laid out in %v (400 parts: %v in all, opened one by one as they print); peak RSS %d MB",
+			issue.Round(time.Millisecond), render.Round(time.Millisecond), (render * 400).Round(time.Second), processPeakRSS()>>20)
+	}
+}

@@ -101,8 +101,9 @@ type Issued struct {
 	Codes []string // formatted, in random order
 }
 
-// MaxIssue is the most slips one issuance (of one or many batches) may hold.
-const MaxIssue = 100000
+// MaxIssue is the most slips one issuance (of one or many batches) may
+// hold: a province's whole round (400,000) at once.
+const MaxIssue = 500000
 
 // CheckBatches checks requests for batches of a round with definition d:
 // each names a unit and a category of it and asks for 1..MaxBatch slips, at

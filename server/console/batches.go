@@ -15,9 +15,10 @@ import (
 	"minping/survey/sqlite"
 )
 
-// maxBulk bounds the slips of one bulk issue, so that its print sheet stays
-// a page a browser can print.
-const maxBulk = 5000
+// printPart is the most slips one print page of an issue shows: a bulk
+// issue of a whole province's round is printed in parts of this many
+// (100 A4 sheets each), each part opened from the print job.
+const printPart = 1000
 
 type batchesView struct {
 	consolePage
@@ -294,11 +295,31 @@ func recusalBatches(def *survey.Definition, unit, category string, skip map[stri
 
 // printIssued answers with the print sheet of batches just issued (or
 // reopened), keeping their codes sealed in memory to reopen for a while.
+// An issue of more than printPart slips is printed in parts: this answer
+// is its first, with links to the others.
 func (s *Console) printIssued(c *gin.Context, r *survey.Round, issued []survey.Issued) {
-	if c.Param("job") == "" {
-		s.prints.keep(r.ID, issued, s.now())
+	job := c.Param("job")
+	if job == "" {
+		job = s.prints.keep(r.ID, issued, s.now())
 	}
-	v, err := s.host.PrintView(r, issued, s.slipBase(c, r))
+	part, _ := strconv.Atoi(c.Query("part"))
+	total := 0
+	for _, is := range issued {
+		total += len(is.Codes)
+	}
+	issued, parts := partOf(issued, part, printPart)
+	part = min(max(part, 1), parts)
+	if parts > 1 {
+		c.Header("X-Print-Parts", strconv.Itoa(parts))
+	}
+	var nav *PrintNav
+	if parts > 1 {
+		nav = &PrintNav{Part: part, Parts: parts, Total: total}
+		for k := 1; k <= parts; k++ {
+			nav.Links = append(nav.Links, fmt.Sprintf("/console/rounds/%s/print/%s?part=%d", r.ID, job, k))
+		}
+	}
+	v, err := s.host.PrintView(r, issued, s.slipBase(c, r), nav)
 	if err != nil {
 		s.consoleFail(c, err)
 		return
@@ -367,10 +388,6 @@ func (s *Console) IssueBulk(c *gin.Context) {
 	}
 	if len(reqs) == 0 {
 		s.consoleFail(c, &survey.ValidationError{Problems: []survey.Problem{{Message: "没有需要发放的测评票：请勾选至少一个测评人类别；已有测评票的单位和类别不会重复发放。"}}})
-		return
-	}
-	if total > maxBulk {
-		s.consoleFail(c, &survey.ValidationError{Problems: []survey.Problem{{Message: fmt.Sprintf("一次批量发放共 %d 张，超过 %d 张：请分几次、每次勾选较少的类别发放。", total, maxBulk)}}})
 		return
 	}
 	issued, err := s.store.IssueBatches(ctx, id, reqs)

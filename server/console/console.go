@@ -47,8 +47,9 @@ type Host interface {
 	SetAccount(c *gin.Context, a *survey.Account)
 	// BaseURL is where the links of slips issued in this request point.
 	BaseURL(c *gin.Context) string
-	// PrintView lays out batches just issued for the "print" template.
-	PrintView(r *survey.Round, issued []survey.Issued, base string) (any, error)
+	// PrintView lays out batches just issued for the "print" template;
+	// nav, when not nil, names the part of a larger issue it shows.
+	PrintView(r *survey.Round, issued []survey.Issued, base string, nav *PrintNav) (any, error)
 	// Seal seals a closed round; PubKey is the key its documents verify with.
 	Seal(ctx context.Context, roundID string) (*tally.RoundResult, error)
 	PubKey() string

@@ -127,6 +127,39 @@ func (p *printJobs) expire(now time.Time) {
 	}
 }
 
+// PrintNav is the part of a large issue a print sheet shows, and the
+// links to every part.
+type PrintNav struct {
+	Part, Parts, Total int
+	Links              []string
+}
+
+// partOf returns part (from 1) of the issued batches' slips, size slips to
+// a part, in the order they were issued, and the number of parts.
+func partOf(issued []survey.Issued, part, size int) ([]survey.Issued, int) {
+	total := 0
+	for _, is := range issued {
+		total += len(is.Codes)
+	}
+	parts := max(1, (total+size-1)/size)
+	part = min(max(part, 1), parts)
+	if parts == 1 {
+		return issued, 1
+	}
+	lo, hi := (part-1)*size, part*size
+	var out []survey.Issued
+	at := 0
+	for _, is := range issued {
+		n := len(is.Codes)
+		from, to := max(lo-at, 0), min(hi-at, n)
+		if from < to {
+			out = append(out, survey.Issued{Batch: is.Batch, Codes: is.Codes[from:to]})
+		}
+		at += n
+	}
+	return out, parts
+}
+
 // Reprint reopens a print job's sheet, with the same codes.
 func (s *Console) Reprint(c *gin.Context) {
 	r, ok := s.round(c)
