@@ -297,3 +297,83 @@ units:
 			issue.Round(time.Millisecond), render.Round(time.Millisecond), (render * 400).Round(time.Second), processPeakRSS()>>20)
 	}
 }
+
+// BenchmarkProvinceSeal seals a province's round — 2,000 units of 6
+// members, 200 ballots each (400,000 ballots of 42 answers) — and reports
+// the seal's time and the process's peak RSS (target ≤ 250 MB). Filling
+// the ballots takes most of its minute.
+//
+//	go test ./server -run '^$' -bench ProvinceSeal -benchtime 1x -timeout 30m
+func BenchmarkProvinceSeal(b *testing.B) {
+	for b.Loop() {
+		ctx := context.Background()
+		dir := b.TempDir()
+		store, err := sqlite.Open(ctx, filepath.Join(dir, "minping.db"), sqlite.Options{CodeKey: bytes.Repeat([]byte{9}, 32)})
+		if err != nil {
+			b.Fatal(err)
+		}
+		var src strings.Builder
+		src.WriteString(`name: 全省
+component: {name: 干部群众评价, points: 20}
+scales: [{id: g, options: [{label: 优秀, points: 100}, {label: 称职, points: 80}, {label: 基本称职, points: 60}, {label: 不称职, points: 40}], abstain: 不了解}]
+forms:
+  - {id: t, title: 班子, rates: team, scale: g, items: [政治建设, 思想建设, 组织建设, 作风建设, 纪律建设], overall: 综合}
+  - {id: m, title: 成员, rates: members, scale: g, items: [德, 能, 勤, 绩, 廉], overall: 综合}
+categories: [{id: staff, name: 干部职工, weight: 100}]
+units:
+`)
+		units := schemeUnits()
+		for i := range units {
+			fmt.Fprintf(&src, "  - {id: u%04d, name: 第%d单位, type: T%d, members: [", i, i, i%20)
+			for k := range 6 {
+				if k > 0 {
+					src.WriteString(", ")
+				}
+				fmt.Fprintf(&src, "{id: u%04d-%d, name: 成员%d}", i, k, k)
+			}
+			src.WriteString("]}\n")
+		}
+		def, err := survey.ParseDefinition([]byte(src.String()))
+		if err != nil {
+			b.Fatal(err)
+		}
+		r, err := store.CreateRound(ctx, def, nil)
+		if err != nil {
+			b.Fatal(err)
+		}
+		reqs := make([]survey.BatchRequest, units)
+		for i := range reqs {
+			reqs[i] = survey.BatchRequest{Unit: fmt.Sprintf("u%04d", i), Category: "staff", Count: 200}
+		}
+		issued, err := store.IssueBatches(ctx, r.ID, reqs)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := store.OpenRound(ctx, r.ID); err != nil {
+			b.Fatal(err)
+		}
+		var codes []string
+		for _, is := range issued {
+			codes = append(codes, is.Codes...)
+		}
+		issued = nil
+		fill(b, store, codes)
+		codes = nil
+		if err := store.CloseRound(ctx, r.ID); err != nil {
+			b.Fatal(err)
+		}
+		_, key, _ := ed25519.GenerateKey(nil)
+		before := processPeakRSS()
+		start := time.Now()
+		docs, err := seal.Seal(ctx, store, key, r.ID, time.Now())
+		if err != nil {
+			b.Fatal(err)
+		}
+		took := time.Since(start)
+		store.Close()
+		b.ReportMetric(took.Seconds(), "seal-s")
+		b.ReportMetric(float64(processPeakRSS()>>20), "peak-RSS-MB")
+		b.Logf("sealed %d ballots of %d units in %v; round document %d KB; peak RSS %d MB before the seal, %d MB after (target ≤ 250)",
+			docs.Result.Ballots, units, took.Round(time.Millisecond), len(docs.Round)>>10, before>>20, processPeakRSS()>>20)
+	}
+}

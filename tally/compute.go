@@ -1,6 +1,7 @@
 package tally
 
 import (
+	"bytes"
 	"fmt"
 	"math/big"
 
@@ -117,12 +118,60 @@ func (c *Counter) Documents(t Turnout, m Meta) (*Documents, error) {
 		}
 		docs.Units[i] = UnitDoc{ID: rr.Units[i].Unit.ID, Bytes: b, Result: &rr.Units[i]}
 	}
-	b, err := encode(rr)
+	b, err := encodeRound(rr, docs.Units)
 	if err != nil {
 		return nil, fmt.Errorf("encode round: %w", err)
 	}
 	docs.Round = b
 	return docs, nil
+}
+
+// encodeRound writes the round document from its unit documents, already
+// encoded: the same bytes as encoding the whole result at once, without a
+// second pass over every unit (for a province's 2,000 units, a 56 MB
+// document encoded and indented again, over 200 MB at once). An element
+// of the units array is its unit document with every line indented by
+// two levels; no line break is inside a value, as JSON escapes them.
+func encodeRound(rr *RoundResult, units []UnitDoc) ([]byte, error) {
+	if len(units) == 0 {
+		return encode(rr)
+	}
+	head := *rr
+	head.Units = []UnitResult{}
+	b, err := encode(&head)
+	if err != nil {
+		return nil, err
+	}
+	const empty = "\"units\": []"
+	at := bytes.LastIndex(b, []byte(empty))
+	if at < 0 {
+		return nil, fmt.Errorf("no units array in %.80q", b)
+	}
+	size := len(b)
+	for _, u := range units {
+		size += len(u.Bytes) + bytes.Count(u.Bytes, []byte("\n"))*4 + 8
+	}
+	out := make([]byte, 0, size)
+	out = append(out, b[:at]...)
+	out = append(out, "\"units\": [\n"...)
+	for i, u := range units {
+		if i > 0 {
+			out = append(out, ",\n"...)
+		}
+		doc := bytes.TrimSuffix(u.Bytes, []byte("\n"))
+		for len(doc) > 0 {
+			line, rest, _ := bytes.Cut(doc, []byte("\n"))
+			out = append(out, "    "...)
+			out = append(out, line...)
+			if len(rest) > 0 || bytes.HasSuffix(doc, []byte("\n")) {
+				out = append(out, '\n')
+			}
+			doc = rest
+		}
+	}
+	out = append(out, "\n  ]"...)
+	out = append(out, b[at+len(empty):]...)
+	return out, nil
 }
 
 func (c *Counter) checkTurnout(t Turnout) error {

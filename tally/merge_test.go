@@ -83,3 +83,28 @@ units:
 	}
 	t.Logf("grades %v", grades)
 }
+
+// TestEncodeRoundAsWhole: the round document spliced from the unit
+// documents is byte for byte the round result encoded at once.
+func TestEncodeRoundAsWhole(t *testing.T) {
+	for name, src := range map[string]string{"basic": basicDef, "ranks": rankDef} {
+		def := parseDef(t, src)
+		var vs []vote
+		for _, u := range def.Units {
+			for _, c := range def.Categories {
+				n := len(def.Layout(&def.Units[0], c.ID))
+				if n > 0 {
+					vs = append(vs, votes(3, u.ID, c.ID, strings.Repeat("B", len(def.Layout(&u, c.ID))))...)
+				}
+			}
+		}
+		docs := count(t, def, vs, nil)
+		whole, err := encode(docs.Result)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if string(whole) != string(docs.Round) {
+			t.Errorf("%s: the spliced round document differs from the whole one", name)
+		}
+	}
+}
