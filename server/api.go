@@ -509,11 +509,7 @@ func (s *api) putRoster(c *gin.Context) {
 		sum.Members += len(u.Members)
 	}
 	if c.Query("preview") == "" || c.Query("preview") == "0" {
-		if err := s.store.UpdateDefinition(ctx, r.ID, def, merged); err != nil {
-			s.fail(c, err)
-			return
-		}
-		if err := s.store.SetExpected(ctx, r.ID, parsed.Expected); err != nil {
+		if err := s.store.ImportRoster(ctx, r.ID, def, merged, parsed.Expected); err != nil {
 			s.fail(c, err)
 			return
 		}

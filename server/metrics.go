@@ -2,12 +2,13 @@ package server
 
 import (
 	"context"
+	"crypto/subtle"
 	"fmt"
-	"net"
 	"net/http"
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -96,23 +97,19 @@ func (m *metrics) handler() http.Handler {
 	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{})
 }
 
-// metricsHere serves /metrics on the main address to loopback clients
-// only; with --metrics-addr they are served there instead, and not here.
+// metricsHere serves /metrics on the main address to a scraper that
+// presents the administrator's token (MINPING_ADMIN_TOKEN, as Prometheus's
+// bearer_token): behind a reverse proxy every request comes from loopback,
+// so the address says nothing. With --metrics-addr they are served there
+// instead, and not here.
 func (s *Server) metricsHere(c *gin.Context) {
-	if s.cfg.MetricsAddr != "" || !isLoopback(c.Request.RemoteAddr) {
+	token := s.cfg.AdminToken
+	got, ok := strings.CutPrefix(c.GetHeader("Authorization"), "Bearer ")
+	if s.cfg.MetricsAddr != "" || token == "" || !ok || subtle.ConstantTimeCompare([]byte(got), []byte(token)) != 1 {
 		c.Status(http.StatusNotFound)
 		return
 	}
 	s.metrics.handler().ServeHTTP(c.Writer, c.Request)
-}
-
-func isLoopback(remote string) bool {
-	host, _, err := net.SplitHostPort(remote)
-	if err != nil {
-		host = remote
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
 }
 
 // MinFreeDisk is the free space below which /readyz fails: a ballot that
@@ -127,10 +124,19 @@ type readiness struct {
 }
 
 // readyz answers 200 when every check passes, else 503, with each check.
+// The checks run at most once a second, whoever asks (the write lock they
+// take competes with the ballot writer), and say what is wrong without a
+// path or an error's text.
 func (s *Server) readyz(c *gin.Context) {
-	ctx, cancel := context.WithTimeout(c.Request.Context(), 3*time.Second)
-	defer cancel()
-	checks := []readiness{s.checkWritable(ctx), s.checkDisk(), s.checkKeys()}
+	s.readyMu.Lock()
+	if time.Since(s.readyAt) >= time.Second {
+		ctx, cancel := context.WithTimeout(c.Request.Context(), 3*time.Second)
+		s.ready = []readiness{s.checkWritable(ctx), s.checkDisk(), s.checkKeys()}
+		s.readyAt = time.Now()
+		cancel()
+	}
+	checks := s.ready
+	s.readyMu.Unlock()
 	status := http.StatusOK
 	for _, ch := range checks {
 		if !ch.OK {
@@ -144,7 +150,8 @@ func (s *Server) readyz(c *gin.Context) {
 func (s *Server) checkWritable(ctx context.Context) readiness {
 	r := readiness{Name: "database"}
 	if err := s.store.Writable(ctx); err != nil {
-		r.Says = "数据库不可写入：" + err.Error()
+		s.log.Warn("readyz: the database cannot be written", "err", err)
+		r.Says = "数据库不可写入（详见服务日志）"
 		return r
 	}
 	r.OK = true
@@ -159,7 +166,8 @@ func (s *Server) checkDisk() readiness {
 	}
 	free, err := freeDisk(s.cfg.Data)
 	if err != nil {
-		r.Says = "无法读取数据目录所在磁盘的剩余空间：" + err.Error()
+		s.log.Warn("readyz: free disk space", "err", err)
+		r.Says = "无法读取数据目录所在磁盘的剩余空间（详见服务日志）"
 		return r
 	}
 	if free < floor {
@@ -175,7 +183,8 @@ func (s *Server) checkKeys() readiness {
 	for _, name := range []string{"code.key", "seal.key"} {
 		f, err := os.Open(filepath.Join(s.cfg.Keys, name))
 		if err != nil {
-			r.Says = "密钥不可读：" + err.Error()
+			s.log.Warn("readyz: a key is unreadable", "key", name, "err", err)
+			r.Says = "密钥不可读：" + name + "（详见服务日志）"
 			return r
 		}
 		f.Close()

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestReadyz: ready with the database writable, disk above the floor and
@@ -35,6 +36,7 @@ func TestReadyz(t *testing.T) {
 		t.Errorf("readyz on a full disk: %s, want 503 saying the disk is full", r)
 	}
 	os.Remove(filepath.Join(keys, "seal.key"))
+	time.Sleep(1100 * time.Millisecond) // the checks run at most once a second
 	if r := e.do("GET", "/readyz", "", nil); r.status != http.StatusServiceUnavailable || !strings.Contains(string(r.body), "密钥不可读") {
 		t.Errorf("readyz without a key: %s, want 503 naming the keys", r)
 	}
@@ -56,9 +58,14 @@ func TestMetrics(t *testing.T) {
 		t.Fatal(r)
 	}
 	submitBallot(t, e.ts.URL, codes[0], answerAll(admin.ballot(codes[1]), nil)) // used: 409
-	r := e.do("GET", "/metrics", "", nil)
+	// Behind a reverse proxy every request comes from loopback: the
+	// address proves nothing, the administrator's token does.
+	if r := e.do("GET", "/metrics", "", nil); r.status != http.StatusNotFound {
+		t.Errorf("metrics without the token: %d, want 404", r.status)
+	}
+	r := e.do("GET", "/metrics", testAdminToken, nil)
 	if r.status != http.StatusOK {
-		t.Fatalf("metrics from loopback: %d", r.status)
+		t.Fatalf("metrics with the admin token: %d", r.status)
 	}
 	body := string(r.body)
 	for _, want := range []string{
@@ -79,7 +86,7 @@ func TestMetrics(t *testing.T) {
 	}
 	// With an address of their own, they are not served on the main one.
 	sep := newTestEnv(t, func(c *Config) { c.MetricsAddr = "127.0.0.1:0" })
-	if r := sep.do("GET", "/metrics", "", nil); r.status != http.StatusNotFound {
+	if r := sep.do("GET", "/metrics", testAdminToken, nil); r.status != http.StatusNotFound {
 		t.Errorf("metrics on the main address with --metrics-addr set: %d, want 404", r.status)
 	}
 }

@@ -31,6 +31,10 @@ type Server struct {
 	csp     string        // the Content-Security-Policy of every response
 	store   *sqlite.Store // for /readyz
 	metrics *metrics      // /metrics
+
+	readyMu sync.Mutex
+	readyAt time.Time   // when the readiness checks last ran
+	ready   []readiness // what they found
 }
 
 // base is what every audience's handlers share: the config, the log, the

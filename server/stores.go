@@ -32,6 +32,7 @@ type roundStore interface {
 	CopyRound(ctx context.Context, id, name string) (*survey.Round, error)
 	RoundSource(ctx context.Context, id string) ([]byte, error)
 	SetExpected(ctx context.Context, roundID string, e survey.Expected) error
+	ImportRoster(ctx context.Context, id string, def *survey.Definition, source []byte, e survey.Expected) error
 }
 
 // batchStore issues and voids slips and counts them.

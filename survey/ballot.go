@@ -2,6 +2,7 @@ package survey
 
 import (
 	"fmt"
+	"sort"
 	"sync"
 )
 
@@ -215,8 +216,10 @@ func (sh *Sheet) Len() int { return sh.slots }
 
 // At returns the unit and slot of sheet slot i.
 func (sh *Sheet) At(i int) (*SheetPage, Slot) {
-	k := len(sh.Units) - 1
-	for k > 0 && sh.Units[k].Start > i {
+	// the last unit starting at or before i (units without slots share a
+	// Start with the next one, which is the one holding i)
+	k := sort.Search(len(sh.Units), func(k int) bool { return sh.Units[k].Start > i }) - 1
+	for k > 0 && len(sh.Units[k].Slots) == 0 {
 		k--
 	}
 	su := &sh.Units[k]
@@ -383,8 +386,9 @@ type RecordPart struct {
 }
 
 // RecordParts splits the layout of a recusal category in unit u: the rows
-// of forms that rate the team, then each member's rows; parts without rows
-// are left out.
+// of forms that rate the team (part "", stored for every ballot even when
+// it has no rows, so that a unit's ballots are its "" records), then each
+// member's rows; member parts without rows are left out.
 func (d *Definition) RecordParts(u *Unit, category string) []RecordPart {
 	layout := d.Layout(u, category)
 	team := RecordPart{}
@@ -398,10 +402,7 @@ func (d *Definition) RecordParts(u *Unit, category string) []RecordPart {
 		id := d.Subjects(f, u)[s.Subject].ID
 		byMember[id] = append(byMember[id], i)
 	}
-	var out []RecordPart
-	if len(team.Slots) > 0 {
-		out = append(out, team)
-	}
+	out := []RecordPart{team}
 	for _, m := range u.Members {
 		if slots := byMember[m.ID]; len(slots) > 0 {
 			out = append(out, RecordPart{m.ID, slots})

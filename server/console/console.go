@@ -70,6 +70,7 @@ type Store interface {
 	CloseRound(ctx context.Context, id string) error
 	Expected(ctx context.Context, roundID string) (survey.Expected, error)
 	SetExpected(ctx context.Context, roundID string, e survey.Expected) error
+	ImportRoster(ctx context.Context, id string, def *survey.Definition, source []byte, e survey.Expected) error
 
 	Batches(ctx context.Context, roundID string) ([]survey.Batch, error)
 	IssueBatch(ctx context.Context, roundID, unit, category string, count int) (*survey.Batch, []string, error)

@@ -24,7 +24,9 @@ import (
 // organiser says it printed (which forgets the codes) or reprintFor has
 // passed. A restart forgets every job.
 
-// reprintFor is how long a print job's codes can be reopened.
+// reprintFor is how long a print job's codes can be reopened after it was
+// last opened: a province's job of 400 parts is printed over hours, each
+// part opened as the last comes out of the printer.
 const reprintFor = 30 * time.Minute
 
 // printJobs holds the print jobs of recent issues.
@@ -41,7 +43,8 @@ type printJob struct {
 	Batches int
 	Slips   int
 	Issued  time.Time
-	sealed  []byte // nonce ‖ AES-GCM of the issued batches with their codes
+	used    time.Time // last issued or opened: it expires reprintFor after
+	sealed  []byte    // nonce ‖ AES-GCM of the issued batches with their codes
 }
 
 func newPrintJobs() *printJobs {
@@ -57,7 +60,7 @@ func (p *printJobs) keep(roundID string, issued []survey.Issued, now time.Time) 
 	plain, _ := json.Marshal(issued) // our own types
 	nonce := make([]byte, p.aead.NonceSize())
 	rand.Read(nonce)
-	job := &printJob{ID: survey.NewToken(), Round: roundID, Batches: len(issued), Issued: now,
+	job := &printJob{ID: survey.NewToken(), Round: roundID, Batches: len(issued), Issued: now, used: now,
 		sealed: p.aead.Seal(nonce, nonce, plain, []byte(roundID))}
 	for _, is := range issued {
 		job.Slips += len(is.Codes)
@@ -79,6 +82,7 @@ func (p *printJobs) open(roundID, id string, now time.Time) ([]survey.Issued, bo
 	if job == nil || job.Round != roundID {
 		return nil, false
 	}
+	job.used = now
 	n := p.aead.NonceSize()
 	plain, err := p.aead.Open(nil, job.sealed[:n], job.sealed[n:], []byte(roundID))
 	if err != nil {
@@ -117,10 +121,10 @@ func (p *printJobs) of(roundID string, now time.Time) []printJob {
 	return out
 }
 
-// expire forgets jobs older than reprintFor; mu must be held.
+// expire forgets jobs not opened for reprintFor; mu must be held.
 func (p *printJobs) expire(now time.Time) {
 	for id, j := range p.jobs {
-		if now.Sub(j.Issued) > reprintFor {
+		if now.Sub(j.used) > reprintFor {
 			clear(j.sealed)
 			delete(p.jobs, id)
 		}

@@ -398,12 +398,8 @@ func (s *Console) ImportRoster(c *gin.Context) {
 		s.host.HTML(c, http.StatusOK, "console-roster", v)
 		return
 	}
-	if err := s.store.UpdateDefinition(ctx, r.ID, def, merged); err != nil {
+	if err := s.store.ImportRoster(ctx, r.ID, def, merged, parsed.Expected); err != nil {
 		s.formProblems(c, err, fail)
-		return
-	}
-	if err := s.store.SetExpected(ctx, r.ID, parsed.Expected); err != nil {
-		s.consoleFail(c, err)
 		return
 	}
 	consoleRedirect(c, "/console/rounds/"+r.ID, "roster")

@@ -41,9 +41,12 @@ func boxAEAD(codeKey []byte) (cipher.AEAD, error) {
 	return cipher.NewGCM(block)
 }
 
-// boxed reports whether a ballot's records are kept in a box until close.
-func boxed(records []survey.Record) bool {
-	return len(records) > 1 || len(records) == 1 && records[0].Part != ""
+// boxed reports whether a ballot of category c is kept in a box until
+// close: every ballot of a sheet over other units than one's own and of a
+// recusal category, whatever its size — a sheet of one other unit is
+// still one person's ballot — and any ballot of several records.
+func boxed(c *survey.Category, records []survey.Record) bool {
+	return c.SheetKind() != survey.SheetUnit || c.Recuse || len(records) > 1 || len(records) == 1 && records[0].Part != ""
 }
 
 // sealBox encrypts a ballot's records for round and category.

@@ -22,25 +22,41 @@ func (expectedRow) TableName() string { return "roster_expected" }
 
 // SetExpected replaces a round's expected attendance with e.
 func (s *Store) SetExpected(ctx context.Context, roundID string, e survey.Expected) error {
+	err := s.w.WithContext(ctx).Transaction(func(tx *gorm.DB) error { return setExpected(tx, roundID, e) })
+	if err != nil {
+		return fmt.Errorf("set expected attendance: %w", err)
+	}
+	return nil
+}
+
+// setExpected replaces a round's expected attendance inside tx.
+func setExpected(tx *gorm.DB, roundID string, e survey.Expected) error {
 	var rows []expectedRow
 	for _, u := range slices.Sorted(maps.Keys(e)) {
 		for _, c := range slices.Sorted(maps.Keys(e[u])) {
 			rows = append(rows, expectedRow{RoundID: roundID, Unit: u, Category: c, Expected: e[u][c]})
 		}
 	}
-	err := s.w.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		if err := tx.Where("round_id = ?", roundID).Delete(&expectedRow{}).Error; err != nil {
+	if err := tx.Where("round_id = ?", roundID).Delete(&expectedRow{}).Error; err != nil {
+		return err
+	}
+	if len(rows) == 0 {
+		return nil
+	}
+	return tx.CreateInBatches(rows, 500).Error
+}
+
+// ImportRoster replaces a draft round's definition (its units and
+// members) and its expected attendance in one transaction: both or
+// neither. UpdateDefinition's errors.
+func (s *Store) ImportRoster(ctx context.Context, id string, def *survey.Definition, source []byte, e survey.Expected) error {
+	defer s.slips.forget(id)
+	return s.w.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		if err := updateDefinition(tx, id, def, source); err != nil {
 			return err
 		}
-		if len(rows) == 0 {
-			return nil
-		}
-		return tx.CreateInBatches(rows, 500).Error
+		return setExpected(tx, id, e)
 	})
-	if err != nil {
-		return fmt.Errorf("set expected attendance: %w", err)
-	}
-	return nil
 }
 
 // Expected returns a round's expected attendance, empty if no roster gave

@@ -201,31 +201,34 @@ func (s *Store) CreateRound(ctx context.Context, def *survey.Definition, source 
 // which must still exist.
 func (s *Store) UpdateDefinition(ctx context.Context, id string, def *survey.Definition, source []byte) error {
 	defer s.slips.forget(id)
-	return s.w.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		var row roundRow
-		if err := tx.First(&row, "id = ?", id).Error; err != nil {
-			return notFound(err, "update definition")
+	return s.w.WithContext(ctx).Transaction(func(tx *gorm.DB) error { return updateDefinition(tx, id, def, source) })
+}
+
+// updateDefinition replaces a draft's definition inside tx.
+func updateDefinition(tx *gorm.DB, id string, def *survey.Definition, source []byte) error {
+	var row roundRow
+	if err := tx.First(&row, "id = ?", id).Error; err != nil {
+		return notFound(err, "update definition")
+	}
+	if row.Status != survey.StatusDraft {
+		return fmt.Errorf("update definition: %w", survey.ErrWrongState)
+	}
+	var batches []batchRow
+	if err := tx.Where("round_id = ? AND voided = 0", id).Find(&batches).Error; err != nil {
+		return fmt.Errorf("update definition: %w", err)
+	}
+	var ps []survey.Problem
+	for _, b := range batches {
+		if survey.CheckBatches(def, []survey.BatchRequest{{Unit: b.Unit, Category: b.Category, Member: b.Member, Count: b.Count}}) != nil {
+			ps = append(ps, survey.Problem{Path: "units", Message: fmt.Sprintf("已为单位「%s」的测评人类别「%s」发放测评码：请先作废该批次", b.Unit, b.Category)})
 		}
-		if row.Status != survey.StatusDraft {
-			return fmt.Errorf("update definition: %w", survey.ErrWrongState)
-		}
-		var batches []batchRow
-		if err := tx.Where("round_id = ? AND voided = 0", id).Find(&batches).Error; err != nil {
-			return fmt.Errorf("update definition: %w", err)
-		}
-		var ps []survey.Problem
-		for _, b := range batches {
-			if survey.CheckBatches(def, []survey.BatchRequest{{Unit: b.Unit, Category: b.Category, Member: b.Member, Count: b.Count}}) != nil {
-				ps = append(ps, survey.Problem{Path: "units", Message: fmt.Sprintf("已为单位「%s」的测评人类别「%s」发放测评码：请先作废该批次", b.Unit, b.Category)})
-			}
-		}
-		if len(ps) > 0 {
-			return &survey.ValidationError{Problems: ps}
-		}
-		return tx.Model(&roundRow{}).Where("id = ?", id).Updates(map[string]any{
-			"name": def.Name, "definition": def.Canonical(), "source": source,
-		}).Error
-	})
+	}
+	if len(ps) > 0 {
+		return &survey.ValidationError{Problems: ps}
+	}
+	return tx.Model(&roundRow{}).Where("id = ?", id).Updates(map[string]any{
+		"name": def.Name, "definition": def.Canonical(), "source": source,
+	}).Error
 }
 
 // Round returns the round with the id, or ErrNotFound.
@@ -328,8 +331,9 @@ func (s *Store) OpenRound(ctx context.Context, id string) error {
 // next start, or minping compact) finishes the job.
 func (s *Store) CloseRound(ctx context.Context, id string) error {
 	// The status change goes through the ballot writer's connection like
-	// every write, so no ballot commits after it.
-	err := s.w.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	// every write, so no ballot commits after it. A client that goes away
+	// does not roll it back: opening a province's boxes takes seconds.
+	err := s.w.WithContext(context.WithoutCancel(ctx)).Transaction(func(tx *gorm.DB) error {
 		var row roundRow
 		if err := tx.First(&row, "id = ?", id).Error; err != nil {
 			return notFound(err, "close round")

@@ -56,7 +56,7 @@ func (s *Store) Submit(ctx context.Context, slip *survey.Slip, ballot survey.Bal
 		batch: slip.Ref.Batch, pos: slip.Ref.Pos, roundID: slip.Round.ID, category: slip.Category.ID,
 		records: records, result: make(chan error, 1),
 	}
-	if boxed(records) {
+	if boxed(slip.Category, records) {
 		box, err := s.sealBox(sub.roundID, sub.category, records)
 		if err != nil {
 			return fmt.Errorf("submit: %w", err)
