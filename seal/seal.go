@@ -51,7 +51,7 @@ func Compute(ctx context.Context, store Ballots, r *survey.Round, sealedAt time.
 	if err != nil {
 		return nil, err
 	}
-	return counter.DocumentsLight(t, tally.Meta{
+	return counter.Documents(t, tally.Meta{
 		RoundID: r.ID, RoundName: r.Name, ConfigSHA256: r.ConfigSHA256,
 		SealedAt: sealedAt.UTC().Format(time.RFC3339),
 	})

@@ -279,7 +279,7 @@ func TestSealDeletesExcludedGroups(t *testing.T) {
 	if want := map[string]int{unit + "/staff": 5}; !maps.Equal(left, want) {
 		t.Errorf("ballots left after the seal: %v, want %v", left, want)
 	}
-	u := &docs.Result.Units[0] // the headline the seal keeps
+	u := docs.Units[0].Result
 	if u.Ballots != 5 || u.Voted != 6 || !slices.Contains(u.Flags, tally.FlagSmallGroup) {
 		t.Errorf("unit: %d ballots of %d voted, flags %v; want 5 of 6 and small_group", u.Ballots, u.Voted, u.Flags)
 	}

@@ -71,22 +71,6 @@ type UnitDoc struct {
 // it takes small groups' ballots out of the counter for good; add nothing
 // to it, and merge nothing into it, afterwards.
 func (c *Counter) Documents(t Turnout, m Meta) (*Documents, error) {
-	return c.documents(t, m, false)
-}
-
-// DocumentsLight is Documents, byte for byte, holding at most one unit's
-// full result at a time: each unit is computed once to rank and grade it,
-// keeping its headline, and again to write its document. A province's
-// 2,000 units held every category's breakdown in exact fractions at once.
-// Its Result holds each unit's headline (scores, components, flags, ranks
-// and grades, and the subjects' forms for their shares) without the
-// categories, and the UnitDocs have no Result. The seal and the recount
-// use it.
-func (c *Counter) DocumentsLight(t Turnout, m Meta) (*Documents, error) {
-	return c.documents(t, m, true)
-}
-
-func (c *Counter) documents(t Turnout, m Meta, light bool) (*Documents, error) {
 	def := c.def
 	if err := c.checkTurnout(t); err != nil {
 		return nil, err
@@ -114,9 +98,6 @@ func (c *Counter) documents(t Turnout, m Meta, light bool) (*Documents, error) {
 		u.ConfigSHA256 = m.ConfigSHA256
 		u.BallotsSHA256 = unitDigests[ui]
 		u.SealedAt = m.SealedAt
-		if light {
-			u.Categories = nil // what ranking does not need, computed again below
-		}
 		rr.Units[ui] = *u
 		rr.Issued += u.Issued
 		rr.Voted += u.Voted
@@ -131,18 +112,11 @@ func (c *Counter) documents(t Turnout, m Meta, light bool) (*Documents, error) {
 		}
 	}
 	for i := range rr.Units {
-		u := &rr.Units[i]
-		if light {
-			u = c.fullUnit(i, t, &rr.Units[i])
-		}
-		b, err := encode(u)
+		b, err := encode(&rr.Units[i])
 		if err != nil {
-			return nil, fmt.Errorf("encode unit %s: %w", u.Unit.ID, err)
+			return nil, fmt.Errorf("encode unit %s: %w", rr.Units[i].Unit.ID, err)
 		}
-		docs.Units[i] = UnitDoc{ID: u.Unit.ID, Bytes: b}
-		if !light {
-			docs.Units[i].Result = u
-		}
+		docs.Units[i] = UnitDoc{ID: rr.Units[i].Unit.ID, Bytes: b, Result: &rr.Units[i]}
 	}
 	b, err := encodeRound(rr, docs.Units)
 	if err != nil {
@@ -198,22 +172,6 @@ func encodeRound(rr *RoundResult, units []UnitDoc) ([]byte, error) {
 	out = append(out, "\n  ]"...)
 	out = append(out, b[at+len(empty):]...)
 	return out, nil
-}
-
-// fullUnit computes unit ui's result again, in full, with the document
-// fields, ranks and grades of its headline h (ranked with every unit).
-func (c *Counter) fullUnit(ui int, t Turnout, h *UnitResult) *UnitResult {
-	u := c.unitResult(ui, t[c.def.Units[ui].ID])
-	u.Round, u.ConfigSHA256, u.BallotsSHA256, u.SealedAt = h.Round, h.ConfigSHA256, h.BallotsSHA256, h.SealedAt
-	u.Rank, u.RankOf, u.Grade = h.Rank, h.RankOf, h.Grade
-	for si := range u.Subjects {
-		for _, hs := range h.Subjects {
-			if hs.ID == u.Subjects[si].ID {
-				u.Subjects[si].Rank, u.Subjects[si].RankOf, u.Subjects[si].Grade = hs.Rank, hs.RankOf, hs.Grade
-			}
-		}
-	}
-	return u
 }
 
 func (c *Counter) checkTurnout(t Turnout) error {
