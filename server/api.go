@@ -492,9 +492,6 @@ func (s *api) putRoster(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
-	if len(src) == 0 {
-		src = r.Definition.Canonical()
-	}
 	def, merged, parsed, ps := roster.Merge(src, file)
 	if len(ps) > 0 {
 		s.fail(c, &survey.ValidationError{Problems: ps})

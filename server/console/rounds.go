@@ -381,9 +381,6 @@ func (s *Console) ImportRoster(c *gin.Context) {
 		s.consoleFail(c, err)
 		return
 	}
-	if len(src) == 0 {
-		src = r.Definition.Canonical()
-	}
 	def, merged, parsed, ps := roster.Merge(src, file)
 	if len(ps) > 0 {
 		fail(ps...)
@@ -485,9 +482,6 @@ func (s *Console) SaveSettings(c *gin.Context) {
 		s.consoleFail(c, err)
 		return
 	}
-	if len(src) == 0 {
-		src = r.Definition.Canonical()
-	}
 	set := survey.Settings{
 		Name: strings.TrimSpace(c.PostForm("name")), Points: strings.TrimSpace(c.PostForm("points")),
 		Weights: map[string]string{}, Quorum: strings.TrimSpace(c.PostForm("quorum")),
@@ -562,9 +556,6 @@ func (s *Console) DownloadDefinition(c *gin.Context) {
 	if err != nil {
 		s.consoleFail(c, err)
 		return
-	}
-	if len(src) == 0 {
-		src = r.Definition.Canonical()
 	}
 	c.Header("Content-Disposition", `attachment; filename="round-`+r.ID+`.yaml"`)
 	c.Data(http.StatusOK, "application/yaml; charset=utf-8", src)

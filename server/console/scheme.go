@@ -129,9 +129,6 @@ func (s *Console) SaveScheme(c *gin.Context) {
 		s.consoleFail(c, err)
 		return
 	}
-	if len(src) == 0 {
-		src = r.Definition.Canonical()
-	}
 	sc := schemeFromForm(c, r.Definition)
 	next, err := survey.SourceWithScheme(src, sc)
 	if err == nil {

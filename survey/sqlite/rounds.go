@@ -67,16 +67,9 @@ func (s *Store) ArchiveRound(ctx context.Context, id string, archived bool) erro
 // a rehearsal. Nothing of the old round's slips, ballots or results comes
 // along.
 func (s *Store) CopyRound(ctx context.Context, id, name string) (*survey.Round, error) {
-	old, err := s.Round(ctx, id)
-	if err != nil {
-		return nil, err
-	}
 	src, err := s.RoundSource(ctx, id)
 	if err != nil {
 		return nil, err
-	}
-	if len(src) == 0 {
-		src = old.Definition.Canonical()
 	}
 	if src, err = survey.SourceWithSettings(src, survey.Settings{Name: name}); err != nil {
 		return nil, fmt.Errorf("copy round: %w", err)

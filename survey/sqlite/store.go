@@ -240,11 +240,15 @@ func (s *Store) Round(ctx context.Context, id string) (*survey.Round, error) {
 	return s.toRound(&row)
 }
 
-// RoundSource returns the definition of a round as the organiser wrote it.
+// RoundSource returns the definition of a round as the organiser wrote it,
+// or, for a round created without one, its canonical JSON.
 func (s *Store) RoundSource(ctx context.Context, id string) ([]byte, error) {
 	var row roundRow
-	if err := s.r.WithContext(ctx).Select("source").First(&row, "id = ?", id).Error; err != nil {
+	if err := s.r.WithContext(ctx).Select("source", "definition").First(&row, "id = ?", id).Error; err != nil {
 		return nil, notFound(err, "round source")
+	}
+	if len(row.Source) == 0 {
+		return row.Definition, nil
 	}
 	return row.Source, nil
 }
