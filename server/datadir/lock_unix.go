@@ -5,8 +5,6 @@ package datadir
 import (
 	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
 	"syscall"
 )
 
@@ -16,14 +14,9 @@ import (
 // goes with the process, however it ends. Commands that only read or
 // compact the database (verify, recount, compact) do not take it.
 func Lock(d Dirs) (unlock func(), err error) {
-	db := d.WithDefaults().DB
-	if err := os.MkdirAll(filepath.Dir(db), 0o700); err != nil {
-		return nil, fmt.Errorf("data directory: %w", err)
-	}
-	path := db + ".lock"
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	f, db, path, err := openLockFile(d)
 	if err != nil {
-		return nil, fmt.Errorf("lock %s: %w", path, err)
+		return nil, err
 	}
 	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
 		f.Close()

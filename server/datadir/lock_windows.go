@@ -5,8 +5,6 @@ package datadir
 import (
 	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
 
 	"golang.org/x/sys/windows"
 )
@@ -15,14 +13,9 @@ import (
 // minping serves it, as on Unix: LockFileEx on the lock file, which the
 // system releases however the process ends.
 func Lock(d Dirs) (unlock func(), err error) {
-	db := d.WithDefaults().DB
-	if err := os.MkdirAll(filepath.Dir(db), 0o700); err != nil {
-		return nil, fmt.Errorf("data directory: %w", err)
-	}
-	path := db + ".lock"
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	f, db, path, err := openLockFile(d)
 	if err != nil {
-		return nil, fmt.Errorf("lock %s: %w", path, err)
+		return nil, err
 	}
 	ol := new(windows.Overlapped)
 	err = windows.LockFileEx(windows.Handle(f.Fd()), windows.LOCKFILE_EXCLUSIVE_LOCK|windows.LOCKFILE_FAIL_IMMEDIATELY, 0, 1, 0, ol)
