@@ -45,6 +45,16 @@ func (ps *problems) checkID(path, id string) {
 	}
 }
 
+// checkUniqueID checks an id at path like checkID, and that no earlier
+// one of its kind (in seen, which it adds to) has it.
+func (ps *problems) checkUniqueID(seen map[string]bool, path, id, kind string) {
+	ps.checkID(path, id)
+	if seen[id] && id != "" {
+		ps.add(path, "%s编号「%s」重复", kind, id)
+	}
+	seen[id] = true
+}
+
 // checkHeader checks the round's name and its component.
 func (d *Definition) checkHeader(ps *problems) {
 	if strings.TrimSpace(d.Name) == "" {
@@ -73,11 +83,7 @@ func (d *Definition) checkScales(ps *problems) map[string]bool {
 	for i := range d.Scales {
 		s := &d.Scales[i]
 		p := fmt.Sprintf("scales[%d]", i)
-		ps.checkID(p+".id", s.ID)
-		if scales[s.ID] && s.ID != "" {
-			ps.add(p+".id", "评价等级编号「%s」重复", s.ID)
-		}
-		scales[s.ID] = true
+		ps.checkUniqueID(scales, p+".id", s.ID, "评价等级")
 		s.check(ps, p)
 	}
 	return scales
@@ -119,11 +125,7 @@ func (d *Definition) checkCategories(ps *problems) map[string]bool {
 	sum := newRat()
 	for i, c := range d.Categories {
 		p := fmt.Sprintf("categories[%d]", i)
-		ps.checkID(p+".id", c.ID)
-		if cats[c.ID] && c.ID != "" {
-			ps.add(p+".id", "测评人类别编号「%s」重复", c.ID)
-		}
-		cats[c.ID] = true
+		ps.checkUniqueID(cats, p+".id", c.ID, "测评人类别")
 		if strings.TrimSpace(c.Name) == "" {
 			ps.add(p+".name", "测评人类别需要名称")
 		}
@@ -155,11 +157,7 @@ func (d *Definition) checkForms(ps *problems, scales, cats map[string]bool) {
 	for i := range d.Forms {
 		f := &d.Forms[i]
 		p := fmt.Sprintf("forms[%d]", i)
-		ps.checkID(p+".id", f.ID)
-		if forms[f.ID] && f.ID != "" {
-			ps.add(p+".id", "测评表编号「%s」重复", f.ID)
-		}
-		forms[f.ID] = true
+		ps.checkUniqueID(forms, p+".id", f.ID, "测评表")
 		f.check(ps, p, scales, cats)
 	}
 	for _, c := range d.Categories {
@@ -309,11 +307,7 @@ func (d *Definition) checkUnits(ps *problems) {
 	rated := d.hasMemberForm()
 	for i, u := range d.Units {
 		p := fmt.Sprintf("units[%d]", i)
-		ps.checkID(p+".id", u.ID)
-		if units[u.ID] && u.ID != "" {
-			ps.add(p+".id", "单位编号「%s」重复", u.ID)
-		}
-		units[u.ID] = true
+		ps.checkUniqueID(units, p+".id", u.ID, "单位")
 		if strings.TrimSpace(u.Name) == "" {
 			ps.add(p+".name", "单位需要名称")
 		}

@@ -38,11 +38,7 @@ func (d *Definition) checkComponents(ps *problems, cats map[string]bool) {
 	for i := range d.Components {
 		c := &d.Components[i]
 		p := fmt.Sprintf("components[%d]", i)
-		ps.checkID(p+".id", c.ID)
-		if ids[c.ID] && c.ID != "" {
-			ps.add(p+".id", "计分项编号「%s」重复", c.ID)
-		}
-		ids[c.ID] = true
+		ps.checkUniqueID(ids, p+".id", c.ID, "计分项")
 		if strings.TrimSpace(c.Name) == "" {
 			ps.add(p+".name", "计分项需要名称（如 公众评议）")
 		}
