@@ -355,9 +355,14 @@ func (e *encoding) finish() (Ballot, error) {
 	}
 	var b Ballot
 	for _, su := range sh.Units {
-		full := make([]byte, su.full)
-		for k := range su.Slots {
-			full[su.layoutOf(k)] = e.out[su.Start+k]
+		// Every slot shown, in layout order (all but a recusal holder's
+		// unit): the answers are the record as they stand, no copy.
+		full := e.out[su.Start : su.Start+len(su.Slots) : su.Start+len(su.Slots)]
+		if su.layout != nil {
+			full = make([]byte, su.full)
+			for k := range su.Slots {
+				full[su.layoutOf(k)] = e.out[su.Start+k]
+			}
 		}
 		if !sh.Category.Recuse {
 			b.records = append(b.records, Record{Unit: su.Unit.ID, answers: full})
