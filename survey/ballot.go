@@ -416,26 +416,6 @@ func (d *Definition) RecordParts(u *Unit, category string) []RecordPart {
 	return out
 }
 
-// RecordSlots returns the indexes into Layout(u, category) that a stored
-// record of the part holds, in order: nil, meaning every slot, for part ""
-// of a category that does not recuse. ok is false for a part the category
-// does not store in that unit.
-func (d *Definition) RecordSlots(u *Unit, category, part string) (slots []int, ok bool) {
-	c := d.Category(category)
-	if c == nil {
-		return nil, false
-	}
-	if !c.Recuse {
-		return nil, part == ""
-	}
-	for _, p := range d.RecordParts(u, category) {
-		if p.ID == part {
-			return p.Slots, true
-		}
-	}
-	return nil, false
-}
-
 // answerPath is the path of the nth submitted answer, formatted only when a
 // problem needs it.
 type answerPath int
