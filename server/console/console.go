@@ -73,7 +73,6 @@ type Store interface {
 	ImportRoster(ctx context.Context, id string, def *survey.Definition, source []byte, e survey.Expected) error
 
 	Batches(ctx context.Context, roundID string) ([]survey.Batch, error)
-	IssueBatch(ctx context.Context, roundID, unit, category string, count int) (*survey.Batch, []string, error)
 	IssueBatches(ctx context.Context, roundID string, reqs []survey.BatchRequest) ([]survey.Issued, error)
 	VoidBatch(ctx context.Context, roundID, batchID string) error
 	Turnout(ctx context.Context, roundID string) ([]survey.UnitTurnout, error)
