@@ -231,10 +231,11 @@ func (c *Counter) add(unit, category, partID string, answers []byte) error {
 	}
 	if g.parts != nil {
 		g.records[pi]++
-		// A recusal ballot is as many records as parts its holder rates:
-		// its ballots are the most records of any one part.
-		g.ballots = max(g.ballots, g.records[pi])
-	} else {
+	}
+	// A recusal ballot is as many records as parts its holder rates, one of
+	// them its team part (survey.RecordParts' first, stored for every
+	// ballot): a ballot is counted with that record.
+	if pi == 0 {
 		g.ballots++
 	}
 	c.records++
@@ -349,13 +350,9 @@ func (c *Counter) Merge(o *Counter) error {
 	}
 	for i := range o.groups {
 		g, og := &c.groups[i], &o.groups[i]
-		if g.parts == nil {
-			g.ballots += og.ballots
-			continue
-		}
+		g.ballots += og.ballots
 		for k := range g.records {
 			g.records[k] += og.records[k]
-			g.ballots = max(g.ballots, g.records[k])
 		}
 	}
 	c.records += o.records
