@@ -93,7 +93,7 @@ type Target struct {
 	Token string // an administrator's bearer token
 	// Writer reads the ballot writer's totals, so that the bench can say how
 	// many ballots each commit carried.
-	Writer func() sqlite.WriterStats
+	Writer func() survey.WriterStats
 	// Dir is a scratch directory for the raw group-commit baseline.
 	Dir string
 }
@@ -195,7 +195,7 @@ type measure struct {
 	host   string
 	pool   *codePool
 	raw    *rawBaseline
-	writer func() sqlite.WriterStats
+	writer func() survey.WriterStats
 	out    io.Writer
 
 	verdicts     verdicts
@@ -227,7 +227,7 @@ func (m *measure) flush(ctx context.Context) {
 type phases struct {
 	minimal, page, ballots, raw phaseResult
 	roundRatios                 []float64 // ballots ÷ raw in each round, to show the spread
-	writer                      sqlite.WriterStats
+	writer                      survey.WriterStats
 }
 
 // clients runs the four phases with c clients, taking turns a slice of

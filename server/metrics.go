@@ -15,8 +15,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
-
-	"minping/survey/sqlite"
 )
 
 // Operators' view: /readyz says whether this instance can take ballots
@@ -34,7 +32,7 @@ type metrics struct {
 	ballots  *prometheus.CounterVec
 }
 
-func newMetrics(store *sqlite.Store) *metrics {
+func newMetrics(store opsStore) *metrics {
 	m := &metrics{reg: prometheus.NewRegistry()}
 	m.requests = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "minping_http_requests_total",
 		Help: "HTTP requests by method, route pattern and status."}, []string{"method", "route", "status"})

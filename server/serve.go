@@ -16,7 +16,6 @@ import (
 	"minping/assets"
 	"minping/server/datadir"
 	"minping/survey"
-	"minping/survey/sqlite"
 )
 
 // Config is what Serve needs. cmd/minping fills it from flags and the
@@ -165,9 +164,13 @@ func (cfg Config) dirs() datadir.Dirs {
 // OpenStore opens the store of a data directory with the code key of its
 // key directory; with create, a missing directory, database or code key is
 // created, else a missing one is an error (see datadir.OpenStore).
-func OpenStore(ctx context.Context, cfg Config, create bool) (*sqlite.Store, error) {
+func OpenStore(ctx context.Context, cfg Config, create bool) (Store, error) {
 	cfg = cfg.withDefaults()
-	return datadir.OpenStore(ctx, cfg.dirs(), create, cfg.Now)
+	s, err := datadir.OpenStore(ctx, cfg.dirs(), create, cfg.Now)
+	if err != nil {
+		return nil, err // not a nil *sqlite.Store in a non-nil Store
+	}
+	return s, nil
 }
 
 // SealKey is the key directory's signing key, made on first use.
@@ -180,7 +183,7 @@ func SealKey(cfg Config) (ed25519.PrivateKey, error) {
 // generated password printed once; the variable is read only then, so that
 // it never undoes a password changed since (reset one with minping passwd).
 // On a first start it loads the demo round.
-func bootstrap(ctx context.Context, store *sqlite.Store, cfg Config, firstStart bool, stdout io.Writer, log *slog.Logger) error {
+func bootstrap(ctx context.Context, store Store, cfg Config, firstStart bool, stdout io.Writer, log *slog.Logger) error {
 	has, err := store.HasAccount(ctx, "admin")
 	if err != nil {
 		return err

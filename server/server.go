@@ -13,7 +13,6 @@ import (
 	"minping/assets"
 	"minping/server/console"
 	"minping/survey"
-	"minping/survey/sqlite"
 )
 
 // Server is minping's HTTP side. Its handlers sit on one small struct per
@@ -29,7 +28,7 @@ type Server struct {
 	console *console.Console
 	counts  requestCounts // requests counted rather than logged, see requestLog
 	csp     string        // the Content-Security-Policy of every response
-	store   *sqlite.Store // for /readyz
+	store   opsStore      // for /readyz
 	metrics *metrics      // /metrics
 
 	readyMu sync.Mutex
@@ -73,7 +72,7 @@ type sealer struct {
 
 // New makes the HTTP side of minping over an open store, signing sealed
 // documents with key. It fails only if an embedded template does not parse.
-func New(store *sqlite.Store, key ed25519.PrivateKey, cfg Config, log *slog.Logger) (*Server, error) {
+func New(store Store, key ed25519.PrivateKey, cfg Config, log *slog.Logger) (*Server, error) {
 	cfg = cfg.withDefaults()
 	tmpl, err := parseTemplates()
 	if err != nil {

@@ -10,7 +10,7 @@ import (
 )
 
 // The store methods each audience needs, declared here by their consumers.
-// survey/sqlite's Store has them all.
+// Store, below, is all of them.
 
 // ballotStore is what a voter's requests need: find a slip, submit its
 // ballot.
@@ -71,9 +71,30 @@ type apiStore interface {
 	accountStore
 }
 
-var (
-	_ ballotStore   = (*sqlite.Store)(nil)
-	_ apiStore      = (*sqlite.Store)(nil)
-	_ console.Store = (*sqlite.Store)(nil)
-	_ resultsStore  = (*sqlite.Store)(nil)
-)
+// opsStore is what operators' views need: /readyz asks whether the store
+// takes writes; /metrics reads the writer's totals.
+type opsStore interface {
+	Writable(ctx context.Context) error
+	WriterStats() survey.WriterStats
+	IssuedCodes() int64
+}
+
+// Store is a whole store, as Serve opens it and New takes it: every
+// audience's methods, the operators' and the start's. survey/sqlite (the
+// embedded default) and survey/postgres implement it.
+type Store interface {
+	ballotStore
+	apiStore
+	console.Store
+	resultsStore
+	opsStore
+	// HasAccount says whether the named account exists (the first start
+	// makes admin).
+	HasAccount(ctx context.Context, name string) (bool, error)
+	// Finished says what opening finished that a change had left undone,
+	// for the log.
+	Finished() []string
+	Close() error
+}
+
+var _ Store = (*sqlite.Store)(nil)

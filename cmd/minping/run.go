@@ -235,7 +235,11 @@ func compactCommand(ctx context.Context, args []string, getenv func(string) stri
 		return err
 	}
 	defer store.Close()
-	if err := store.Compact(ctx); err != nil {
+	c, ok := store.(interface{ Compact(context.Context) error })
+	if !ok {
+		return fmt.Errorf("compact: only an SQLite file is compacted; this store needs none (its database keeps no file of ours)")
+	}
+	if err := c.Compact(ctx); err != nil {
 		return err
 	}
 	fmt.Fprintln(stdout, "compacted: the database file is rebuilt; no page order from the voting remains")

@@ -150,13 +150,8 @@ func (s *Store) linger(group []*submission) []*submission {
 	return group
 }
 
-// WriterStats is what the ballot writer has done since the store opened:
-// group commits, the submissions they carried (stored or refused), and the
-// time spent committing them. Totals only, for measuring load.
-type WriterStats struct {
-	Commits, Submissions int64
-	Busy                 time.Duration
-}
+// WriterStats is survey.WriterStats, the ballot writer's totals.
+type WriterStats = survey.WriterStats
 
 type writerCounters struct{ commits, ballots, busy, issued atomic.Int64 }
 
