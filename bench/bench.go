@@ -96,6 +96,18 @@ type Target struct {
 	Writer func() survey.WriterStats
 	// Dir is a scratch directory for the raw group-commit baseline.
 	Dir string
+	// Raw, when set, is the raw baseline's table in the target's own
+	// database (PostgreSQL); else an SQLite file in Dir holds it.
+	Raw *RawTable
+}
+
+// RawTable is where the raw group-commit baseline writes: a database with
+// the store's durability settings, holding a table of the store's ballot
+// rows, and the statement inserting one (id, round_id, unit, category,
+// answers, in that order).
+type RawTable struct {
+	DB     *sql.DB
+	Insert string
 }
 
 // verdicts are the targets a run checked, in order.
@@ -129,10 +141,16 @@ func Run(ctx context.Context, cfg Config, t Target, stdout io.Writer) error {
 	fmt.Fprintf(stdout, "minping bench: %s — %d units × %d categories, %d answers per ballot on average; %d codes issued in %s; %s per phase in %d turns; GOMAXPROCS %d\n",
 		def.Name, len(def.Units), len(def.Categories), pool.meanAnswers(), len(pool.codes)+len(pool.groups), time.Since(start).Round(time.Millisecond), cfg.duration, cfg.rounds, runtime.GOMAXPROCS(0))
 
-	raw, err := openRawBaseline(filepath.Join(t.Dir, "raw.db"), round)
-	if err != nil {
-		return err
+	table := t.Raw
+	if table == nil {
+		db, err := sqlite.OpenBallotTable(filepath.Join(t.Dir, "raw.db"))
+		if err != nil {
+			return fmt.Errorf("bench: raw database: %w", err)
+		}
+		defer db.Close()
+		table = &RawTable{DB: db, Insert: `INSERT INTO ballots (id, round_id, unit, category, answers) VALUES (?, ?, ?, ?, ?)`}
 	}
+	raw := startRawBaseline(table, round)
 	defer raw.close()
 	if cfg.cpuProfile != "" {
 		stop, err := startCPUProfile(cfg.cpuProfile)
@@ -627,11 +645,11 @@ func runPhase(ctx context.Context, c int, d time.Duration, op func(worker int) (
 }
 
 // rawBaseline is the limit durable ballots are held to: the same ballot
-// rows inserted into a separate SQLite file with the same pragmas and the
-// same table, by one writer that commits whatever is waiting as one
-// transaction and answers each waiter after the commit.
+// rows inserted into a table of the store's with the same durability, by
+// one writer that commits whatever is waiting as one transaction and
+// answers each waiter after the commit.
 type rawBaseline struct {
-	db    *sql.DB
+	table *RawTable
 	round string
 	rows  chan rawRow
 	done  chan struct{}
@@ -644,23 +662,18 @@ type rawRow struct {
 	result         chan error
 }
 
-// openRawBaseline creates path with the store's pragmas and its ballots
-// table, and starts its writer.
-func openRawBaseline(path, round string) (*rawBaseline, error) {
-	db, err := sqlite.OpenBallotTable(path)
-	if err != nil {
-		return nil, fmt.Errorf("bench: raw database: %w", err)
-	}
-	b := &rawBaseline{db: db, round: round, rows: make(chan rawRow, 4096), done: make(chan struct{})}
+// startRawBaseline starts the baseline's writer on table.
+func startRawBaseline(table *RawTable, round string) *rawBaseline {
+	b := &rawBaseline{table: table, round: round, rows: make(chan rawRow, 4096), done: make(chan struct{})}
 	b.wg.Add(1)
 	go b.write()
-	return b, nil
+	return b
 }
 
+// close stops the writer; the caller closes the table's database.
 func (b *rawBaseline) close() {
 	close(b.done)
 	b.wg.Wait()
-	b.db.Close()
 }
 
 // insert stores one ballot of the group and returns once it is durable.
@@ -701,12 +714,12 @@ func (b *rawBaseline) write() {
 }
 
 func (b *rawBaseline) commit(group []rawRow) error {
-	tx, err := b.db.Begin()
+	tx, err := b.table.DB.Begin()
 	if err != nil {
 		return err
 	}
 	defer tx.Rollback()
-	insert, err := tx.Prepare(`INSERT INTO ballots (id, round_id, unit, category, answers) VALUES (?, ?, ?, ?, ?)`)
+	insert, err := tx.Prepare(b.table.Insert)
 	if err != nil {
 		return err
 	}
