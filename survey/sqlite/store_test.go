@@ -5,13 +5,10 @@ import (
 	"context"
 	"database/sql"
 	"errors"
-	"maps"
 	"os"
 	"path/filepath"
 	"regexp"
-	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -111,115 +108,6 @@ func TestCodeFormat(t *testing.T) {
 		if got := survey.NormalizeCode(tc.in); got != tc.want {
 			t.Errorf("NormalizeCode(%q) = %q, want %q", tc.in, got, tc.want)
 		}
-	}
-}
-
-func TestSubmitSpendsCodeOnce(t *testing.T) {
-	s, _ := openStore(t)
-	ctx := context.Background()
-	r, codes := openRound(t, s, 1)
-	slip, err := s.Slip(ctx, strings.ToLower(codes[0]))
-	if err != nil {
-		t.Fatalf("slip: %v", err)
-	}
-	answers := fullAnswers(r.Definition, slip.Unit, "staff")
-
-	const racers = 64
-	var wg sync.WaitGroup
-	errs := make([]error, racers)
-	for i := 0; i < racers; i++ {
-		wg.Add(1)
-		go func(i int) {
-			defer wg.Done()
-			errs[i] = s.Submit(ctx, slip, answers)
-		}(i)
-	}
-	wg.Wait()
-	ok, used := 0, 0
-	for _, err := range errs {
-		switch {
-		case err == nil:
-			ok++
-		case errors.Is(err, survey.ErrCodeUsed):
-			used++
-		default:
-			t.Errorf("unexpected error: %v", err)
-		}
-	}
-	if ok != 1 || used != racers-1 {
-		t.Fatalf("got %d accepted and %d used, want 1 and %d", ok, used, racers-1)
-	}
-	if _, err := s.Slip(ctx, codes[0]); !errors.Is(err, survey.ErrCodeUsed) {
-		t.Fatalf("slip after voting: got %v, want ErrCodeUsed", err)
-	}
-	n := 0
-	s.EachBallot(ctx, r.ID, func(unit, category, _ string, a []byte) error {
-		n++
-		if unit != "czj" || category != "staff" || !bytes.Equal(a, answers.Bytes()) {
-			t.Errorf("stored ballot %s/%s %v, want czj/staff %v", unit, category, a, answers.Bytes())
-		}
-		return nil
-	})
-	if n != 1 {
-		t.Fatalf("got %d stored ballots, want 1", n)
-	}
-}
-
-func TestSlipStatuses(t *testing.T) {
-	s, _ := openStore(t)
-	ctx := context.Background()
-	r, err := s.CreateRound(ctx, exampleDefinition(t), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, codes, err := s.IssueBatch(ctx, r.ID, "czj", "staff", 3)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := s.Slip(ctx, codes[0]); !errors.Is(err, survey.ErrNotStarted) {
-		t.Errorf("draft round: got %v, want ErrNotStarted", err)
-	}
-	if _, err := s.Slip(ctx, "2222-2222-2222-2222"); !errors.Is(err, survey.ErrNotFound) {
-		t.Errorf("unknown code: got %v, want ErrNotFound", err)
-	}
-	if err := s.OpenRound(ctx, r.ID); err != nil {
-		t.Fatal(err)
-	}
-	slip, err := s.Slip(ctx, codes[0])
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := s.Submit(ctx, slip, fullAnswers(r.Definition, slip.Unit, "staff")); err != nil {
-		t.Fatal(err)
-	}
-	if err := s.VoidBatch(ctx, r.ID, b.ID); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := s.Slip(ctx, codes[1]); !errors.Is(err, survey.ErrNotFound) {
-		t.Errorf("void code: got %v, want ErrNotFound", err)
-	}
-	tu, err := s.Turnout(ctx, r.ID)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got := tu[0].Count; got != (survey.Count{Issued: 1, Voted: 1}) {
-		t.Errorf("turnout of czj after voiding: got %+v, want issued 1 (the spent code), voted 1", got)
-	}
-	_, more, err := s.IssueBatch(ctx, r.ID, "czj", "staff", 2)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := s.CloseRound(ctx, r.ID); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := s.Slip(ctx, more[0]); !errors.Is(err, survey.ErrVotingOver) {
-		t.Errorf("closed round: got %v, want ErrVotingOver", err)
-	}
-	if err := s.Submit(ctx, slip, fullAnswers(r.Definition, slip.Unit, "staff")); !errors.Is(err, survey.ErrCodeUsed) {
-		t.Errorf("second submit: got %v, want ErrCodeUsed", err)
-	}
-	if _, _, err := s.IssueBatch(ctx, r.ID, "czj", "staff", 2); !errors.Is(err, survey.ErrWrongState) {
-		t.Errorf("issue after close: got %v, want ErrWrongState", err)
 	}
 }
 
@@ -429,30 +317,6 @@ func TestOpenFinishesOwedCompaction(t *testing.T) {
 	}
 }
 
-// TestSubmitAfterClose checks that a ballot sent to a closed store is
-// refused at once, never left waiting for a writer that has stopped.
-func TestSubmitAfterClose(t *testing.T) {
-	for i := 0; i < 50; i++ {
-		s, _ := openStore(t)
-		r, codes := openRound(t, s, 1)
-		slip, err := s.Slip(context.Background(), codes[0])
-		if err != nil {
-			t.Fatal(err)
-		}
-		s.Close()
-		done := make(chan error, 1)
-		go func() { done <- s.Submit(context.Background(), slip, fullAnswers(r.Definition, slip.Unit, "staff")) }()
-		select {
-		case err := <-done:
-			if err == nil {
-				t.Fatal("a ballot submitted to a closed store was accepted")
-			}
-		case <-time.After(5 * time.Second):
-			t.Fatal("a ballot submitted to a closed store is still waiting after 5 s")
-		}
-	}
-}
-
 // TestLingerGathers checks the writer's wait for more ballots: it takes what
 // arrives up to lingerUpTo, and with nothing arriving returns the group as
 // it was once lingerFor has passed.
@@ -473,93 +337,5 @@ func TestLingerGathers(t *testing.T) {
 	}
 	if g := s.linger(make([]*submission, 2)); len(g) != 2 {
 		t.Errorf("with none arriving: a group of %d, want 2", len(g))
-	}
-}
-
-// TestEachBallotPartSplits stores ballots that differ from each other and
-// reads them back in parts: however many parts, every ballot is read once,
-// in exactly one part.
-func TestEachBallotPartSplits(t *testing.T) {
-	s, _ := openStore(t)
-	ctx := context.Background()
-	const n = 300
-	r, codes := openRound(t, s, n)
-	want := map[string]int{}
-	for k, code := range codes {
-		slip, err := s.Slip(ctx, code)
-		if err != nil {
-			t.Fatal(err)
-		}
-		answers := slices.Clone(fullAnswers(r.Definition, slip.Unit, "staff").Bytes())
-		for i := range 5 { // k in base 4, so that each ballot is its own
-			answers[i] = byte(k >> (2 * i) & 3)
-		}
-		if err := s.Submit(ctx, slip, mustBallot(r.Definition, slip.Unit, "staff", answers)); err != nil {
-			t.Fatal(err)
-		}
-		want[string(answers)]++
-	}
-	for _, parts := range []int{1, 2, 3, 7, 256} {
-		got := map[string]int{}
-		for part := range parts {
-			if err := s.EachBallotPart(ctx, r.ID, part, parts, func(unit, category, _ string, a []byte) error {
-				got[string(a)]++
-				return nil
-			}); err != nil {
-				t.Fatalf("part %d of %d: %v", part, parts, err)
-			}
-		}
-		if !maps.Equal(got, want) {
-			t.Errorf("%d parts: read %d distinct ballots, want each of the %d stored once", parts, len(got), len(want))
-		}
-	}
-	for _, bad := range [][2]int{{0, 0}, {2, 2}, {-1, 2}, {0, 257}} {
-		if err := s.EachBallotPart(ctx, r.ID, bad[0], bad[1], func(string, string, string, []byte) error { return nil }); err == nil {
-			t.Errorf("part %d of %d: no error", bad[0], bad[1])
-		}
-	}
-}
-
-// TestIssueBatchesAtomically: several batches are issued in one
-// transaction, each with working codes; a request with one bad batch issues
-// none, and says which one is wrong.
-func TestIssueBatchesAtomically(t *testing.T) {
-	s, _ := openStore(t)
-	ctx := context.Background()
-	r, err := s.CreateRound(ctx, exampleDefinition(t), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	bad := []survey.BatchRequest{{Unit: "czj", Category: "staff", Count: 3}, {Unit: "nosuch", Category: "staff", Count: 2}}
-	_, err = s.IssueBatches(ctx, r.ID, bad)
-	var ve *survey.ValidationError
-	if !errors.As(err, &ve) || len(ve.Problems) != 1 || ve.Problems[0].Path != "batches[1].unit" {
-		t.Fatalf("one bad batch: got %v, want one problem at batches[1].unit", err)
-	}
-	if bs, err := s.Batches(ctx, r.ID); err != nil || len(bs) != 0 {
-		t.Fatalf("after a refused issue: %d batches (%v), want none", len(bs), err)
-	}
-
-	good := []survey.BatchRequest{{Unit: "czj", Category: "staff", Count: 3}, {Unit: "fgj", Category: "leaders", Count: 2}}
-	issued, err := s.IssueBatches(ctx, r.ID, good)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := s.OpenRound(ctx, r.ID); err != nil {
-		t.Fatal(err)
-	}
-	for i, is := range issued {
-		if is.Batch.Unit != good[i].Unit || is.Batch.Category != good[i].Category || len(is.Codes) != good[i].Count {
-			t.Errorf("batch %d: got %s/%s with %d codes, want %+v", i, is.Batch.Unit, is.Batch.Category, len(is.Codes), good[i])
-		}
-		for _, code := range is.Codes {
-			slip, err := s.Slip(ctx, code)
-			if err != nil || slip.Unit.ID != good[i].Unit || slip.Category.ID != good[i].Category {
-				t.Errorf("code of batch %d: got %v, %v", i, slip, err)
-			}
-		}
-	}
-	if bs, _ := s.Batches(ctx, r.ID); len(bs) != 2 {
-		t.Errorf("got %d batches, want 2", len(bs))
 	}
 }

@@ -1,0 +1,257 @@
+package postgres
+
+import (
+	"context"
+	"crypto/cipher"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"minping/survey"
+)
+
+// Store keeps rounds, batches, codes, ballots, accounts and sealed documents
+// in PostgreSQL. Several Stores (several minping instances) may serve one
+// database at once; each has its own ballot writers, which gather
+// concurrent submissions into group commits.
+type Store struct {
+	pool    *pgxpool.Pool
+	codeKey []byte
+	keyDir  string
+	wrap    cipher.AEAD // seals round key files under the code key
+	now     func() time.Time
+	hmacs   sync.Pool
+
+	mu      sync.Mutex
+	defs    map[string]*survey.Definition // parsed definitions by round id and fingerprint
+	sealers map[string]*boxSealer         // by round id: this Store's ephemeral box key
+
+	ballots   chan *submission
+	done      chan struct{} // closed by Close: the writers drain and stop
+	stopped   chan struct{} // closed once every writer has stopped
+	closeOnce sync.Once
+	wg        sync.WaitGroup
+	stats     writerCounters
+	finished  []string
+}
+
+// Options configure a Store.
+type Options struct {
+	// CodeKey keys the hash under which ballot codes are stored (≥ 32
+	// bytes). Every instance on one database must have the same.
+	CodeKey []byte
+	// KeyDir is the key directory, where the private half of each open
+	// round's ballot key is kept until the round closes. Every instance
+	// that may close a round must share it (see the package comment).
+	KeyDir string
+	// Now is the clock for round-level times (never used for ballots).
+	Now func() time.Time
+	// AllowUnsafeSettings opens the store even if the server's settings
+	// would record ballots' times or codes' hashes (see ErrUnsafeSettings).
+	AllowUnsafeSettings bool
+	// Writers is the number of ballot writers, each committing its own
+	// groups on its own connection (default 4).
+	Writers int
+	// MaxConns bounds the connections of the Store's pool (default 16).
+	MaxConns int32
+}
+
+// Open connects to the database at dsn (a postgres:// URL or key=value
+// string), refuses settings that would keep a record of ballots (unless
+// allowed), applies pending migrations, and finishes what a close left
+// undone in the key directory.
+func Open(ctx context.Context, dsn string, o Options) (*Store, error) {
+	if len(o.CodeKey) < 32 {
+		return nil, fmt.Errorf("open store: code key must be at least 32 bytes")
+	}
+	if o.KeyDir == "" {
+		return nil, fmt.Errorf("open store: a key directory is required for the rounds' ballot keys")
+	}
+	if fi, err := os.Stat(o.KeyDir); err != nil || !fi.IsDir() {
+		return nil, fmt.Errorf("open store: key directory %q: not a directory (%v)", o.KeyDir, err)
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.Writers <= 0 {
+		o.Writers = 4
+	}
+	if o.MaxConns <= 0 {
+		o.MaxConns = 16
+	}
+	wrap, err := keyWrap(o.CodeKey)
+	if err != nil {
+		return nil, fmt.Errorf("open store: %w", err)
+	}
+	cfg, err := pgxpool.ParseConfig(dsn)
+	if err != nil {
+		return nil, fmt.Errorf("open store: %w", err)
+	}
+	cfg.MaxConns = max(o.MaxConns, int32(o.Writers)+2)
+	// Every session of the store runs at READ COMMITTED (the locking in
+	// submit.go is written for it) and writes durably.
+	cfg.ConnConfig.RuntimeParams["default_transaction_isolation"] = "read committed"
+	cfg.ConnConfig.RuntimeParams["application_name"] = "minping"
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("open store: %w", err)
+	}
+	s := &Store{
+		pool: pool, codeKey: o.CodeKey, keyDir: o.KeyDir, wrap: wrap, now: o.Now,
+		defs: map[string]*survey.Definition{}, sealers: map[string]*boxSealer{},
+		ballots: make(chan *submission, 4096),
+		done:    make(chan struct{}),
+		stopped: make(chan struct{}),
+	}
+	if err := pool.Ping(ctx); err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("open store: %w", err)
+	}
+	bad, err := checkSettings(ctx, pool)
+	if err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("open store: %w", err)
+	}
+	if len(bad) > 0 {
+		if !o.AllowUnsafeSettings {
+			pool.Close()
+			return nil, fmt.Errorf("open store: %w", settingsError(bad))
+		}
+		for _, u := range bad {
+			s.finished = append(s.finished, fmt.Sprintf("opened despite an unsafe setting, as allowed: %s = %q: %s", u.name, u.value, u.en))
+		}
+	}
+	if err := s.migrate(ctx); err != nil {
+		pool.Close()
+		return nil, err
+	}
+	if err := s.removeStaleKeys(ctx); err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("open store: %w", err)
+	}
+	for range o.Writers {
+		s.wg.Add(1)
+		go s.writeBallots()
+	}
+	go func() { s.wg.Wait(); close(s.stopped) }()
+	return s, nil
+}
+
+// removeStaleKeys removes the key files of rounds that have closed: a
+// close whose process stopped between its commit and the removal leaves
+// one behind. Files of rounds this database does not hold are left alone.
+func (s *Store) removeStaleKeys(ctx context.Context) error {
+	entries, err := os.ReadDir(s.keyDir)
+	if err != nil {
+		return err
+	}
+	for _, e := range entries {
+		id := roundIDOfKeyFile(e.Name())
+		if id == "" {
+			continue
+		}
+		var status survey.Status
+		err := s.pool.QueryRow(ctx, `SELECT status FROM rounds WHERE id = $1`, id).Scan(&status)
+		if errors.Is(err, pgx.ErrNoRows) {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		if status == survey.StatusClosed || status == survey.StatusSealed {
+			if removed, err := s.removeRoundKey(id); err != nil {
+				return err
+			} else if removed {
+				s.finished = append(s.finished, fmt.Sprintf("removed the ballot key of round %s, closed before it could be removed: its boxes can no longer be opened by anyone", id))
+			}
+		}
+	}
+	return nil
+}
+
+// Finished says what Open finished that a change had left undone, or
+// allowed against advice, for the caller to log.
+func (s *Store) Finished() []string { return s.finished }
+
+// Close stops the ballot writers, after they have committed what they
+// hold, and closes the pool. Calling it again does nothing.
+func (s *Store) Close() error {
+	s.closeOnce.Do(func() {
+		close(s.done)
+		s.wg.Wait()
+		s.pool.Close()
+	})
+	return nil
+}
+
+// Writable reports whether a write transaction can commit now: the server
+// is a primary (not a standby in recovery) and not read-only. It writes
+// nothing.
+func (s *Store) Writable(ctx context.Context) error {
+	var recovery bool
+	var readOnly string
+	err := s.pool.QueryRow(ctx, `SELECT pg_is_in_recovery(), current_setting('default_transaction_read_only')`).Scan(&recovery, &readOnly)
+	switch {
+	case err != nil:
+		return err
+	case recovery:
+		return errors.New("the database is a standby in recovery: writes go to the primary")
+	case readOnly == "on":
+		return errors.New("the database is read-only (default_transaction_read_only)")
+	}
+	return nil
+}
+
+// inTx runs fn in a transaction and commits it.
+func (s *Store) inTx(ctx context.Context, fn func(tx pgx.Tx) error) error {
+	tx, err := s.pool.Begin(ctx)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback(context.WithoutCancel(ctx))
+	if err := fn(tx); err != nil {
+		return err
+	}
+	return tx.Commit(ctx)
+}
+
+// lockRound locks a round's row for a change of the round, and returns its
+// status: ErrNotFound if there is none. Changes of one round (issue, void,
+// open, close, seal …) from any instance are so taken one at a time, each
+// seeing the one before.
+func lockRound(ctx context.Context, tx pgx.Tx, id string) (survey.Status, error) {
+	var status survey.Status
+	err := tx.QueryRow(ctx, `SELECT status FROM rounds WHERE id = $1 FOR UPDATE`, id).Scan(&status)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return "", fmt.Errorf("round: %w", survey.ErrNotFound)
+	}
+	return status, err
+}
+
+// stopVoting waits, inside tx, until no ballot of the round is being
+// written, and keeps new ones waiting until tx ends (see submit.go).
+func stopVoting(ctx context.Context, tx pgx.Tx, roundID string) error {
+	_, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1, $2)`, lockClassRound, roundLockKey(roundID))
+	return err
+}
+
+func isUniqueViolation(err error) bool {
+	var pe *pgconn.PgError
+	return errors.As(err, &pe) && pe.Code == "23505"
+}
+
+func newID() string { return uuid.NewString() }
+
+func fingerprint(b []byte) string {
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:])
+}
