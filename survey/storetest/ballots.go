@@ -374,9 +374,7 @@ func testCloseWhileVoting(t *testing.T, open Open) {
 		go func() {
 			defer wg.Done()
 			<-start
-			if k%2 == 1 {
-				time.Sleep(time.Duration(k%50) * time.Millisecond)
-			}
+			time.Sleep(time.Duration(k%200) * 2 * time.Millisecond)
 			err := Vote(ctx, s, code, func(sl *survey.Slip) survey.Ballot { return Numbered(t, sl, k) })
 			switch {
 			case err == nil:
@@ -388,7 +386,10 @@ func testCloseWhileVoting(t *testing.T, open Open) {
 		}()
 	}
 	close(start)
-	time.Sleep(10 * time.Millisecond)
+	// Close once a quarter are in: the rest race the close.
+	for deadline := time.Now().Add(10 * time.Second); accepted.Load() < n/4 && time.Now().Before(deadline); {
+		time.Sleep(time.Millisecond)
+	}
 	if err := s.CloseRound(ctx, r.ID); err != nil {
 		t.Fatal(err)
 	}
@@ -401,7 +402,9 @@ func testCloseWhileVoting(t *testing.T, open Open) {
 	if v := tu[0].Count.Voted; int64(v) != accepted.Load() {
 		t.Errorf("turnout says %d voted, %d ballots were acknowledged", v, accepted.Load())
 	}
-	t.Logf("%d of %d ballots came in before the close", accepted.Load(), n)
+	if a := accepted.Load(); a < n/4 || a == n {
+		t.Errorf("%d of %d ballots came in before the close: the close did not race the voting", a, n)
+	}
 }
 
 // testVoidWhileVoting voids a batch while its codes are being spent: a
