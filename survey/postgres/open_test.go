@@ -36,7 +36,7 @@ func TestSettingsCheck(t *testing.T) {
 			if strings.Contains(q, "%s") {
 				q = strings.Replace(q, "%s", cfg.Database, 1)
 			}
-			exec(t, dsn, q)
+			execSQL(t, dsn, q)
 			_, err := Open(ctx, dsn, Options{CodeKey: testCodeKey, KeyDir: t.TempDir()})
 			if !errors.Is(err, ErrUnsafeSettings) || !strings.Contains(err.Error(), tc.name) || !regexp.MustCompile(`\p{Han}`).MatchString(err.Error()) {
 				t.Fatalf("open with %s: got %v, want ErrUnsafeSettings naming it, in Chinese and English", tc.name, err)
@@ -63,7 +63,7 @@ func TestSettingsCheck(t *testing.T) {
 func TestOpenRefusesNewerSchema(t *testing.T) {
 	s, dsn := openStore(t)
 	s.Close()
-	exec(t, dsn, `INSERT INTO schema_migrations (version, applied_at) VALUES ($1, now())`, len(migrations))
+	execSQL(t, dsn, `INSERT INTO schema_migrations (version, applied_at) VALUES ($1, now())`, len(migrations))
 	_, err := Open(context.Background(), dsn, Options{CodeKey: testCodeKey, KeyDir: t.TempDir()})
 	if !errors.Is(err, ErrNewerSchema) || !strings.Contains(err.Error(), "newer minping") {
 		t.Fatalf("open a newer schema: %v, want ErrNewerSchema saying what to do", err)

@@ -108,7 +108,7 @@ func TestStore(t *testing.T) {
 }
 
 // exec runs statements on the test's database as the superuser.
-func exec(t testing.TB, dsn string, q string, args ...any) {
+func execSQL(t testing.TB, dsn string, q string, args ...any) {
 	t.Helper()
 	ctx := context.Background()
 	conn, err := pgx.Connect(ctx, dsn)
