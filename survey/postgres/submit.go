@@ -189,14 +189,8 @@ func (s *Store) linger(group []*submission) []*submission {
 	return group
 }
 
-// WriterStats is what the ballot writers have done since the store opened:
-// group commits, the submissions they carried (stored or refused), and the
-// time spent committing them. The fields are survey/sqlite's, so one
-// converts to the other.
-type WriterStats struct {
-	Commits, Submissions int64
-	Busy                 time.Duration
-}
+// WriterStats is survey.WriterStats, the ballot writers' totals.
+type WriterStats = survey.WriterStats
 
 type writerCounters struct{ commits, ballots, busy, issued atomic.Int64 }
 
