@@ -374,7 +374,7 @@ func testCloseWhileVoting(t *testing.T, open Open) {
 		go func() {
 			defer wg.Done()
 			<-start
-			time.Sleep(time.Duration(k%200) * 2 * time.Millisecond)
+			time.Sleep(time.Duration(k%200) * 5 * time.Millisecond)
 			err := Vote(ctx, s, code, func(sl *survey.Slip) survey.Ballot { return Numbered(t, sl, k) })
 			switch {
 			case err == nil:
