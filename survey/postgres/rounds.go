@@ -222,7 +222,8 @@ func (s *Store) OpenRound(ctx context.Context, id string) error {
 // Asked of two instances at once, one closes and the other gets
 // ErrWrongState. ErrNoRoundKey if the key directory lacks the round's key:
 // the round stays open. Closing a closed round whose key file is still
-// there (the process stopped before removing it) removes it.
+// there (the process stopped before removing it) removes it, and answers
+// ErrWrongState all the same.
 func (s *Store) CloseRound(ctx context.Context, id string) error {
 	// A client that goes away does not roll the close back: opening a
 	// province's boxes takes seconds.
@@ -257,12 +258,12 @@ func (s *Store) CloseRound(ctx context.Context, id string) error {
 	})
 	s.forgetSealer(id)
 	if closedBefore {
-		// Closed already: a key file left behind by a process that stopped
-		// before removing it goes now.
-		if removed, rerr := s.removeRoundKey(id); rerr != nil {
+		// Closed already, here or by another instance: a key file left
+		// behind by a process that stopped before removing it goes now.
+		// The answer stays ErrWrongState, so that of two closes asked at
+		// once exactly one succeeds.
+		if _, rerr := s.removeRoundKey(id); rerr != nil {
 			return fmt.Errorf("close round: remove its ballot key: %w", rerr)
-		} else if removed {
-			return nil
 		}
 	}
 	if err != nil {
