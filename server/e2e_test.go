@@ -14,6 +14,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"minping/assets"
+	"minping/survey/postgres/pgtest"
 	"minping/survey/sqlite"
 )
 
@@ -23,11 +24,48 @@ import (
 // could not tie a ballot to a code, a time or an order.
 func TestEndToEnd(t *testing.T) {
 	m := startMinping(t)
+	round, voted := runEndToEnd(t, m)
+
+	// Right after the close, while minping still runs: no write-ahead log
+	// whose commit groups would pair spent codes with ballots.
+	checkNoWAL(t, m.data, "after close, while serving")
+	m.stop()
+	checkNoWAL(t, m.data, "after stop")
+	checkStoredBallots(t, m.data, round, voted)
+}
+
+// TestEndToEndPostgres is TestEndToEnd on a PostgreSQL database, as
+// `minping serve --db postgres://…` runs it; the database's history is
+// attacked in survey/postgres.
+func TestEndToEndPostgres(t *testing.T) {
+	dsn := pgtest.FreshDatabase(t)
+	m := startMinping(t, func(c *Config) { c.DB = dsn })
+	round, voted := runEndToEnd(t, m)
+	// The round seals; its document counts every ballot as voted, and
+	// enters all but those of the groups under min_group (fgj's 2 cadres,
+	// cgjd's 1 client).
+	admin := m.admin(t)
+	admin.must(200, "POST", "/api/v1/rounds/"+round+"/seal", nil)
+	var doc struct{ Ballots, Voted int }
+	admin.must(200, "GET", "/api/v1/rounds/"+round+"/tally", nil).decode(t, &doc)
+	if doc.Voted != voted || doc.Ballots != voted-3 {
+		t.Errorf("sealed document: %d voted, %d ballots counted; want %d and %d", doc.Voted, doc.Ballots, voted, voted-3)
+	}
+	if _, err := os.Stat(filepath.Join(m.data, "minping.db")); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("minping made an SQLite file beside its PostgreSQL database: %v", err)
+	}
+}
+
+// runEndToEnd issues slips for several units and categories of the
+// example round, votes through the API, closes, and checks turnout; it
+// returns the round and the ballots cast.
+func runEndToEnd(t *testing.T, m *runningMinping) (round string, voted int) {
+	t.Helper()
 	if r := testRequest(t, m.base, "GET", "/healthz", "", nil); r.status != 200 {
 		t.Fatalf("healthz: got %s", r)
 	}
 	admin := m.admin(t)
-	round := admin.createRound(assets.Example())
+	round = admin.createRound(assets.Example())
 
 	type slips struct {
 		unit, category string
@@ -47,7 +85,6 @@ func TestEndToEnd(t *testing.T) {
 	}
 	admin.state(round, "open")
 
-	voted := 0
 	for i, p := range plan {
 		for k, c := range codes[i][:p.votes] {
 			// Vary the answers: the top option, the second, and 不了解.
@@ -88,14 +125,15 @@ func TestEndToEnd(t *testing.T) {
 	if czj.Issued != 8 || czj.Voted != 7 {
 		t.Errorf("czj turnout: got issued %d voted %d, want 8 and 7", czj.Issued, czj.Voted)
 	}
+	return round, voted
+}
 
-	// Right after the close, while minping still runs: no write-ahead log
-	// whose commit groups would pair spent codes with ballots.
-	checkNoWAL(t, m.data, "after close, while serving")
-	m.stop()
-	checkNoWAL(t, m.data, "after stop")
-
-	db, err := sqlite.OpenFile(filepath.Join(m.data, "minping.db"), nil, true)
+// checkStoredBallots opens the data directory's SQLite file, as someone
+// who copied it would, and checks that its ballots table could not tie a
+// ballot to a code, a time or an order, and that it holds voted ballots.
+func checkStoredBallots(t *testing.T, data, round string, voted int) {
+	t.Helper()
+	db, err := sqlite.OpenFile(filepath.Join(data, "minping.db"), nil, true)
 	if err != nil {
 		t.Fatal(err)
 	}

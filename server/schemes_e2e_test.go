@@ -268,13 +268,12 @@ type schemeRun struct {
 	rp string
 }
 
-func newSchemeRun(t *testing.T, example string) *schemeRun {
+func newSchemeRun(t *testing.T, e *testEnv, example string) *schemeRun {
 	t.Helper()
 	def, err := os.ReadFile(filepath.Join("..", "assets", "examples", example))
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := newTestEnv(t)
 	a := e.admin()
 	id := a.createRound(def)
 	return &schemeRun{t: t, e: e, a: a, id: id, rp: "/api/v1/rounds/" + id}
@@ -458,8 +457,15 @@ func (r *schemeRun) checkUnit(where string, u *sxUnit, w unitExpect) {
 // over all 8 units, 本单位班子成员 with recusal slips, 干部职工 per unit; one
 // component 干部群众评价 of 20 points over team + cadres; total 100 =
 // performance 80 + 20; grading by total within type; members graded too.
-func TestSchemeCounty(t *testing.T) {
-	r := newSchemeRun(t, "county-20-of-100.yaml")
+//
+// It runs on each store: the embedded SQLite, and PostgreSQL
+// (TestSchemeCountyPostgres).
+func TestSchemeCounty(t *testing.T) { testSchemeCounty(t, newTestEnv(t)) }
+
+func TestSchemeCountyPostgres(t *testing.T) { testSchemeCounty(t, newPostgresTestEnv(t)) }
+
+func testSchemeCounty(t *testing.T, e *testEnv) {
+	r := newSchemeRun(t, e, "county-20-of-100.yaml")
 
 	// Team form (level scale), by category and unit; every voter of a
 	// category gives the same option on every row (items and 综合评价).
@@ -875,8 +881,15 @@ func TestSchemeCounty(t *testing.T) {
 // 内部评估 100 over the internal form: leaders 50 · peers 50), peers rating
 // the other units of their type, rules.missing: zero, total 1,200 = 700 +
 // 200 + 200 + 100, grading by total within type with a min of 1080.
-func TestSchemeCity(t *testing.T) {
-	r := newSchemeRun(t, "city-1200.yaml")
+//
+// It runs on each store: the embedded SQLite, and PostgreSQL
+// (TestSchemeCityPostgres).
+func TestSchemeCity(t *testing.T) { testSchemeCity(t, newTestEnv(t)) }
+
+func TestSchemeCityPostgres(t *testing.T) { testSchemeCity(t, newPostgresTestEnv(t)) }
+
+func testSchemeCity(t *testing.T, e *testEnv) {
+	r := newSchemeRun(t, e, "city-1200.yaml")
 
 	// 公众评议 (satisfaction form), by category and unit.
 	sat := map[string]map[string]string{
@@ -1140,8 +1153,15 @@ func TestSchemeCity(t *testing.T) {
 // [share:top, share:lowest]; members graded by shares. Three leaders rate
 // all 99 teams on one sheet (one item, 总体评价); unit slips only in xz02,
 // zf02 and sy01.
-func TestSchemeQuota99(t *testing.T) {
-	r := newSchemeRun(t, "quota-99.yaml")
+//
+// It runs on each store: the embedded SQLite, and PostgreSQL
+// (TestSchemeQuota99Postgres).
+func TestSchemeQuota99(t *testing.T) { testSchemeQuota99(t, newTestEnv(t)) }
+
+func TestSchemeQuota99Postgres(t *testing.T) { testSchemeQuota99(t, newPostgresTestEnv(t)) }
+
+func testSchemeQuota99(t *testing.T, e *testEnv) {
+	r := newSchemeRun(t, e, "quota-99.yaml")
 
 	leaders := r.allSlips("leaders", 3)
 	cadres := map[string][]string{"xz02": r.unitSlips("xz02", "cadres", 3), "zf02": r.unitSlips("zf02", "cadres", 3)}

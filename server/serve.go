@@ -10,12 +10,16 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"strconv"
 	"strings"
 	"time"
+
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"minping/assets"
 	"minping/server/datadir"
 	"minping/survey"
+	"minping/survey/postgres"
 )
 
 // Config is what Serve needs. cmd/minping fills it from flags and the
@@ -25,7 +29,8 @@ type Config struct {
 	Data          string // data directory: the database [minping-data]
 	Keys          string // key directory: code.key and seal.key, kept out of Data [Data-keys]
 	BaseURL       string // public URL that QR links point to; "" takes each request's
-	DB            string // SQLite database file [Data/minping.db]
+	DB            string // SQLite database file [Data/minping.db], or a PostgreSQL URL or key=value string
+	AllowUnsafeDB bool   // open PostgreSQL even with settings that would record ballots (--allow-unsafe-db-settings)
 	AdminToken    string // a bearer token for the administrator (MINPING_ADMIN_TOKEN)
 	AdminPassword string // the console password of admin (MINPING_ADMIN_PASSWORD)
 	Demo          bool   // on a first start, load the example round as a draft
@@ -73,13 +78,19 @@ func Serve(ctx context.Context, cfg Config, stdout, stderr io.Writer) error {
 	}
 	log := slog.New(handler)
 
-	unlock, err := datadir.Lock(cfg.dirs())
-	if err != nil {
-		return err
+	// One minping serves an SQLite file, and locks it; any number share a
+	// PostgreSQL database.
+	pg := datadir.IsPostgres(cfg.DB)
+	firstStart := false
+	if !pg {
+		unlock, err := datadir.Lock(cfg.dirs())
+		if err != nil {
+			return err
+		}
+		defer unlock()
+		_, statErr := os.Stat(cfg.DB)
+		firstStart = errors.Is(statErr, os.ErrNotExist)
 	}
-	defer unlock()
-	_, statErr := os.Stat(cfg.DB)
-	firstStart := errors.Is(statErr, os.ErrNotExist)
 	moved, err := datadir.MoveKeys(cfg.dirs())
 	for _, m := range moved {
 		log.Info(m)
@@ -94,6 +105,14 @@ func Serve(ctx context.Context, cfg Config, stdout, stderr io.Writer) error {
 	defer store.Close()
 	for _, f := range store.Finished() {
 		log.Info(f)
+	}
+	if pg {
+		// A database without its administrator is a first start.
+		has, err := store.HasAccount(ctx, "admin")
+		if err != nil {
+			return err
+		}
+		firstStart = !has
 	}
 	key, err := SealKey(cfg)
 	if err != nil {
@@ -122,7 +141,11 @@ func Serve(ctx context.Context, cfg Config, stdout, stderr io.Writer) error {
 	}
 	url := "http://" + displayAddr(ln.Addr())
 	fmt.Fprintf(stdout, "minping serving on %s  (console %s/console, voters %s/b)\n", url, url, url)
-	log.Info("serving", "addr", ln.Addr().String(), "data", cfg.Data, "keys", cfg.Keys)
+	where := cfg.DB
+	if pg {
+		where = describePostgres(cfg.DB) // never its password
+	}
+	log.Info("serving", "addr", ln.Addr().String(), "db", where, "keys", cfg.Keys)
 
 	errc := make(chan error, 2)
 	go func() { errc <- hs.Serve(ln) }()
@@ -166,6 +189,19 @@ func (cfg Config) dirs() datadir.Dirs {
 // created, else a missing one is an error (see datadir.OpenStore).
 func OpenStore(ctx context.Context, cfg Config, create bool) (Store, error) {
 	cfg = cfg.withDefaults()
+	if datadir.IsPostgres(cfg.DB) {
+		codeKey, err := datadir.CodeKey(cfg.dirs(), create)
+		if err != nil {
+			return nil, err
+		}
+		s, err := postgres.Open(ctx, cfg.DB, postgres.Options{
+			CodeKey: codeKey, KeyDir: cfg.Keys, Now: cfg.Now, AllowUnsafeSettings: cfg.AllowUnsafeDB,
+		})
+		if err != nil {
+			return nil, err
+		}
+		return s, nil
+	}
 	s, err := datadir.OpenStore(ctx, cfg.dirs(), create, cfg.Now)
 	if err != nil {
 		return nil, err // not a nil *sqlite.Store in a non-nil Store
@@ -228,4 +264,14 @@ func displayAddr(a net.Addr) string {
 		host = "localhost"
 	}
 	return net.JoinHostPort(host, port)
+}
+
+// describePostgres names a PostgreSQL database for the log — user, host,
+// port and name — without its password.
+func describePostgres(dsn string) string {
+	c, err := pgconn.ParseConfig(dsn)
+	if err != nil {
+		return "postgres (unparsable connection string)"
+	}
+	return fmt.Sprintf("postgres://%s@%s/%s", c.User, net.JoinHostPort(c.Host, strconv.Itoa(int(c.Port))), c.Database)
 }

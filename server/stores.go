@@ -6,6 +6,7 @@ import (
 	"minping/seal"
 	"minping/server/console"
 	"minping/survey"
+	"minping/survey/postgres"
 	"minping/survey/sqlite"
 )
 
@@ -97,4 +98,7 @@ type Store interface {
 	Close() error
 }
 
-var _ Store = (*sqlite.Store)(nil)
+var (
+	_ Store = (*sqlite.Store)(nil)
+	_ Store = (*postgres.Store)(nil)
+)

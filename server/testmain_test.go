@@ -19,6 +19,8 @@ import (
 
 	"minping/assets"
 	"minping/survey"
+	"minping/survey/postgres"
+	"minping/survey/postgres/pgtest"
 	"minping/survey/sqlite"
 )
 
@@ -52,12 +54,19 @@ func (s *testOutput) String() string {
 type testEnv struct {
 	t     *testing.T
 	srv   *Server
-	store *sqlite.Store
+	store testStore
 	ts    *httptest.Server
 	dir   string
 	logs  *testOutput
 }
 
+// testStore is what tests ask of the store under a test server.
+type testStore interface {
+	Store
+	EachBallot(ctx context.Context, roundID string, fn func(unit, category, part string, answers []byte) error) error
+}
+
+// newTestEnv is a test server on a fresh SQLite store.
 func newTestEnv(t *testing.T, change ...func(*Config)) *testEnv {
 	t.Helper()
 	dir := t.TempDir()
@@ -67,6 +76,27 @@ func newTestEnv(t *testing.T, change ...func(*Config)) *testEnv {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { store.Close() })
+	return newTestEnvOn(t, store, dir, change...)
+}
+
+// newPostgresTestEnv is a test server on a PostgreSQL store, in a fresh
+// database of the test server (pgtest); it skips without one, but in CI.
+func newPostgresTestEnv(t *testing.T, change ...func(*Config)) *testEnv {
+	t.Helper()
+	dsn := pgtest.FreshDatabase(t)
+	dir := t.TempDir()
+	store, err := postgres.Open(context.Background(), dsn,
+		postgres.Options{CodeKey: bytes.Repeat([]byte{9}, 32), KeyDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { store.Close() })
+	return newTestEnvOn(t, store, dir, change...)
+}
+
+// newTestEnvOn is a test server on store, with dir as its data directory.
+func newTestEnvOn(t *testing.T, store testStore, dir string, change ...func(*Config)) *testEnv {
+	t.Helper()
 	_, key, err := ed25519.GenerateKey(nil)
 	if err != nil {
 		t.Fatal(err)
@@ -299,7 +329,7 @@ var servingLineRE = regexp.MustCompile(`minping serving on (http://\S+)`)
 
 // startMinping runs Serve on a free port with a fresh data directory and
 // waits until it says it is serving.
-func startMinping(t *testing.T) *runningMinping {
+func startMinping(t *testing.T, change ...func(*Config)) *runningMinping {
 	t.Helper()
 	data := t.TempDir()
 	r := &runningMinping{data: data, stdout: &testOutput{}, stderr: &testOutput{}}
@@ -307,6 +337,9 @@ func startMinping(t *testing.T) *runningMinping {
 	exited := make(chan struct{})
 	var runErr error
 	cfg := Config{Addr: "127.0.0.1:0", Data: data, AdminToken: testAdminToken}
+	for _, c := range change {
+		c(&cfg)
+	}
 	go func() {
 		defer close(exited)
 		runErr = Serve(ctx, cfg, r.stdout, r.stderr)

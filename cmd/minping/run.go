@@ -99,7 +99,8 @@ func parseFlags(name string, args []string, getenv func(string) string, stderr i
 	var c server.Config
 	fs.StringVar(&c.Data, "data", env("MINPING_DATA", "minping-data"), "data directory: the database (MINPING_DATA)")
 	fs.StringVar(&c.Keys, "keys", env("MINPING_KEYS", ""), "key directory: code.key and seal.key, kept out of the data directory (MINPING_KEYS); default DATA-keys")
-	fs.StringVar(&c.DB, "db", env("MINPING_DB", ""), "SQLite database file (MINPING_DB); default DATA/minping.db")
+	fs.StringVar(&c.DB, "db", env("MINPING_DB", ""), "SQLite database file, or a PostgreSQL URL postgres://… or key=value string (MINPING_DB); default DATA/minping.db")
+	fs.BoolVar(&c.AllowUnsafeDB, "allow-unsafe-db-settings", env("MINPING_ALLOW_UNSAFE_DB_SETTINGS", "") == "true", "open PostgreSQL even with settings that record statements, parameters or commit times (MINPING_ALLOW_UNSAFE_DB_SETTINGS): ballots could be tied to codes")
 	if name == "serve" {
 		fs.StringVar(&c.Addr, "addr", env("MINPING_ADDR", ":8080"), "address to listen on (MINPING_ADDR)")
 		fs.StringVar(&c.BaseURL, "base-url", env("MINPING_BASE_URL", ""), "public URL that QR links point to, e.g. https://mp.example.gov.cn (MINPING_BASE_URL); default: taken from each request")

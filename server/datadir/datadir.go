@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"minping/survey/sqlite"
@@ -20,7 +21,7 @@ import (
 type Dirs struct {
 	Data string // the data directory: the database [minping-data]
 	Keys string // the key directory, kept out of Data [Data-keys]
-	DB   string // the SQLite database file [Data/minping.db]
+	DB   string // the SQLite database file [Data/minping.db], or a PostgreSQL URL (IsPostgres)
 }
 
 // WithDefaults fills the zero fields.
@@ -56,4 +57,34 @@ func OpenStore(ctx context.Context, d Dirs, create bool, now func() time.Time) (
 		return nil, err
 	}
 	return sqlite.Open(ctx, d.DB, sqlite.Options{CodeKey: codeKey, Now: now})
+}
+
+// CodeKey is the key directory's code key; with create, it is made when
+// missing. A store other than the data directory's SQLite file (PostgreSQL)
+// is opened with it.
+func CodeKey(d Dirs, create bool) ([]byte, error) {
+	return key(d.WithDefaults(), codeKeyFile, 32, create)
+}
+
+// IsPostgres reports whether db names a PostgreSQL database rather than an
+// SQLite file: a postgres:// or postgresql:// URL, or a libpq key=value
+// string such as "host=db1 dbname=minping", which would otherwise become a
+// strange file name.
+func IsPostgres(db string) bool {
+	if strings.HasPrefix(db, "postgres://") || strings.HasPrefix(db, "postgresql://") {
+		return true
+	}
+	for _, f := range strings.Fields(db) {
+		if k, _, ok := strings.Cut(f, "="); ok && libpqKeywords[k] {
+			return true
+		}
+	}
+	return false
+}
+
+// libpqKeywords are the connection keywords that mark a key=value string.
+var libpqKeywords = map[string]bool{
+	"host": true, "hostaddr": true, "port": true, "dbname": true, "user": true,
+	"password": true, "sslmode": true, "service": true, "passfile": true,
+	"connect_timeout": true, "application_name": true, "target_session_attrs": true,
 }

@@ -59,3 +59,19 @@ func TestKeysOutOfTheDataDirectory(t *testing.T) {
 		t.Errorf("a key differing in both places: got %v, want a refusal", err)
 	}
 }
+
+func TestIsPostgres(t *testing.T) {
+	for db, want := range map[string]bool{
+		"postgres://minping@db1/minping":       true,
+		"postgresql://db1:5432/minping":        true,
+		"host=db1 dbname=minping user=minping": true,
+		"dbname=minping":                       true,
+		"minping-data/minping.db":              false,
+		"/srv/minping/a=b.db":                  false,
+		"":                                     false,
+	} {
+		if got := IsPostgres(db); got != want {
+			t.Errorf("IsPostgres(%q) = %v, want %v", db, got, want)
+		}
+	}
+}

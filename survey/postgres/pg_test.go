@@ -3,80 +3,21 @@ package postgres
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
-	"encoding/hex"
-	"net/url"
-	"os"
-	"strings"
 	"testing"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 
+	"minping/survey/postgres/pgtest"
 	"minping/survey/storetest"
 )
 
-// testServer is the DSN of a PostgreSQL superuser on which tests create
-// their databases. Without one the tests skip, saying how to get one; in
-// CI they fail.
-func testServer(t testing.TB) string {
-	t.Helper()
-	dsn := os.Getenv("MINPING_TEST_POSTGRES")
-	if dsn == "" {
-		msg := "no PostgreSQL to test against: install Debian's postgresql, start a cluster (.ci/postgres start does) " +
-			"and set MINPING_TEST_POSTGRES to a superuser's DSN, e.g. postgres://postgres:pw@127.0.0.1:5432/postgres"
-		if os.Getenv("CI") == "true" {
-			t.Fatal(msg)
-		}
-		t.Skip(msg)
-	}
-	return dsn
-}
-
-// withDatabase is dsn naming database name instead.
-func withDatabase(t testing.TB, dsn, name string) string {
-	t.Helper()
-	if strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") {
-		u, err := url.Parse(dsn)
-		if err != nil {
-			t.Fatal(err)
-		}
-		u.Path = "/" + name
-		return u.String()
-	}
-	return dsn + " dbname=" + name
-}
-
-// freshDatabase creates a database of its own for a test, dropped at its
-// end, and returns its DSN.
-func freshDatabase(t testing.TB) string {
-	t.Helper()
-	server := testServer(t)
-	var b [6]byte
-	rand.Read(b[:])
-	name := "minping_test_" + hex.EncodeToString(b[:])
-	ctx := context.Background()
-	conn, err := pgx.Connect(ctx, server)
-	if err != nil {
-		t.Fatalf("connect to the test server: %v", err)
-	}
-	defer conn.Close(ctx)
-	if _, err := conn.Exec(ctx, `CREATE DATABASE `+name+` TEMPLATE template0 ENCODING 'UTF8'`); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		conn, err := pgx.Connect(ctx, server)
-		if err != nil {
-			t.Errorf("drop test database: %v", err)
-			return
-		}
-		defer conn.Close(ctx)
-		if _, err := conn.Exec(ctx, `DROP DATABASE IF EXISTS `+name+` WITH (FORCE)`); err != nil {
-			t.Errorf("drop test database: %v", err)
-		}
-	})
-	return withDatabase(t, server, name)
-}
+// The tests' databases come from pgtest: each a fresh one on the server
+// MINPING_TEST_POSTGRES names, or the test skips (fails in CI).
+var (
+	testServer    = pgtest.Server
+	freshDatabase = pgtest.FreshDatabase
+)
 
 var testCodeKey = bytes.Repeat([]byte{7}, 32)
 
