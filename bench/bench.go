@@ -45,7 +45,12 @@ type Config struct {
 	rounds     int
 	codes      int
 	cpuProfile string
+	db         string
 }
+
+// DB is the PostgreSQL database the bench runs minping on, "" for the
+// embedded SQLite.
+func (c Config) DB() string { return c.db }
 
 // ParseFlags reads the bench's flags; a bad one is an error naming it.
 func ParseFlags(args []string, stderr io.Writer) (Config, error) {
@@ -57,6 +62,7 @@ func ParseFlags(args []string, stderr io.Writer) (Config, error) {
 	fs.IntVar(&c.rounds, "rounds", 5, "slices each phase is run in, taking turns with the other phases")
 	fs.IntVar(&c.codes, "codes", 200000, "codes to issue; ballot phases end early if they run out")
 	fs.StringVar(&c.cpuProfile, "cpuprofile", "", "write a CPU profile of the measured phases (server and clients) to this file")
+	fs.StringVar(&c.db, "db", "", "run minping on this PostgreSQL database (postgres://…, a scratch one: the bench's rounds stay in it), with the raw baseline in a table there; default the embedded SQLite")
 	if err := fs.Parse(args); err != nil {
 		return c, UsageError{err}
 	}
