@@ -18,6 +18,22 @@ import (
 // no document) are deleted. ErrWrongState unless the round is closed: asked
 // of two instances at once, one seals and the other gets ErrWrongState.
 func (s *Store) Seal(ctx context.Context, roundID string, sealedAt time.Time, docs []survey.SealedDocument, drop []survey.Group) error {
+	return s.SealEach(ctx, roundID, sealedAt, drop, func(put func(survey.SealedDocument) error) error {
+		for _, d := range docs {
+			if err := put(d); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// SealEach is Seal with the documents handed over one at a time (see
+// seal.EachSealer): once the round is found closed, write calls put with
+// each document as it is made, and each is sent to the database at once,
+// so that neither side holds a province's documents all together. An
+// error from write or put rolls the seal back.
+func (s *Store) SealEach(ctx context.Context, roundID string, sealedAt time.Time, drop []survey.Group, write func(put func(survey.SealedDocument) error) error) error {
 	err := s.inTx(ctx, func(tx pgx.Tx) error {
 		status, err := lockRound(ctx, tx, roundID)
 		if err != nil {
@@ -26,10 +42,14 @@ func (s *Store) Seal(ctx context.Context, roundID string, sealedAt time.Time, do
 		if status != survey.StatusClosed {
 			return survey.ErrWrongState
 		}
-		batch := &pgx.Batch{}
-		for _, d := range docs {
-			batch.Queue(`INSERT INTO documents (round_id, unit, body, signature) VALUES ($1, $2, $3, $4)`, roundID, d.Unit, d.Body, d.Signature)
+		err = write(func(d survey.SealedDocument) error {
+			_, err := tx.Exec(ctx, `INSERT INTO documents (round_id, unit, body, signature) VALUES ($1, $2, $3, $4)`, roundID, d.Unit, d.Body, d.Signature)
+			return err
+		})
+		if err != nil {
+			return err
 		}
+		batch := &pgx.Batch{}
 		batch.Queue(`UPDATE batches b SET used = (SELECT count(*) FROM spent s WHERE s.batch_id = b.id) WHERE b.round_id = $1`, roundID)
 		batch.Queue(`DELETE FROM spent WHERE round_id = $1`, roundID)
 		batch.Queue(`DELETE FROM codes WHERE round_id = $1`, roundID)
