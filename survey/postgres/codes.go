@@ -162,58 +162,46 @@ func (s *Store) Batches(ctx context.Context, roundID string) ([]survey.Batch, er
 }
 
 // Slip looks a code up in the database (so any instance finds any code,
-// whoever issued it). Errors, in the order the contract checks them:
-// ErrNotFound (unknown, malformed or void), ErrCodeUsed, ErrNotStarted or
-// ErrVotingOver (the round is not open). The slip is returned with the
-// last two so that a page can still name the round.
+// whoever issued it), read together with the lookups waiting beside it
+// (see slipReader): whether it exists, is spent or void and its round's
+// status are as committed when it is read. Errors, in the order the
+// contract checks them: ErrNotFound (unknown, malformed or void),
+// ErrCodeUsed, ErrNotStarted or ErrVotingOver (the round is not open). The
+// slip is returned with the last two so that a page can still name the
+// round; its Round is shared with other slips and must not be changed.
 func (s *Store) Slip(ctx context.Context, code string) (*survey.Slip, error) {
 	n := survey.NormalizeCode(code)
 	if n == "" {
 		return nil, survey.ErrNotFound
 	}
 	hash := s.hashCode(n)
-	var (
-		batch, unit, category, member string
-		voided, spent                 bool
-		r                             survey.Round
-	)
-	err := s.pool.QueryRow(ctx, `SELECT c.batch_id, b.unit, b.category, b.member, b.voided, EXISTS (SELECT 1 FROM spent s WHERE s.hash = c.hash),
-		r.id, r.name, r.status, r.config_sha256, r.created_at, r.opened_at, r.closed_at, r.sealed_at, r.archived, r.base_url
-		FROM codes c JOIN batches b ON b.id = c.batch_id JOIN rounds r ON r.id = c.round_id WHERE c.hash = $1`, hash).Scan(
-		&batch, &unit, &category, &member, &voided, &spent,
-		&r.ID, &r.Name, &r.Status, &r.ConfigSHA256, &r.CreatedAt, &r.OpenedAt, &r.ClosedAt, &r.SealedAt, &r.Archived, &r.BaseURL)
-	if errors.Is(err, pgx.ErrNoRows) {
+	x := s.slips()
+	c, ok, err := x.lookup(ctx, s.pool, hash)
+	if err != nil {
+		return nil, fmt.Errorf("slip: %w", err)
+	}
+	if !ok || c.voided && !c.spent {
 		return nil, survey.ErrNotFound
+	}
+	r, err := x.round(ctx, s, c.round, c.status)
+	if errors.Is(err, survey.ErrNotFound) {
+		return nil, survey.ErrNotFound // deleted since
 	}
 	if err != nil {
 		return nil, fmt.Errorf("slip: %w", err)
 	}
-	if voided && !spent {
-		return nil, survey.ErrNotFound
-	}
-	utc(&r)
-	r.Definition = s.frozenDefinition(r.ID, r.ConfigSHA256)
-	if r.Definition == nil {
-		// A draft (its definition may still change) or a definition not yet
-		// cached: read the round in full.
-		full, err := s.Round(ctx, r.ID)
-		if err != nil {
-			return nil, fmt.Errorf("slip: %w", err)
-		}
-		r = *full
-	}
 	def := r.Definition
-	slip := &survey.Slip{Round: &r, Unit: def.Unit(unit), Category: def.Category(category), Ref: survey.SlipRef{Hash: hash, Batch: batch}}
-	if slip.Category == nil || slip.Unit == nil && (unit != "" || slip.Category.SheetKind() != survey.SheetAll) {
+	slip := &survey.Slip{Round: r, Unit: def.Unit(c.unit), Category: def.Category(c.category), Ref: survey.SlipRef{Hash: hash, Batch: c.batch}}
+	if slip.Category == nil || slip.Unit == nil && (c.unit != "" || slip.Category.SheetKind() != survey.SheetAll) {
 		return nil, survey.ErrNotFound
 	}
-	if member != "" {
-		if slip.Member = slip.Unit.Member(member); slip.Member == nil {
+	if c.member != "" {
+		if slip.Member = slip.Unit.Member(c.member); slip.Member == nil {
 			return nil, survey.ErrNotFound
 		}
 	}
 	switch {
-	case spent:
+	case c.spent:
 		return slip, survey.ErrCodeUsed
 	case r.Status == survey.StatusDraft:
 		return slip, survey.ErrNotStarted
