@@ -175,7 +175,7 @@ func (s *Store) Slip(ctx context.Context, code string) (*survey.Slip, error) {
 		return nil, survey.ErrNotFound
 	}
 	hash := s.hashCode(n)
-	x := s.slips()
+	x := s.slips
 	c, ok, err := x.lookup(ctx, s.pool, hash)
 	if err != nil {
 		return nil, fmt.Errorf("slip: %w", err)

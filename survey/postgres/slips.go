@@ -2,10 +2,8 @@ package postgres
 
 import (
 	"context"
-	"runtime"
 	"sync"
 	"time"
-	"weak"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
@@ -76,21 +74,9 @@ type roundSnap struct {
 	loading bool // a lookup is reading it again; the others use this one
 }
 
-// slipReaders holds each open Store's reader, keyed weakly so that a Store
-// no longer used is collected and its entry removed.
-var slipReaders sync.Map // weak.Pointer[Store] → *slipReader
-
-// slips returns the Store's slip reader.
-func (s *Store) slips() *slipReader {
-	k := weak.Make(s)
-	if x, ok := slipReaders.Load(k); ok {
-		return x.(*slipReader)
-	}
-	x, loaded := slipReaders.LoadOrStore(k, &slipReader{rounds: map[string]*roundSnap{}})
-	if !loaded {
-		runtime.AddCleanup(s, func(k weak.Pointer[Store]) { slipReaders.Delete(k) }, k)
-	}
-	return x.(*slipReader)
+// newSlipReader is a Store's slip reader, with no round read yet.
+func newSlipReader() *slipReader {
+	return &slipReader{rounds: map[string]*roundSnap{}}
 }
 
 // lookup reads a code's row by its keyed hash, with the lookups waiting

@@ -35,6 +35,8 @@ type Store struct {
 	defs    map[string]*survey.Definition // parsed definitions by round id and fingerprint
 	sealers map[string]*boxSealer         // by round id: this Store's ephemeral box key
 
+	slips *slipReader // shares concurrent code lookups, keeps round rows a second (slips.go)
+
 	ballots   chan *submission
 	done      chan struct{} // closed by Close: the writers drain and stop
 	stopped   chan struct{} // closed once every writer has stopped
@@ -107,7 +109,7 @@ func Open(ctx context.Context, dsn string, o Options) (*Store, error) {
 	}
 	s := &Store{
 		pool: pool, codeKey: o.CodeKey, keyDir: o.KeyDir, wrap: wrap, now: o.Now,
-		defs: map[string]*survey.Definition{}, sealers: map[string]*boxSealer{},
+		defs: map[string]*survey.Definition{}, sealers: map[string]*boxSealer{}, slips: newSlipReader(),
 		ballots: make(chan *submission, 4096),
 		done:    make(chan struct{}),
 		stopped: make(chan struct{}),
