@@ -14,6 +14,7 @@ import (
 	"errors"
 	"fmt"
 	"runtime"
+	"runtime/debug"
 	"sync"
 	"time"
 
@@ -27,7 +28,9 @@ type Ballots interface {
 	EachBallotPart(ctx context.Context, roundID string, part, parts int, fn func(unit, category, part string, answers []byte) error) error
 }
 
-// Store is what sealing and recounting need of a store.
+// Store is what sealing and recounting need of a store. A store that
+// can also take the documents one at a time implements EachSealer, and
+// a seal then holds none of them once stored.
 type Store interface {
 	Ballots
 	Round(ctx context.Context, id string) (*survey.Round, error)
@@ -35,14 +38,29 @@ type Store interface {
 	Document(ctx context.Context, roundID, unit string) (*survey.SealedDocument, error)
 }
 
+// EachSealer is a store that seals a round with its documents handed over
+// one at a time. SealEach does what Seal does, in one transaction; inside
+// it, once the round is found closed, it calls write, which calls put
+// with each document as it is made, so that neither side holds them all
+// (a province's are over 100 MB). An error from write or put rolls the
+// seal back and is returned. ErrWrongState unless the round is closed.
+type EachSealer interface {
+	SealEach(ctx context.Context, roundID string, sealedAt time.Time, drop []survey.Group, write func(put func(survey.SealedDocument) error) error) error
+}
+
+// bigDocument is the size of a round document from which the seal returns
+// freed memory to the system before storing it.
+const bigDocument = 8 << 20
+
 // maxParts bounds the goroutines that read ballots at once, so that the
 // console and the API keep readers of the store's pool while a seal runs.
 const maxParts = 4
 
-// Compute counts a round's stored ballots and writes its documents as
-// sealed at sealedAt. Reading rows is most of a seal's work, so the ballots
-// are read in parts, each counted on its own goroutine, and merged.
-func Compute(ctx context.Context, store Ballots, r *survey.Round, sealedAt time.Time) (*tally.Documents, error) {
+// Compute counts a round's stored ballots and prepares its documents as
+// sealed at sealedAt, to be written one at a time. Reading rows is most of
+// a seal's work, so the ballots are read in parts, each counted on its own
+// goroutine, and merged.
+func Compute(ctx context.Context, store Ballots, r *survey.Round, sealedAt time.Time) (*tally.Sealing, error) {
 	counter, err := count(ctx, store, r, runtime.GOMAXPROCS(0))
 	if err != nil {
 		return nil, fmt.Errorf("count ballots: %w", err)
@@ -51,7 +69,7 @@ func Compute(ctx context.Context, store Ballots, r *survey.Round, sealedAt time.
 	if err != nil {
 		return nil, err
 	}
-	return counter.Documents(t, tally.Meta{
+	return counter.Prepare(t, tally.Meta{
 		RoundID: r.ID, RoundName: r.Name, ConfigSHA256: r.ConfigSHA256,
 		SealedAt: sealedAt.UTC().Format(time.RFC3339),
 	})
@@ -103,14 +121,30 @@ func count(ctx context.Context, store Ballots, r *survey.Round, parts int) (*tal
 	return counters[0], nil
 }
 
+// Sealed is what a seal reports once its documents are stored.
+type Sealed struct {
+	// Result is the round document's own fields (fingerprints, ballots,
+	// turnout); its Units are empty, each unit's result being in its
+	// document.
+	Result *tally.RoundResult
+	// Excluded are the small groups whose ballots entered no figure and
+	// were deleted.
+	Excluded []survey.Group
+	// Units is the number of unit documents; RoundBytes the size of the
+	// round document.
+	Units      int
+	RoundBytes int
+}
+
 // Seal computes, signs with key and stores every document of a closed
-// round, sealed at now (to the second), and returns them; the ballots of
-// small groups that entered no document go (a recount without them gives
-// the same bytes, and none is left that is one known person's). ErrWrongState
-// unless the round is closed. An error from storing them comes with the
-// documents, for a store that reports a completed seal with a warning
-// (sqlite.ErrCompactIncomplete).
-func Seal(ctx context.Context, store Store, key ed25519.PrivateKey, roundID string, now time.Time) (*tally.Documents, error) {
+// round, sealed at now (to the second); the ballots of small groups that
+// entered no document go (a recount without them gives the same bytes,
+// and none is left that is one known person's). Each document goes to the
+// store as soon as it is written and signed, the round document last:
+// none is held once stored. ErrWrongState unless the round is closed. An
+// error from storing them comes with what was sealed, for a store that
+// reports a completed seal with a warning (sqlite.ErrCompactIncomplete).
+func Seal(ctx context.Context, store Store, key ed25519.PrivateKey, roundID string, now time.Time) (*Sealed, error) {
 	r, err := store.Round(ctx, roundID)
 	if err != nil {
 		return nil, err
@@ -123,14 +157,38 @@ func Seal(ctx context.Context, store Store, key ed25519.PrivateKey, roundID stri
 	if err != nil {
 		return nil, err
 	}
-	signed := []survey.SealedDocument{{Unit: "", Body: docs.Round, Signature: tally.Sign(key, docs.Round)}}
-	for _, u := range docs.Units {
-		signed = append(signed, survey.SealedDocument{Unit: u.ID, Body: u.Bytes, Signature: tally.Sign(key, u.Bytes)})
+	sealed := &Sealed{Result: docs.Result, Excluded: docs.Excluded}
+	write := func(put func(survey.SealedDocument) error) error {
+		round, err := docs.Write(func(u tally.UnitDoc) error {
+			sealed.Units++
+			return put(survey.SealedDocument{Unit: u.ID, Body: u.Bytes, Signature: tally.Sign(key, u.Bytes)})
+		})
+		if err != nil {
+			return err
+		}
+		sealed.RoundBytes = len(round)
+		if len(round) > bigDocument {
+			// SQLite copies a document twice as it stores it (binding,
+			// then the record): for a province's round document, over
+			// 100 MB beside it. Give back first the memory that making
+			// the unit documents freed, which Go keeps for a while.
+			debug.FreeOSMemory()
+		}
+		return put(survey.SealedDocument{Unit: "", Body: round, Signature: tally.Sign(key, round)})
 	}
-	if err := store.Seal(ctx, r.ID, sealedAt, signed, docs.Excluded); err != nil {
-		return docs, fmt.Errorf("seal: %w", err)
+	if es, ok := store.(EachSealer); ok {
+		err = es.SealEach(ctx, r.ID, sealedAt, docs.Excluded, write)
+	} else { // every document at once, held until stored
+		var all []survey.SealedDocument
+		err = write(func(d survey.SealedDocument) error { all = append(all, d); return nil })
+		if err == nil {
+			err = store.Seal(ctx, r.ID, sealedAt, all, docs.Excluded)
+		}
 	}
-	return docs, nil
+	if err != nil {
+		return sealed, fmt.Errorf("seal: %w", err)
+	}
+	return sealed, nil
 }
 
 // Outcome is how one recounted document compares with the sealed one.
@@ -185,7 +243,7 @@ func Recount(ctx context.Context, store Store, roundID string) (*Report, error) 
 		return nil, err
 	}
 	rep := &Report{Round: r, BallotsSHA256: docs.Result.BallotsSHA256}
-	compare := func(unit string, got []byte) {
+	compare := func(unit string, got []byte) Check {
 		c := Check{Unit: unit, Size: len(got)}
 		sealed, err := store.Document(ctx, r.ID, unit)
 		switch {
@@ -194,12 +252,19 @@ func Recount(ctx context.Context, store Store, roundID string) (*Report, error) 
 		case !bytes.Equal(sealed.Body, got):
 			c.Outcome = Different
 		}
-		rep.Checks = append(rep.Checks, c)
+		return c
 	}
-	compare("", docs.Round)
-	for _, u := range docs.Units {
-		compare(u.ID, u.Bytes)
+	// Each document is compared as it is written, as the seal stored it;
+	// the round document, written last, is reported first.
+	var units []Check
+	round, err := docs.Write(func(u tally.UnitDoc) error {
+		units = append(units, compare(u.ID, u.Bytes))
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
+	rep.Checks = append([]Check{compare("", round)}, units...)
 	// A finalized round's results document is derived again, from the
 	// sealed round document and the entries, and compared too.
 	if rs, ok := store.(Results); ok {
@@ -208,7 +273,7 @@ func Recount(ctx context.Context, store Store, roundID string) (*Report, error) 
 			if err != nil {
 				return nil, err
 			}
-			compare(survey.ResultsDocument, doc)
+			rep.Checks = append(rep.Checks, compare(survey.ResultsDocument, doc))
 		}
 	}
 	return rep, nil

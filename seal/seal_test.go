@@ -47,10 +47,14 @@ func BenchmarkSealMillion(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		for _, u := range docs.Units {
+		round, err := docs.Write(func(u tally.UnitDoc) error {
 			tally.Sign(key, u.Bytes)
+			return nil
+		})
+		if err != nil {
+			b.Fatal(err)
 		}
-		tally.Sign(key, docs.Round)
+		tally.Sign(key, round)
 		if docs.Result.Ballots != ballots {
 			b.Fatalf("counted %d ballots, want %d", docs.Result.Ballots, ballots)
 		}
@@ -279,7 +283,14 @@ func TestSealDeletesExcludedGroups(t *testing.T) {
 	if want := map[string]int{unit + "/staff": 5}; !maps.Equal(left, want) {
 		t.Errorf("ballots left after the seal: %v, want %v", left, want)
 	}
-	u := docs.Units[0].Result
+	d, err := store.Document(ctx, r.ID, unit)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u, err := tally.DecodeUnit(d.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
 	if u.Ballots != 5 || u.Voted != 6 || !slices.Contains(u.Flags, tally.FlagSmallGroup) {
 		t.Errorf("unit: %d ballots of %d voted, flags %v; want 5 of 6 and small_group", u.Ballots, u.Voted, u.Flags)
 	}
@@ -289,5 +300,34 @@ func TestSealDeletesExcludedGroups(t *testing.T) {
 	}
 	if !rep.Identical() {
 		t.Errorf("recount after the deletion: %+v, want every document identical", rep.Checks)
+	}
+}
+
+// The SQLite store takes a seal's documents one at a time.
+var _ EachSealer = (*sqlite.Store)(nil)
+
+// sliceStore is a store that takes a seal's documents all at once: its
+// Seal only, not the SQLite store's SealEach.
+type sliceStore struct{ Store }
+
+// TestSealAllAtOnce: a store without SealEach is handed every document
+// at once, and a recount reproduces each of them.
+func TestSealAllAtOnce(t *testing.T) {
+	ctx := context.Background()
+	store, r := closedRound(t, 200)
+	_, key, _ := ed25519.GenerateKey(nil)
+	sealed, err := Seal(ctx, sliceStore{store}, key, r.ID, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sealed.Units != len(r.Definition.Units) || sealed.Result.Ballots != 200 {
+		t.Errorf("sealed %d unit documents of %d ballots, want %d of 200", sealed.Units, sealed.Result.Ballots, len(r.Definition.Units))
+	}
+	rep, err := Recount(ctx, store, r.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !rep.Identical() || len(rep.Checks) != sealed.Units+1 {
+		t.Errorf("recount: %+v, want %d documents identical", rep.Checks, sealed.Units+1)
 	}
 }

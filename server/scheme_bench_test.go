@@ -365,7 +365,7 @@ units:
 		_, key, _ := ed25519.GenerateKey(nil)
 		before := processPeakRSS()
 		start := time.Now()
-		docs, err := seal.Seal(ctx, store, key, r.ID, time.Now())
+		sealed, err := seal.Seal(ctx, store, key, r.ID, time.Now())
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -374,6 +374,6 @@ units:
 		b.ReportMetric(took.Seconds(), "seal-s")
 		b.ReportMetric(float64(processPeakRSS()>>20), "peak-RSS-MB")
 		b.Logf("sealed %d ballots of %d units in %v; round document %d KB; peak RSS %d MB before the seal, %d MB after (target ≤ 250)",
-			docs.Result.Ballots, units, took.Round(time.Millisecond), len(docs.Round)>>10, before>>20, processPeakRSS()>>20)
+			sealed.Result.Ballots, units, took.Round(time.Millisecond), sealed.RoundBytes>>10, before>>20, processPeakRSS()>>20)
 	}
 }

@@ -15,14 +15,15 @@ import (
 )
 
 // seal computes, signs and stores every document of a closed round and
-// returns the round document's result. The API and the console both call it.
+// returns the round document's own fields (its Units empty). The API and
+// the console both call it.
 func (s *sealer) seal(ctx context.Context, roundID string) (*tally.RoundResult, error) {
-	docs, err := seal.Seal(ctx, s.store, s.key, roundID, s.cfg.Now())
+	sealed, err := seal.Seal(ctx, s.store, s.key, roundID, s.cfg.Now())
 	if err := s.afterSeal(err); err != nil {
 		return nil, err
 	}
-	s.log.Info("round sealed", "round", roundID, "units", len(docs.Units), "ballots", docs.Result.Ballots)
-	return docs.Result, nil
+	s.log.Info("round sealed", "round", roundID, "units", sealed.Units, "ballots", sealed.Result.Ballots)
+	return sealed.Result, nil
 }
 
 func (s *api) sealRound(c *gin.Context) {

@@ -314,3 +314,76 @@ func TestMergeCountsAsOne(t *testing.T) {
 		t.Error("merged a counter into itself")
 	}
 }
+
+// TestPrepareWritesEachDocument: a seal's documents, written one at a time
+// from a prepared counter, are those of Documents byte for byte and in its
+// order, each handed over as soon as it is made, and only once; an error
+// from put stops the writing and comes back.
+func TestPrepareWritesEachDocument(t *testing.T) {
+	def := parseDef(t, rankDef)
+	var vs []vote
+	for i, u := range def.Units {
+		for _, c := range def.Categories {
+			if n := len(def.Layout(&def.Units[i], c.ID)); n > 0 {
+				vs = append(vs, votes(2+i, u.ID, c.ID, strings.Repeat(string(rune('A'+i%3)), n))...)
+			}
+		}
+	}
+	want := count(t, def, vs, nil)
+	turnout := Turnout{}
+	c := NewCounter(def)
+	for _, v := range vs {
+		if err := c.Add(v.unit, v.cat, v.bytes()); err != nil {
+			t.Fatal(err)
+		}
+		if turnout[v.unit] == nil {
+			turnout[v.unit] = map[string]Count{}
+		}
+		n := turnout[v.unit][v.cat]
+		turnout[v.unit][v.cat] = Count{n.Issued + 1, n.Voted + 1}
+	}
+	s, err := c.Prepare(turnout, Meta{RoundID: "r1", SealedAt: "2026-01-20T09:30:00Z"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(s.Result.Units) != 0 {
+		t.Errorf("prepared result holds %d units, want none", len(s.Result.Units))
+	}
+	var got []UnitDoc
+	round, err := s.Write(func(u UnitDoc) error {
+		got = append(got, u)
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(round, want.Round) {
+		t.Errorf("round document written one unit at a time differs:\n got %s\nwant %s", round, want.Round)
+	}
+	if len(got) != len(want.Units) {
+		t.Fatalf("got %d unit documents, want %d", len(got), len(want.Units))
+	}
+	for i, u := range got {
+		if u.ID != want.Units[i].ID || !bytes.Equal(u.Bytes, want.Units[i].Bytes) {
+			t.Errorf("unit document %d: got %s %s, want %s %s", i, u.ID, u.Bytes, want.Units[i].ID, want.Units[i].Bytes)
+		}
+	}
+	if _, err := s.Write(func(UnitDoc) error { return nil }); err == nil {
+		t.Error("the documents were written twice")
+	}
+
+	c = NewCounter(def)
+	for _, v := range vs {
+		if err := c.Add(v.unit, v.cat, v.bytes()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if s, err = c.Prepare(turnout, Meta{}); err != nil {
+		t.Fatal(err)
+	}
+	stop := errors.New("the store refused")
+	n := 0
+	if _, err := s.Write(func(UnitDoc) error { n++; return stop }); !errors.Is(err, stop) || n != 1 {
+		t.Errorf("put failing: Write returned %v after %d documents, want the error after 1", err, n)
+	}
+}

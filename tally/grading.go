@@ -199,15 +199,85 @@ func gradeFor(g *survey.Grading, places []*big.Int, b int, c *Candidate) string 
 	return g.Grades[len(g.Grades)-1].Grade
 }
 
-// rankAndGrade ranks and grades the units of the round document by score
-// (CONTRACT §5.4), and the members under member_grading. With by: total
-// the units are ranked by score here and graded only in the results
-// document. A round frozen under v1's rule keeps it.
-func rankAndGrade(def *survey.Definition, units []UnitResult) {
-	if def.Grading != nil && def.Grading.Legacy {
-		legacyRankAndGrade(def, units)
-		return
+// standing is what ranking and grading read of one unit's result (CONTRACT
+// §5.4): its type, its candidate and, under member_grading, its members'.
+// A seal keeps every unit's standing rather than its result, which is
+// many times larger: a province's 2,000 unit results take about 75 MB.
+type standing struct {
+	typ     string
+	unit    Candidate
+	members []memberStanding
+}
+
+// memberStanding is a member's candidate, with the index of its subject
+// in its unit's result and whether it is the unit's principal.
+type memberStanding struct {
+	subject   int
+	principal bool
+	c         Candidate
+}
+
+// standingOf returns what ranking reads of unit result u. The candidates
+// hold the result's scores and flags, not the result.
+func standingOf(def *survey.Definition, u *UnitResult) standing {
+	s := standing{typ: u.Unit.Type, unit: Candidate{Value: u.Score.r, Flags: u.Flags}}
+	if g := def.Grading; g != nil && !g.Legacy {
+		s.unit.Keys = unitKeys(g, u)
 	}
+	g := def.MemberGrading
+	if g == nil {
+		return s
+	}
+	du := def.Unit(u.Unit.ID)
+	for si := range u.Subjects {
+		sr := &u.Subjects[si]
+		if sr.ID == survey.TeamSubject {
+			continue
+		}
+		ms := memberStanding{subject: si, c: Candidate{Value: sr.Score.r, Flags: sr.Flags, Keys: subjectKeys(g, sr)}}
+		if g.Within == survey.WithinRole {
+			m := du.Member(sr.ID)
+			ms.principal = m != nil && m.Principal
+		}
+		s.members = append(s.members, ms)
+	}
+	return s
+}
+
+// placing is where ranking put a unit and, under member_grading, its
+// members; apply writes it into the unit's result.
+type placing struct {
+	unit    Placement
+	rankOf  int
+	members []memberPlacing
+}
+
+// memberPlacing is where ranking put the member of subject index subject.
+type memberPlacing struct {
+	subject int
+	place   Placement
+	rankOf  int
+}
+
+// apply sets the ranks, grades and group sizes of u and its members.
+func (p *placing) apply(u *UnitResult) {
+	u.Rank, u.Grade, u.RankOf = p.unit.Rank, p.unit.Grade, p.rankOf
+	for _, m := range p.members {
+		s := &u.Subjects[m.subject]
+		s.Rank, s.Grade, s.RankOf = m.place.Rank, m.place.Grade, m.rankOf
+	}
+}
+
+// place ranks and grades the units of the round document by score
+// (CONTRACT §5.4), and the members under member_grading, from the units'
+// standings in definition order. With by: total the units are ranked by
+// score here and graded only in the results document. A round frozen
+// under v1's rule keeps it.
+func place(def *survey.Definition, units []standing) []placing {
+	if def.Grading != nil && def.Grading.Legacy {
+		return legacyPlace(def, units)
+	}
+	out := make([]placing, len(units))
 	g := def.Grading
 	within := survey.WithinType
 	if g != nil && g.Within != "" {
@@ -217,28 +287,30 @@ func rankAndGrade(def *survey.Definition, units []UnitResult) {
 	if g != nil && g.By == survey.GradeByTotal {
 		grading = nil // graded by total in the results document
 	}
-	for _, idx := range groupsOf(units, within) {
+	for _, idx := range groupsBy(len(units), func(i int) string { return units[i].typ }, within) {
 		cs := make([]Candidate, len(idx))
 		for k, i := range idx {
-			u := &units[i]
-			cs[k] = Candidate{Value: u.Score.r, Flags: u.Flags}
-			if g != nil {
-				cs[k].Keys = unitKeys(g, u)
-			}
+			cs[k] = units[i].unit
 		}
 		for k, p := range Place(grading, cs) {
-			u := &units[idx[k]]
-			u.Rank, u.Grade, u.RankOf = p.Rank, p.Grade, len(idx)
+			out[idx[k]].unit, out[idx[k]].rankOf = p, len(idx)
 		}
 	}
-	gradeMembers(def, units)
+	placeMembers(def, units, out)
+	return out
 }
 
 // groupsOf returns the indexes of the units of each group, in order of
 // first appearance: by unit type, or the whole round.
 func groupsOf(units []UnitResult, within string) [][]int {
+	return groupsBy(len(units), func(i int) string { return units[i].Unit.Type }, within)
+}
+
+// groupsBy returns the indexes 0…n-1 of each group, in order of first
+// appearance: by typeOf, or all of them as one.
+func groupsBy(n int, typeOf func(i int) string, within string) [][]int {
 	if within == survey.WithinRound {
-		all := make([]int, len(units))
+		all := make([]int, n)
 		for i := range all {
 			all[i] = i
 		}
@@ -246,8 +318,8 @@ func groupsOf(units []UnitResult, within string) [][]int {
 	}
 	var keys []string
 	by := map[string][]int{}
-	for i := range units {
-		t := units[i].Unit.Type
+	for i := range n {
+		t := typeOf(i)
 		if _, ok := by[t]; !ok {
 			keys = append(keys, t)
 		}
@@ -342,31 +414,25 @@ func pooledShare(s *SubjectResult, top bool) *big.Rat {
 	return big.NewRat(int64(hit), int64(valid))
 }
 
-// gradeMembers ranks and grades the members of every unit under
+// placeMembers ranks and grades the members of every unit under
 // member_grading (CONTRACT §5.4): by score, within the round (default),
 // their unit's type, or their role (正职 and 副职 apart).
-func gradeMembers(def *survey.Definition, units []UnitResult) {
+func placeMembers(def *survey.Definition, units []standing, out []placing) {
 	g := def.MemberGrading
 	if g == nil {
 		return
 	}
-	type ref struct{ u, s int }
+	type ref struct{ u, m int } // unit, and member among its standings
 	var keys []string
 	groups := map[string][]ref{}
 	for ui := range units {
-		u := &units[ui]
-		du := def.Unit(u.Unit.ID)
-		for si := range u.Subjects {
-			s := &u.Subjects[si]
-			if s.ID == survey.TeamSubject {
-				continue
-			}
+		for mi, m := range units[ui].members {
 			key := ""
 			switch g.Within {
 			case survey.WithinType:
-				key = u.Unit.Type
+				key = units[ui].typ
 			case survey.WithinRole:
-				if m := du.Member(s.ID); m != nil && m.Principal {
+				if m.principal {
 					key = "principal"
 				} else {
 					key = "deputy"
@@ -375,19 +441,18 @@ func gradeMembers(def *survey.Definition, units []UnitResult) {
 			if _, ok := groups[key]; !ok {
 				keys = append(keys, key)
 			}
-			groups[key] = append(groups[key], ref{ui, si})
+			groups[key] = append(groups[key], ref{ui, mi})
 		}
 	}
 	for _, key := range keys {
 		refs := groups[key]
 		cs := make([]Candidate, len(refs))
 		for k, r := range refs {
-			s := &units[r.u].Subjects[r.s]
-			cs[k] = Candidate{Value: s.Score.r, Flags: s.Flags, Keys: subjectKeys(g, s)}
+			cs[k] = units[r.u].members[r.m].c
 		}
 		for k, p := range Place(g, cs) {
-			s := &units[refs[k].u].Subjects[refs[k].s]
-			s.Rank, s.Grade, s.RankOf = p.Rank, p.Grade, len(refs)
+			r := refs[k]
+			out[r.u].members = append(out[r.u].members, memberPlacing{subject: units[r.u].members[r.m].subject, place: p, rankOf: len(refs)})
 		}
 	}
 }

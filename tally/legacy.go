@@ -7,38 +7,30 @@ import (
 	"minping/survey"
 )
 
-// legacyRankAndGrade is v1's rule, kept for rounds frozen under it so
-// that their recount gives the sealed bytes: it ranks the units with a
-// score within each unit type by the score as printed, best first, equal
+// legacyPlace is v1's rule, kept for rounds frozen under it so that
+// their recount gives the sealed bytes: it ranks the units with a score
+// within each unit type by the score as printed, best first, equal
 // printed scores sharing a rank, and hands out the quota grades in rank
-// order.
-func legacyRankAndGrade(def *survey.Definition, units []UnitResult) {
-	var types []string
-	byType := map[string][]int{}
-	for i := range units {
-		t := units[i].Unit.Type
-		if _, ok := byType[t]; !ok {
-			types = append(types, t)
-		}
-		byType[t] = append(byType[t], i)
-	}
-	for _, t := range types {
-		idx := byType[t]
+// order. It grades no member.
+func legacyPlace(def *survey.Definition, units []standing) []placing {
+	out := make([]placing, len(units))
+	score := func(i int) *big.Rat { return units[i].unit.Value }
+	for _, idx := range groupsBy(len(units), func(i int) string { return units[i].typ }, survey.WithinType) {
 		var scored []int
 		for _, i := range idx {
-			units[i].RankOf = len(idx)
-			if units[i].Score.Valid() {
+			out[i].rankOf = len(idx)
+			if score(i) != nil {
 				scored = append(scored, i)
 			}
 		}
 		// Stable: units printing the same score keep definition order.
 		slices.SortStableFunc(scored, func(a, b int) int {
-			return printedCmp(units[b].Score.r, units[a].Score.r, scorePlaces)
+			return printedCmp(score(b), score(a), scorePlaces)
 		})
 		// groups of units sharing a rank
 		var groups [][]int
 		for k, i := range scored {
-			if k > 0 && printedCmp(units[i].Score.r, units[scored[k-1]].Score.r, scorePlaces) == 0 {
+			if k > 0 && printedCmp(score(i), score(scored[k-1]), scorePlaces) == 0 {
 				groups[len(groups)-1] = append(groups[len(groups)-1], i)
 			} else {
 				groups = append(groups, []int{i})
@@ -48,7 +40,7 @@ func legacyRankAndGrade(def *survey.Definition, units []UnitResult) {
 		for _, g := range groups {
 			for _, i := range g {
 				r := rank
-				units[i].Rank = &r
+				out[i].unit.Rank = &r
 			}
 			rank += len(g)
 		}
@@ -59,10 +51,11 @@ func legacyRankAndGrade(def *survey.Definition, units []UnitResult) {
 			}
 			for _, i := range g {
 				name := grades[gi]
-				units[i].Grade = &name
+				out[i].unit.Grade = &name
 			}
 		}
 	}
+	return out
 }
 
 func groupSizes(groups [][]int) []int {

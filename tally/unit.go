@@ -94,15 +94,16 @@ func (ut *unitTally) ballots(ci int) int {
 
 // unitResult computes unit ui's result from the ballots counted and its
 // turnout: the subjects, the categories, and the unit's own score, quorum
-// and flags.
-func (c *Counter) unitResult(ui int, turnout map[string]Count) *UnitResult {
+// and flags. Without breakdown the categories' own scores are left out,
+// for ranking, which reads none of them.
+func (c *Counter) unitResult(ui int, turnout map[string]Count, breakdown bool) *UnitResult {
 	def := c.def
 	ut := newUnitTally(c, ui, turnout)
 	res := &UnitResult{
 		Unit:              UnitRef{ID: ut.unit.ID, Name: ut.unit.Name, Type: ut.unit.Type},
 		BreakdownWithheld: ut.withheld,
 		Subjects:          ut.subjects(),
-		Categories:        ut.categories(turnout),
+		Categories:        ut.categories(turnout, breakdown),
 	}
 	for ci := range def.Categories {
 		res.Ballots += ut.ballots(ci)
@@ -395,10 +396,10 @@ func (ut *unitTally) shares(res *FormResult, sc *survey.Scale, counts []int) {
 	}
 }
 
-// categories computes each category's weight and turnout and, unless the
-// unit's breakdown is withheld or the category has no ballots, its own
-// scores.
-func (ut *unitTally) categories(turnout map[string]Count) []CategoryResult {
+// categories computes each category's weight and turnout and, with
+// breakdown unless the unit's breakdown is withheld or the category has no
+// ballots, its own scores.
+func (ut *unitTally) categories(turnout map[string]Count, breakdown bool) []CategoryResult {
 	def := ut.def
 	var out []CategoryResult
 	for ci, cat := range def.Categories {
@@ -420,7 +421,7 @@ func (ut *unitTally) categories(turnout map[string]Count) []CategoryResult {
 				}
 			}
 		}
-		if !ut.withheld && ut.ballots(ci) > 0 {
+		if breakdown && !ut.withheld && ut.ballots(ci) > 0 {
 			cr.Subjects = ut.categorySubjects(ci)
 		}
 		out = append(out, cr)

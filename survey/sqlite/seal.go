@@ -28,6 +28,24 @@ func (documentRow) TableName() string { return "documents" }
 // none can be changed (the store has no way to). ErrWrongState unless the
 // round is closed.
 func (s *Store) Seal(ctx context.Context, roundID string, sealedAt time.Time, docs []survey.SealedDocument, drop []survey.Group) error {
+	return s.SealEach(ctx, roundID, sealedAt, drop, func(put func(survey.SealedDocument) error) error {
+		for _, d := range docs {
+			if err := put(d); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// SealEach is Seal with the documents handed over one at a time, so that
+// neither the caller nor the store holds them all at once (a province's
+// are over 100 MB): inside the transaction, once the round is found
+// closed, it calls write, which calls put with each document as it is
+// made. An error from write, or from put, rolls the seal back and is
+// returned. write runs while the store's writer is held: it must not
+// call the store.
+func (s *Store) SealEach(ctx context.Context, roundID string, sealedAt time.Time, drop []survey.Group, write func(put func(survey.SealedDocument) error) error) error {
 	s.batchMu.Lock()
 	err := s.w.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		var row roundRow
@@ -37,10 +55,16 @@ func (s *Store) Seal(ctx context.Context, roundID string, sealedAt time.Time, do
 		if row.Status != survey.StatusClosed {
 			return survey.ErrWrongState
 		}
-		for _, d := range docs {
-			if err := tx.Create(&documentRow{RoundID: roundID, Unit: d.Unit, Body: d.Body, Signature: d.Signature}).Error; err != nil {
-				return err
-			}
+		// A closed round's codes vote no more: forget them before the
+		// documents are made, not after, so that their memory serves the
+		// documents. Forgetting is safe: SQLite answers what the index
+		// does not hold, and a round whose seal fails stays closed.
+		s.slips.forgetRound(roundID)
+		err := write(func(d survey.SealedDocument) error {
+			return tx.Create(&documentRow{RoundID: roundID, Unit: d.Unit, Body: d.Body, Signature: d.Signature}).Error
+		})
+		if err != nil {
+			return err
 		}
 		if err := tx.Exec(`UPDATE batches SET used = spent, spent_bits = x'' WHERE round_id = ?`, roundID).Error; err != nil {
 			return err
@@ -61,7 +85,7 @@ func (s *Store) Seal(ctx context.Context, roundID string, sealedAt time.Time, do
 		}).Error
 	})
 	if !errors.Is(err, survey.ErrWrongState) { // sealed, or perhaps: forgetting is safe, SQLite answers
-		s.slips.purge(roundID)
+		s.slips.purge(roundID) // again, after the commit: the round's snapshot may have been loaded meanwhile
 	}
 	s.batchMu.Unlock()
 	if err != nil {
@@ -81,4 +105,19 @@ func (s *Store) Document(ctx context.Context, roundID, unit string) (*survey.Sea
 		return nil, notFound(err, "document")
 	}
 	return &survey.SealedDocument{Unit: row.Unit, Body: row.Body, Signature: row.Signature}, nil
+}
+
+// forgetRound drops a round's codes from the index, as purge does, and
+// rebuilds the map of codes with those left: a Go map keeps its size as
+// entries are deleted, and a sealed province's 400,000 codes would hold
+// some 25 MB for as long as the store is open.
+func (x *slipIndex) forgetRound(roundID string) {
+	x.purge(roundID)
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	left := make(map[[32]byte]slipEntry, len(x.codes))
+	for k, e := range x.codes {
+		left[k] = e
+	}
+	x.codes = left
 }
