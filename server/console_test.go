@@ -23,7 +23,6 @@ import (
 	"minping/assets"
 	"minping/server/console"
 	"minping/survey"
-	"minping/survey/sqlite"
 )
 
 // consoleClient is a browser-like client of the console: a cookie jar, no
@@ -237,8 +236,8 @@ func checkSessionCookie(t *testing.T, h http.Header, secure bool) {
 		if !c.HttpOnly || c.SameSite != http.SameSiteStrictMode || c.Path != "/console" || c.Secure != secure {
 			t.Errorf("session cookie %q: want HttpOnly, SameSite=Strict, Path=/console, Secure=%v", c.Raw, secure)
 		}
-		if c.MaxAge <= 0 || c.MaxAge > int(sqlite.SessionMax/time.Second) {
-			t.Errorf("session cookie Max-Age %d, want 1..%d", c.MaxAge, int(sqlite.SessionMax/time.Second))
+		if c.MaxAge <= 0 || c.MaxAge > int(survey.SessionMax/time.Second) {
+			t.Errorf("session cookie Max-Age %d, want 1..%d", c.MaxAge, int(survey.SessionMax/time.Second))
 		}
 		if len(c.Value) < 40 {
 			t.Errorf("session secret %q is short", c.Value)

@@ -12,7 +12,6 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"minping/survey"
-	"minping/survey/sqlite"
 )
 
 // printPart is the most slips one print page of an issue shows: a bulk
@@ -219,7 +218,7 @@ func (s *Console) useNonce(form, nonce string) bool {
 	}
 	if len(s.issued) > 10000 {
 		for k, t := range s.issued {
-			if now.Sub(t) > sqlite.SessionMax {
+			if now.Sub(t) > survey.SessionMax {
 				delete(s.issued, k)
 			}
 		}

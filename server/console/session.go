@@ -16,7 +16,6 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"minping/survey"
-	"minping/survey/sqlite"
 )
 
 // Console sign-in: a session cookie holding a random secret (the store keeps
@@ -217,7 +216,7 @@ func (s *Console) startSession(c *gin.Context, a *survey.Account) error {
 	if err != nil {
 		return err
 	}
-	s.setCookie(c, SessionCookie, token, "/console", int(sqlite.SessionMax/time.Second))
+	s.setCookie(c, SessionCookie, token, "/console", int(survey.SessionMax/time.Second))
 	return nil
 }
 

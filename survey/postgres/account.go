@@ -13,6 +13,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"minping/survey"
+	"minping/survey/passhash"
 )
 
 // sessionTouch is how stale seen_at may get before a request refreshes it,
@@ -61,7 +62,7 @@ func (s *Store) CreateAccount(ctx context.Context, n survey.NewAccount) (*survey
 	_ = json.Unmarshal(units, &a.Units)
 	var pw string
 	if n.Password != "" {
-		pw = survey.HashPassword(n.Password)
+		pw = passhash.Hash(n.Password)
 	}
 	_, err := s.pool.Exec(ctx, `INSERT INTO accounts (id, name, role, round_id, units, password_hash, token_hash, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
 		a.ID, a.Name, a.Role, a.RoundID, string(units), pw, hashToken(token), s.now().UTC())
@@ -102,10 +103,10 @@ func (s *Store) Authenticate(ctx context.Context, name, password string) (*surve
 	}
 	if err != nil || hash == "" {
 		// Spend the same time as a real check so names cannot be probed.
-		survey.CheckPassword(survey.DummyPasswordHash, password)
+		passhash.Check(passhash.Dummy, password)
 		return nil, survey.ErrUnauthorized
 	}
-	if !survey.CheckPassword(hash, password) {
+	if !passhash.Check(hash, password) {
 		return nil, survey.ErrUnauthorized
 	}
 	return a, nil
@@ -119,7 +120,7 @@ func (f rowFunc) Scan(dest ...any) error { return f(dest...) }
 // SetPassword sets the console password of the named account, creating it
 // with the role if it does not exist (used for the bootstrap admin).
 func (s *Store) SetPassword(ctx context.Context, name string, role survey.Role, password string) error {
-	tag, err := s.pool.Exec(ctx, `UPDATE accounts SET password_hash = $2 WHERE name = $1`, name, survey.HashPassword(password))
+	tag, err := s.pool.Exec(ctx, `UPDATE accounts SET password_hash = $2 WHERE name = $1`, name, passhash.Hash(password))
 	if err != nil {
 		return fmt.Errorf("set password: %w", err)
 	}

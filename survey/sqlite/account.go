@@ -2,20 +2,16 @@ package sqlite
 
 import (
 	"context"
-	"crypto/rand"
 	"crypto/sha256"
-	"crypto/subtle"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
-	"golang.org/x/crypto/argon2"
 	"gorm.io/gorm"
 
 	"minping/survey"
+	"minping/survey/passhash"
 )
 
 type accountRow struct {
@@ -62,7 +58,7 @@ func (s *Store) CreateAccount(ctx context.Context, n survey.NewAccount) (*survey
 		TokenHash: hashToken(token), CreatedAt: s.now().UTC(),
 	}
 	if n.Password != "" {
-		row.PasswordHash = HashPassword(n.Password)
+		row.PasswordHash = passhash.Hash(n.Password)
 	}
 	switch n.Role {
 	case survey.RoleAdmin:
@@ -105,10 +101,10 @@ func (s *Store) Authenticate(ctx context.Context, name, password string) (*surve
 	}
 	if err != nil || row.PasswordHash == "" {
 		// Spend the same time as a real check so names cannot be probed.
-		CheckPassword("$argon2id$v=19$m=19456,t=2,p=1$AAAAAAAAAAAAAAAAAAAAAA$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", password)
+		passhash.Check(passhash.Dummy, password)
 		return nil, survey.ErrUnauthorized
 	}
-	if !CheckPassword(row.PasswordHash, password) {
+	if !passhash.Check(row.PasswordHash, password) {
 		return nil, survey.ErrUnauthorized
 	}
 	return row.account(), nil
@@ -117,7 +113,7 @@ func (s *Store) Authenticate(ctx context.Context, name, password string) (*surve
 // SetPassword sets the console password of the named account, creating it
 // with the role if it does not exist (used for the bootstrap admin).
 func (s *Store) SetPassword(ctx context.Context, name string, role survey.Role, password string) error {
-	res := s.w.WithContext(ctx).Model(&accountRow{}).Where("name = ?", name).Update("password_hash", HashPassword(password))
+	res := s.w.WithContext(ctx).Model(&accountRow{}).Where("name = ?", name).Update("password_hash", passhash.Hash(password))
 	if res.Error != nil {
 		return fmt.Errorf("set password: %w", res.Error)
 	}
@@ -151,42 +147,4 @@ func (s *Store) Accounts(ctx context.Context) ([]*survey.Account, error) {
 func hashToken(t string) []byte {
 	sum := sha256.Sum256([]byte(t))
 	return sum[:]
-}
-
-// argon2id parameters (OWASP's second recommended set: 19 MiB, 2 passes).
-const (
-	argonMemory = 19 * 1024
-	argonTime   = 2
-	argonLanes  = 1
-	argonKeyLen = 32
-)
-
-// HashPassword returns an argon2id hash in the PHC string format.
-func HashPassword(password string) string {
-	salt := make([]byte, 16)
-	rand.Read(salt)
-	key := argon2.IDKey([]byte(password), salt, argonTime, argonMemory, argonLanes, argonKeyLen)
-	enc := base64.RawStdEncoding
-	return fmt.Sprintf("$argon2id$v=19$m=%d,t=%d,p=%d$%s$%s", argonMemory, argonTime, argonLanes, enc.EncodeToString(salt), enc.EncodeToString(key))
-}
-
-// CheckPassword reports whether password matches a HashPassword hash.
-func CheckPassword(hash, password string) bool {
-	parts := strings.Split(hash, "$")
-	if len(parts) != 6 || parts[1] != "argon2id" {
-		return false
-	}
-	var m, t uint32
-	var p uint8
-	if _, err := fmt.Sscanf(parts[3], "m=%d,t=%d,p=%d", &m, &t, &p); err != nil {
-		return false
-	}
-	enc := base64.RawStdEncoding
-	salt, err1 := enc.DecodeString(parts[4])
-	want, err2 := enc.DecodeString(parts[5])
-	if err1 != nil || err2 != nil {
-		return false
-	}
-	got := argon2.IDKey([]byte(password), salt, t, m, p, uint32(len(want)))
-	return subtle.ConstantTimeCompare(got, want) == 1
 }

@@ -12,10 +12,10 @@ import (
 )
 
 // Console sessions end after SessionIdle without a request, and at the
-// latest SessionMax after sign-in.
+// latest SessionMax after sign-in (survey's limits, as every store keeps).
 const (
-	SessionIdle = 2 * time.Hour
-	SessionMax  = 12 * time.Hour
+	SessionIdle = survey.SessionIdle
+	SessionMax  = survey.SessionMax
 )
 
 // sessionTouch is how stale seen_at may get before a request refreshes it,

@@ -1,4 +1,7 @@
-package survey
+// Package passhash hashes console passwords (argon2id, in the PHC string
+// format) for every store. It is apart from survey so that what needs the
+// vocabulary — tally above all — does not link argon2.
+package passhash
 
 import (
 	"crypto/rand"
@@ -6,16 +9,8 @@ import (
 	"encoding/base64"
 	"fmt"
 	"strings"
-	"time"
 
 	"golang.org/x/crypto/argon2"
-)
-
-// Console sessions end after SessionIdle without a request, and at the
-// latest SessionMax after sign-in, whichever store keeps them.
-const (
-	SessionIdle = 2 * time.Hour
-	SessionMax  = 12 * time.Hour
 )
 
 // argon2id parameters (OWASP's second recommended set: 19 MiB, 2 passes).
@@ -26,9 +21,9 @@ const (
 	argonKeyLen = 32
 )
 
-// HashPassword returns an argon2id hash of password in the PHC string
+// Hash returns an argon2id hash of password in the PHC string
 // format, as every store keeps console passwords.
-func HashPassword(password string) string {
+func Hash(password string) string {
 	salt := make([]byte, 16)
 	rand.Read(salt)
 	key := argon2.IDKey([]byte(password), salt, argonTime, argonMemory, argonLanes, argonKeyLen)
@@ -36,8 +31,8 @@ func HashPassword(password string) string {
 	return fmt.Sprintf("$argon2id$v=19$m=%d,t=%d,p=%d$%s$%s", argonMemory, argonTime, argonLanes, enc.EncodeToString(salt), enc.EncodeToString(key))
 }
 
-// CheckPassword reports whether password matches a HashPassword hash.
-func CheckPassword(hash, password string) bool {
+// Check reports whether password matches a Hash hash.
+func Check(hash, password string) bool {
 	parts := strings.Split(hash, "$")
 	if len(parts) != 6 || parts[1] != "argon2id" {
 		return false
@@ -57,6 +52,6 @@ func CheckPassword(hash, password string) bool {
 	return subtle.ConstantTimeCompare(got, want) == 1
 }
 
-// DummyPasswordHash is checked against when a name has no password, so
+// Dummy is checked against when a name has no password, so
 // that a failed sign-in takes as long whether or not the name exists.
-const DummyPasswordHash = "$argon2id$v=19$m=19456,t=2,p=1$AAAAAAAAAAAAAAAAAAAAAA$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
+const Dummy = "$argon2id$v=19$m=19456,t=2,p=1$AAAAAAAAAAAAAAAAAAAAAA$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
