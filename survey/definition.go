@@ -121,6 +121,14 @@ type Rules struct {
 	Missing string `json:"missing,omitempty" yaml:"missing"`
 }
 
+// Excludes reports whether the ballots of a group (a unit's category) of
+// voted voters enter no figure: under SmallGroupsExclude, when 1 ≤ voted
+// < MinGroup. voted is the group's turnout (its spent codes), which stays
+// when its ballots go, so that a recount finds the same groups.
+func (r Rules) Excludes(voted int) bool {
+	return r.SmallGroups == SmallGroupsExclude && voted >= 1 && voted < r.MinGroup
+}
+
 // What is done with the ballots of a small group (CONTRACT §3 v2).
 const (
 	// SmallGroupsExclude: they enter no score, count, share or digest of any

@@ -436,7 +436,7 @@ func (c *Counter) exclude(t Turnout) {
 	}
 	for ui, u := range def.Units {
 		for ci, cid := range c.cats {
-			if v := t[u.ID][cid].Voted; v < 1 || v >= def.Rules.MinGroup {
+			if !def.Rules.Excludes(t[u.ID][cid].Voted) {
 				continue
 			}
 			gi := ui*len(c.cats) + ci

@@ -249,7 +249,11 @@ func (s *Store) CloseRound(ctx context.Context, id string) error {
 		if err != nil {
 			return err
 		}
-		if err := s.openBoxes(ctx, tx, id, &boxOpener{roundID: id, priv: priv, aeads: map[[32]byte]cipher.AEAD{}}); err != nil {
+		excluded, err := s.excludedGroups(ctx, id)
+		if err != nil {
+			return err
+		}
+		if err := s.openBoxes(ctx, tx, id, &boxOpener{roundID: id, priv: priv, aeads: map[[32]byte]cipher.AEAD{}}, excluded); err != nil {
 			return err
 		}
 		_, err = tx.Exec(ctx, `UPDATE rounds SET status = $2, closed_at = $3, box_key = NULL WHERE id = $1`,
@@ -275,9 +279,41 @@ func (s *Store) CloseRound(ctx context.Context, id string) error {
 	return nil
 }
 
+// excludedGroups are the groups (a unit's category) of a round whose
+// ballots will enter no figure, being too few (Rules.Excludes), as its
+// turnout says now that voting has stopped: the seal finds the same ones.
+//
+// Their records are never written. SQLite deletes them at the seal, and
+// its secure_delete and compaction leave nothing; here a row written at
+// close and deleted at the seal would stay in the close's WAL (archives,
+// standbys), in dead tuples until vacuumed, and in the column statistics
+// that ANALYZE gathers — a group of one is one person's ballot, and its
+// batch names the unit and category. Their boxes go with the others,
+// opened by nobody once the round's key is removed.
+func (s *Store) excludedGroups(ctx context.Context, roundID string) (map[survey.Group]bool, error) {
+	r, err := s.Round(ctx, roundID)
+	if err != nil {
+		return nil, err
+	}
+	turnout, err := s.Turnout(ctx, roundID)
+	if err != nil {
+		return nil, err
+	}
+	out := map[survey.Group]bool{}
+	for _, u := range turnout {
+		for _, c := range u.Categories {
+			if r.Definition.Rules.Excludes(c.Count.Voted) {
+				out[survey.Group{Unit: u.Unit, Category: c.Category}] = true
+			}
+		}
+	}
+	return out, nil
+}
+
 // openBoxes stores, inside tx, the records of every box of a round under
-// random keys in a random order, and deletes the boxes.
-func (s *Store) openBoxes(ctx context.Context, tx pgx.Tx, roundID string, o *boxOpener) error {
+// random keys in a random order, but those of the excluded groups, and
+// deletes the boxes.
+func (s *Store) openBoxes(ctx context.Context, tx pgx.Tx, roundID string, o *boxOpener, excluded map[survey.Group]bool) error {
 	rows, err := tx.Query(ctx, `SELECT box FROM ballot_boxes WHERE round_id = $1`, roundID)
 	if err != nil {
 		return err
@@ -324,6 +360,9 @@ func (s *Store) openBoxes(ctx context.Context, tx pgx.Tx, roundID string, o *box
 	var records [][]any
 	for _, b := range out {
 		for _, r := range b.records {
+			if excluded[survey.Group{Unit: r.Unit, Category: b.category}] {
+				continue
+			}
 			id := make([]byte, 16)
 			rand.Read(id)
 			records = append(records, []any{id, roundID, r.Unit, b.category, r.Part, r.Answers()})

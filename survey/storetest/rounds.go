@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -11,6 +13,77 @@ import (
 
 	"minping/survey"
 )
+
+// testExcludedGroups votes in groups too small to enter any figure
+// (small_groups: exclude, 1 ≤ voted < min_group) beside one that is not,
+// and seals as the seal does, dropping the excluded groups: no ballot of
+// theirs remains, whether the store never wrote it at close or deleted it
+// at the seal; the others are all there, and turnout keeps every vote.
+func testExcludedGroups(t *testing.T, open Open) {
+	s := open(t, Options{})
+	ctx := context.Background()
+	def, _ := Example(t, "quzhi-2026.yaml")
+	def.Rules.SmallGroups = survey.SmallGroupsExclude // min_group 3
+	r, err := s.CreateRound(ctx, def, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	issued, err := s.IssueBatches(ctx, r.ID, []survey.BatchRequest{
+		{Unit: "czj", Category: "staff", Count: 3}, {Unit: "fgj", Category: "staff", Count: 1}, {Unit: "czj", Category: "leaders", Count: 2},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.OpenRound(ctx, r.ID); err != nil {
+		t.Fatal(err)
+	}
+	for _, is := range issued {
+		for _, c := range is.Codes {
+			if err := Vote(ctx, s, c, func(sl *survey.Slip) survey.Ballot { return Ballot(t, sl, 1) }); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if err := s.CloseRound(ctx, r.ID); err != nil {
+		t.Fatal(err)
+	}
+	turnout, err := s.Turnout(ctx, r.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var drop []survey.Group
+	voted := map[string]int{}
+	for _, u := range turnout {
+		for _, c := range u.Categories {
+			voted[u.Unit+"/"+c.Category] = c.Count.Voted
+			if def.Rules.Excludes(c.Count.Voted) {
+				drop = append(drop, survey.Group{Unit: u.Unit, Category: c.Category})
+			}
+		}
+	}
+	if want := []survey.Group{{Unit: "czj", Category: "leaders"}, {Unit: "fgj", Category: "staff"}}; !cmp.Equal(sortGroups(drop), want) {
+		t.Fatalf("groups excluded by turnout: got %v, want %v", drop, want)
+	}
+	if err := s.Seal(ctx, r.ID, survey.SealTime(time.Now()), nil, drop); err != nil {
+		t.Fatal(err)
+	}
+	groups := map[string]int{}
+	s.EachBallot(ctx, r.ID, func(unit, category, _ string, _ []byte) error { groups[unit+"/"+category]++; return nil })
+	if d := cmp.Diff(map[string]int{"czj/staff": 3}, groups); d != "" {
+		t.Errorf("ballots after the seal (-want +got):\n%s", d)
+	}
+	if voted["czj/staff"] != 3 || voted["fgj/staff"] != 1 || voted["czj/leaders"] != 2 {
+		t.Errorf("turnout: %v, want every vote counted", voted)
+	}
+}
+
+// sortGroups sorts groups by unit, then category.
+func sortGroups(gs []survey.Group) []survey.Group {
+	slices.SortFunc(gs, func(a, b survey.Group) int {
+		return strings.Compare(a.Unit+"\x00"+a.Category, b.Unit+"\x00"+b.Category)
+	})
+	return gs
+}
 
 // testSealPurgesCodes seals a closed round: its documents are kept, its
 // codes go (turnout keeps the counts), the ballots of the groups dropped
