@@ -36,7 +36,7 @@ func statusOf(err error) int {
 		return http.StatusUnsupportedMediaType
 	case errors.Is(err, errTooMany):
 		return http.StatusTooManyRequests
-	case errors.Is(err, sqlite.ErrCompactIncomplete):
+	case errors.Is(err, sqlite.ErrCompactIncomplete), errors.Is(err, survey.ErrUnsafeStore):
 		return http.StatusServiceUnavailable
 	}
 	return http.StatusInternalServerError
@@ -76,6 +76,8 @@ func messageOf(err error) string {
 		return "失败次数过多，请稍后再试"
 	case errors.Is(err, errUnsupportedMedia):
 		return "不支持这种内容类型：测评方案请以 Content-Type: application/yaml 或 application/json 提交"
+	case errors.Is(err, survey.ErrUnsafeStore):
+		return "暂停收票：数据库的设置现在会记下投票的时间或测评码，在管理员改回之前不接收选票，您的测评码仍然有效，请稍后再试。"
 	case errors.Is(err, sqlite.ErrCompactIncomplete):
 		return "测评已结束，但数据库文件尚未整理（有其他程序正在读取数据库，例如备份），投票期间的页面顺序还留在文件中。请稍后再次提交“结束测评”，或在服务器上运行 minping compact；下次启动时也会自动完成。"
 	}

@@ -14,6 +14,10 @@ var (
 	ErrWrongState   = errors.New("not allowed in the round's current state")
 	ErrDuplicate    = errors.New("already exists")
 	ErrUnauthorized = errors.New("unauthorized")
+	// ErrUnsafeStore is a store whose database would now keep a record of
+	// ballots (their times, their codes' hashes): it takes none until that
+	// is undone.
+	ErrUnsafeStore = errors.New("the database's settings would record ballots")
 )
 
 // Status is where a round is in its lifecycle.

@@ -7,6 +7,7 @@ import (
 	"crypto/cipher"
 	"encoding/hex"
 	"fmt"
+	mrand "math/rand/v2"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -161,7 +162,13 @@ func TestAttack(t *testing.T) {
 	var walStart string
 	pool.QueryRow(ctx, `SELECT pg_current_wal_insert_lsn()::text`).Scan(&walStart)
 
-	// Voter i holds the one slip of batch i and votes i-th, its own ballot.
+	// Voter i holds the one slip of batch i and votes i-th, its own ballot:
+	// numbered i, with a tail of this run's own, so that no other test's
+	// ballot in the cluster's WAL has the same bytes.
+	tail := make([]int, 61)
+	for i := range tail {
+		tail[i] = mrand.IntN(2)
+	}
 	answers := make([][]byte, voters)
 	batchOf := map[string]int{}
 	for i, is := range issued {
@@ -170,7 +177,7 @@ func TestAttack(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		b := storetest.Numbered(t, slip, i)
+		b := storetest.NumberedWith(t, slip, i, tail)
 		answers[i] = bytes.Clone(b.Bytes())
 		if err := s.Submit(ctx, slip, b); err != nil {
 			t.Fatal(err)

@@ -50,8 +50,16 @@
 //     writer's work: statement logging (log_statement all or mod,
 //     log_min_duration_statement and the sampling settings, which log bind
 //     parameters), parameters logged on error, track_commit_timestamp,
-//     pg_stat_statements and auto_explain, and fsync or synchronous_commit
-//     off. See settings.go.
+//     debug_print_*, libraries and extensions that record statements or
+//     plans (pg_stat_statements, auto_explain, pgaudit, …, under any
+//     spelling of their path), and fsync or synchronous_commit off. The
+//     check runs again on the connection of every group commit and every
+//     code lookup, before a statement carries a hash: a setting turned on
+//     while voting stops ballots (survey.ErrUnsafeStore, a 503) rather
+//     than logging them. See settings.go.
+//  7. The close writes no record of a group too small to count
+//     (survey.Rules.Excludes): written and deleted at the seal, it would
+//     stay in the close's WAL, in dead tuples and in column statistics.
 //  6. Within a group commit the spend marks and the boxes are inserted in
 //     two independent random orders.
 //
@@ -62,7 +70,10 @@
 // same round, the boxes open, and each box shares its xmin with the spend
 // marks committed with it: its ballot is tied to its group commit, which
 // under load holds tens of ballots, and when voters come one at a time
-// holds one (the attack test measures 200 of 200 linked then). Without
+// holds one (the attack test measures 200 of 200 linked then), and to that
+// commit's time, which every WAL commit record carries whatever
+// track_commit_timestamp says. The WAL alone ties a code's hash to its
+// batch and the time it was spent: turnout over time, per batch. Without
 // the key directory of that window, or once the round has closed, nothing
 // links (measured: 0 of 200 beyond chance, no plaintext in any table or
 // WAL record written while voting was open). Removing a file does not

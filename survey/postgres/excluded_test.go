@@ -3,6 +3,10 @@ package postgres
 import (
 	"bytes"
 	"context"
+	"errors"
+	"io/fs"
+	"os"
+	"path/filepath"
 	"testing"
 
 	"minping/survey"
@@ -86,5 +90,40 @@ func TestExcludedGroupNeverWritten(t *testing.T) {
 	}
 	if n := storetest.CountBallots(t, s, r.ID); n != 3 {
 		t.Errorf("after the seal: %d ballots, want 3", n)
+	}
+}
+
+// TestSealRemovesLeftKey: a round's key file that outlived its close (the
+// process stopped between the commit and the removal) is removed by the
+// seal on the same instance, not only when another starts.
+func TestSealRemovesLeftKey(t *testing.T) {
+	ctx := context.Background()
+	dsn := freshDatabase(t)
+	keys := t.TempDir()
+	s := openAt(t, dsn, keys, Options{})
+	def, _ := storetest.Example(t, "quzhi-2026.yaml")
+	r, err := s.CreateRound(ctx, def, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.OpenRound(ctx, r.ID); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(keys, keyFileName(r.ID))
+	key, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("the open round's key file: %v", err)
+	}
+	if err := s.CloseRound(ctx, r.ID); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, key, 0o600); err != nil { // as if the removal never happened
+		t.Fatal(err)
+	}
+	if err := s.Seal(ctx, r.ID, survey.SealTime(s.now()), nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(path); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("after the seal the round's key file is still there: %v", err)
 	}
 }

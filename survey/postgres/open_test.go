@@ -28,6 +28,8 @@ func TestSettingsCheck(t *testing.T) {
 		{"log_parameter_max_length_on_error", `ALTER DATABASE %s SET log_parameter_max_length_on_error = -1`},
 		{"log_transaction_sample_rate", `ALTER DATABASE %s SET log_transaction_sample_rate = 0.01`},
 		{"pg_stat_statements", `CREATE EXTENSION pg_stat_statements`},
+		{"debug_print_plan", `ALTER DATABASE %s SET debug_print_plan = on`},
+		{"session_preload_libraries", `ALTER DATABASE %s SET session_preload_libraries = '$libdir/auto_explain.so'`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			dsn := freshDatabase(t)
@@ -55,6 +57,53 @@ func TestSettingsCheck(t *testing.T) {
 	s, _ := openStore(t)
 	if len(s.Finished()) != 0 {
 		t.Errorf("a clean database: Finished says %q", s.Finished())
+	}
+}
+
+// TestSettingsChangedWhileVoting: a setting that would log codes' hashes,
+// turned on after the store opened (here for the database, as a DBA
+// chasing a slow meeting might), stops code lookups and ballots before a
+// hash reaches a statement (ErrUnsafeStore, which the server answers with
+// 503); the slip stays unspent, and once the setting is undone it votes.
+func TestSettingsChangedWhileVoting(t *testing.T) {
+	ctx := context.Background()
+	s, dsn := openStore(t)
+	cfg, _ := pgx.ParseConfig(dsn)
+	def, _ := storetest.Example(t, "quzhi-2026.yaml")
+	r, err := s.CreateRound(ctx, def, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	issued, err := s.IssueBatches(ctx, r.ID, []survey.BatchRequest{{Unit: "czj", Category: "staff", Count: 1}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.OpenRound(ctx, r.ID); err != nil {
+		t.Fatal(err)
+	}
+	code := issued[0].Codes[0]
+	slip, err := s.Slip(ctx, code)
+	if err != nil {
+		t.Fatal(err)
+	}
+	set := func(q string) {
+		execSQL(t, dsn, strings.Replace(q, "%s", cfg.Database, 1))
+		s.pool.Reset() // new sessions, which take the database's settings
+	}
+	set(`ALTER DATABASE %s SET log_min_duration_statement = 0`)
+	if _, err := s.Slip(ctx, code); !errors.Is(err, survey.ErrUnsafeStore) {
+		t.Errorf("look a code up with statements logged: got %v, want ErrUnsafeStore", err)
+	}
+	if err := s.Submit(ctx, slip, storetest.Ballot(t, slip, 1)); !errors.Is(err, survey.ErrUnsafeStore) {
+		t.Errorf("submit with statements logged: got %v, want ErrUnsafeStore", err)
+	}
+	set(`ALTER DATABASE %s RESET log_min_duration_statement`)
+	slip, err = s.Slip(ctx, code)
+	if err != nil {
+		t.Fatalf("the slip once the setting is undone: %v; want it unspent", err)
+	}
+	if err := s.Submit(ctx, slip, storetest.Ballot(t, slip, 1)); err != nil {
+		t.Errorf("submit once the setting is undone: %v", err)
 	}
 }
 

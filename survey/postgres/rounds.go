@@ -270,6 +270,15 @@ func (s *Store) CloseRound(ctx context.Context, id string) error {
 			return fmt.Errorf("close round: remove its ballot key: %w", rerr)
 		}
 	}
+	if err != nil && !closedBefore {
+		// A commit whose answer was lost (the connection dropped during
+		// COMMIT) may have closed the round all the same: then its key
+		// goes now. The error stands; closing again says how it ended.
+		var status survey.Status
+		if s.pool.QueryRow(ctx, `SELECT status FROM rounds WHERE id = $1`, id).Scan(&status) == nil && status != survey.StatusOpen && status != survey.StatusDraft {
+			s.removeRoundKey(id)
+		}
+	}
 	if err != nil {
 		return fmt.Errorf("close round: %w", err)
 	}

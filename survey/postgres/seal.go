@@ -62,6 +62,11 @@ func (s *Store) SealEach(ctx context.Context, roundID string, sealedAt time.Time
 	if err != nil {
 		return fmt.Errorf("seal: %w", err)
 	}
+	// A key file a close left behind (its process stopped between the
+	// commit and the removal) goes now, not only at the next start.
+	if _, err := s.removeRoundKey(roundID); err != nil {
+		return fmt.Errorf("seal: the round is sealed, but a ballot key its close left could not be removed: %w", err)
+	}
 	return nil
 }
 

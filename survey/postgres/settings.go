@@ -2,17 +2,70 @@ package postgres
 
 import (
 	"context"
-	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 
-	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/jackc/pgx/v5"
+
+	"minping/survey"
 )
 
 // ErrUnsafeSettings is returned, wrapped, by Open when the server keeps a
-// record that would tie ballots to codes or to times (see checkSettings).
-var ErrUnsafeSettings = errors.New("unsafe PostgreSQL settings for a secret ballot")
+// record that would tie ballots to codes or to times (see checkSettings),
+// and by a ballot's commit or a code's lookup when a setting has changed so
+// since: it is survey.ErrUnsafeStore, which the server answers with 503.
+var ErrUnsafeSettings = fmt.Errorf("unsafe PostgreSQL settings for a secret ballot: %w", survey.ErrUnsafeStore)
+
+// querier runs a query: the pool, a connection, or a transaction.
+type querier interface {
+	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
+}
+
+// recorders are the libraries and extensions that keep statements, their
+// plans or their parameters: preloaded or installed, they are refused.
+// auto_explain and pg_store_plans print plans in which bound values are
+// constants; pgaudit logs parameters when asked; pg_stat_statements,
+// pg_stat_monitor and pg_qualstats keep statements and the constants of
+// their conditions.
+var recorders = map[string]bool{
+	"pg_stat_statements": true, "auto_explain": true, "pgaudit": true, "pg_stat_monitor": true,
+	"pg_qualstats": true, "pg_store_plans": true, "pg_show_plans": true,
+}
+
+// libraryName is a preload list entry's library: "$libdir/auto_explain.so"
+// and "/opt/lib/auto_explain" are auto_explain.
+func libraryName(entry string) string {
+	l := strings.Trim(strings.TrimSpace(entry), `"`)
+	if i := strings.LastIndexAny(l, `/\`); i >= 0 {
+		l = l[i+1:]
+	}
+	for _, ext := range []string{".so", ".dll", ".dylib"} {
+		l = strings.TrimSuffix(l, ext)
+	}
+	return l
+}
+
+// guard checks the settings on q (the connection the statements that
+// follow run on) before a statement that carries codes' hashes: a ballot's
+// commit, a code's lookup. A setting changed after Open — ALTER SYSTEM and
+// a reload, ALTER ROLE, a DBA chasing a slow meeting with
+// log_min_duration_statement = 0 — stops ballots (ErrUnsafeSettings)
+// before their hashes reach a log. Nil if unsafe settings were allowed.
+func (s *Store) guard(ctx context.Context, q querier) error {
+	if s.allowUnsafe {
+		return nil
+	}
+	bad, err := checkSettings(ctx, q)
+	if err != nil {
+		return err
+	}
+	if len(bad) > 0 {
+		return settingsError(bad)
+	}
+	return nil
+}
 
 // unsafeSetting is one setting the secrecy check refuses, and why.
 type unsafeSetting struct {
@@ -43,15 +96,22 @@ type unsafeSetting struct {
 //
 // And, for "nothing accepted is lost": fsync and synchronous_commit must
 // be on (a 201 is sent only for a ballot on disk).
-func checkSettings(ctx context.Context, pool *pgxpool.Pool) ([]unsafeSetting, error) {
+func checkSettings(ctx context.Context, q querier) ([]unsafeSetting, error) {
 	names := []string{
 		"log_statement", "log_min_duration_statement", "log_min_duration_sample", "log_statement_sample_rate",
 		"log_transaction_sample_rate", "log_parameter_max_length", "log_parameter_max_length_on_error",
 		"track_commit_timestamp", "shared_preload_libraries", "session_preload_libraries", "local_preload_libraries",
+		"debug_print_parse", "debug_print_rewritten", "debug_print_plan",
 		"fsync", "synchronous_commit",
 	}
+	extensions := make([]string, 0, len(recorders))
+	for e := range recorders {
+		extensions = append(extensions, e)
+	}
 	got := map[string]string{}
-	rows, err := pool.Query(ctx, `SELECT name, setting FROM pg_settings WHERE name = ANY($1)`, names)
+	var installed []string
+	rows, err := q.Query(ctx, `SELECT name, setting FROM pg_settings WHERE name = ANY($1)
+		UNION ALL SELECT 'extension', extname::text FROM pg_extension WHERE extname = ANY($2)`, names, extensions)
 	if err != nil {
 		return nil, fmt.Errorf("read settings: %w", err)
 	}
@@ -61,16 +121,17 @@ func checkSettings(ctx context.Context, pool *pgxpool.Pool) ([]unsafeSetting, er
 			rows.Close()
 			return nil, fmt.Errorf("read settings: %w", err)
 		}
-		got[n] = v
+		if n == "extension" {
+			installed = append(installed, v)
+		} else {
+			got[n] = v
+		}
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("read settings: %w", err)
 	}
-	var extension bool
-	if err := pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'pg_stat_statements')`).Scan(&extension); err != nil {
-		return nil, fmt.Errorf("read extensions: %w", err)
-	}
+	slices.Sort(installed)
 	num := func(name string) float64 {
 		f, err := strconv.ParseFloat(got[name], 64)
 		if err != nil {
@@ -100,19 +161,21 @@ func checkSettings(ctx context.Context, pool *pgxpool.Pool) ([]unsafeSetting, er
 	if got["track_commit_timestamp"] == "on" {
 		add("track_commit_timestamp", "每个事务的提交时间会被保存，每张票的到达时间随之可查", "every transaction's commit time would be kept, and with it when each ballot arrived")
 	}
+	for _, name := range []string{"debug_print_parse", "debug_print_rewritten", "debug_print_plan"} {
+		if got[name] == "on" {
+			add(name, "日志会记下每条语句的解析树或计划，其中含有绑定的参数值", "the log would record every statement's parse tree or plan, bound values included")
+		}
+	}
 	for _, lib := range []string{"shared_preload_libraries", "session_preload_libraries", "local_preload_libraries"} {
 		for _, l := range strings.Split(got[lib], ",") {
-			switch strings.Trim(strings.TrimSpace(l), `"`) {
-			case "pg_stat_statements":
-				add(lib, "已加载 pg_stat_statements：它会长期保存语句及其统计", "pg_stat_statements is loaded: it keeps statements and their statistics")
-			case "auto_explain":
-				add(lib, "已加载 auto_explain：它会把语句写入日志", "auto_explain is loaded: it writes statements to the log")
+			if name := libraryName(l); recorders[name] {
+				add(lib, "已加载 "+name+"：它会记下语句、计划或参数", name+" is loaded: it records statements, plans or parameters")
 			}
 		}
 	}
-	if extension {
-		bad = append(bad, unsafeSetting{name: "pg_stat_statements", value: "CREATE EXTENSION",
-			zh: "数据库中安装了 pg_stat_statements 扩展：它会长期保存语句及其统计", en: "the pg_stat_statements extension is installed in the database: it keeps statements and their statistics"})
+	for _, e := range installed {
+		bad = append(bad, unsafeSetting{name: e, value: "CREATE EXTENSION",
+			zh: "数据库中安装了 " + e + " 扩展：它会长期保存语句及其统计", en: "the " + e + " extension is installed in the database: it keeps statements and their statistics"})
 	}
 	if got["fsync"] == "off" {
 		add("fsync", "fsync 关闭：已回复投票成功的选票可能在断电后丢失", "fsync is off: a ballot acknowledged to its voter could be lost on power failure")

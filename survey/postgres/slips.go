@@ -5,6 +5,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"minping/survey"
@@ -35,6 +36,8 @@ type slipReader struct {
 
 	rmu    sync.Mutex
 	rounds map[string]*roundSnap
+
+	guard func(context.Context, querier) error // the settings check, before a query carries hashes
 }
 
 // maxSlipReaders bounds the lookup queries running at once, each on its
@@ -74,9 +77,10 @@ type roundSnap struct {
 	loading bool // a lookup is reading it again; the others use this one
 }
 
-// newSlipReader is a Store's slip reader, with no round read yet.
-func newSlipReader() *slipReader {
-	return &slipReader{rounds: map[string]*roundSnap{}}
+// newSlipReader is a Store's slip reader, with no round read yet; guard
+// runs before each lookup's query, on its connection (Store.guard).
+func newSlipReader(guard func(context.Context, querier) error) *slipReader {
+	return &slipReader{rounds: map[string]*roundSnap{}, guard: guard}
 }
 
 // lookup reads a code's row by its keyed hash, with the lookups waiting
@@ -160,7 +164,7 @@ func (x *slipReader) readOnce(pool *pgxpool.Pool) bool {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	found := make(map[string]codeFacts, len(group))
-	rows, err := pool.Query(ctx, `SELECT c.hash, c.batch_id, c.round_id, b.unit, b.category, b.member, b.voided,
+	rows, err := x.query(ctx, pool, `SELECT c.hash, c.batch_id, c.round_id, b.unit, b.category, b.member, b.voided,
 		EXISTS (SELECT 1 FROM spent s WHERE s.hash = c.hash), r.status
 		FROM codes c JOIN batches b ON b.id = c.batch_id JOIN rounds r ON r.id = c.round_id WHERE c.hash = ANY($1)`, hashes)
 	if err == nil {
@@ -183,6 +187,36 @@ func (x *slipReader) readOnce(pool *pgxpool.Pool) bool {
 		close(l.done)
 	}
 	return true
+}
+
+// query runs a lookup's query on a connection of pool that guard has
+// just found safe; the rows release the connection when closed.
+func (x *slipReader) query(ctx context.Context, pool *pgxpool.Pool, sql string, args ...any) (pgx.Rows, error) {
+	conn, err := pool.Acquire(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if err := x.guard(ctx, conn); err != nil {
+		conn.Release()
+		return nil, err
+	}
+	rows, err := conn.Query(ctx, sql, args...)
+	if err != nil {
+		conn.Release()
+		return nil, err
+	}
+	return releasingRows{rows, conn}, nil
+}
+
+// releasingRows are rows that release their connection when closed.
+type releasingRows struct {
+	pgx.Rows
+	conn *pgxpool.Conn
+}
+
+func (r releasingRows) Close() {
+	r.Rows.Close()
+	r.conn.Release()
 }
 
 // round returns the round of a code whose status was just read: the one

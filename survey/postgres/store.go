@@ -35,7 +35,8 @@ type Store struct {
 	defs    map[string]*survey.Definition // parsed definitions by round id and fingerprint
 	sealers map[string]*boxSealer         // by round id: this Store's ephemeral box key
 
-	slips *slipReader // shares concurrent code lookups, keeps round rows a second (slips.go)
+	slips       *slipReader // shares concurrent code lookups, keeps round rows a second (slips.go)
+	allowUnsafe bool        // Options.AllowUnsafeSettings: guard lets everything through
 
 	ballots   chan *submission
 	done      chan struct{} // closed by Close: the writers drain and stop
@@ -109,7 +110,7 @@ func Open(ctx context.Context, dsn string, o Options) (*Store, error) {
 	}
 	s := &Store{
 		pool: pool, codeKey: o.CodeKey, keyDir: o.KeyDir, wrap: wrap, now: o.Now,
-		defs: map[string]*survey.Definition{}, sealers: map[string]*boxSealer{}, slips: newSlipReader(),
+		defs: map[string]*survey.Definition{}, sealers: map[string]*boxSealer{}, allowUnsafe: o.AllowUnsafeSettings,
 		ballots: make(chan *submission, 4096),
 		done:    make(chan struct{}),
 		stopped: make(chan struct{}),
@@ -118,6 +119,7 @@ func Open(ctx context.Context, dsn string, o Options) (*Store, error) {
 		pool.Close()
 		return nil, fmt.Errorf("open store: %w", err)
 	}
+	s.slips = newSlipReader(s.guard)
 	bad, err := checkSettings(ctx, pool)
 	if err != nil {
 		pool.Close()

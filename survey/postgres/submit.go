@@ -251,6 +251,9 @@ func (s *Store) commitOnce(group []*submission, results []error) error {
 		return err
 	}
 	defer tx.Rollback(ctx)
+	if err := s.guard(ctx, tx); err != nil {
+		return err
+	}
 
 	var rounds []string
 	hashes := make([][]byte, 0, len(group))

@@ -197,6 +197,27 @@ func Numbered(t testing.TB, slip *survey.Slip, k int) survey.Ballot {
 	return b
 }
 
+// NumberedWith is Numbered with the slots past the eighth set from tail
+// (each 0 or 1, repeated as needed) instead of 1: a test that looks for
+// its ballots' bytes where other tests write theirs (a cluster's WAL)
+// gives them a tail of its own.
+func NumberedWith(t testing.TB, slip *survey.Slip, k int, tail []int) survey.Ballot {
+	t.Helper()
+	sh := slip.Sheet()
+	values := make([]int, sh.Len())
+	for i := range values {
+		values[i] = tail[i%len(tail)] & 1
+	}
+	for i := 0; i < 8 && i < len(values); i++ {
+		values[i] = k >> (2 * i) & 3
+	}
+	b, err := sh.EncodeSlots(values)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
 // NumberOf reads k back from a Numbered ballot's answers.
 func NumberOf(answers []byte) int {
 	k := 0
