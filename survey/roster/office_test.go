@@ -118,3 +118,26 @@ func utf16LE(s string) []byte {
 	}
 	return b
 }
+
+// TestParseRosterUncomputedFormula: a workbook written by a program keeps
+// formulas without their values (here the 合计 row's count and a member
+// whose name is =CONCAT(…)); read as blanks they would be lost, so the
+// roster is refused, naming each cell and its row.
+func TestParseRosterUncomputedFormula(t *testing.T) {
+	book := excelize.NewFile()
+	for i, r := range officeRows {
+		cell, _ := excelize.CoordinatesToCellName(1, i+1)
+		row := r
+		book.SetSheetRow("Sheet1", cell, &row)
+	}
+	book.SetCellValue("Sheet1", "C7", nil)
+	book.SetCellFormula("Sheet1", "C7", "COUNTA(C3:C6)")
+	book.SetCellValue("Sheet1", "C5", nil)
+	book.SetCellFormula("Sheet1", "C5", `CONCAT("王","芳")`)
+	var xlsx bytes.Buffer
+	book.Write(&xlsx)
+	_, ps := Parse(xlsx.Bytes(), nil)
+	if len(ps) != 1 || !strings.Contains(ps[0].Message, "C5（第5行）") || !strings.Contains(ps[0].Message, "C7（第7行）") || !strings.Contains(ps[0].Message, "保存") {
+		t.Fatalf("a workbook with uncomputed formulas: got %v, want one problem naming C5 and C7 and saying to save the file", ps)
+	}
+}

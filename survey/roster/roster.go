@@ -220,7 +220,48 @@ func readWorkbook(data []byte, name string) ([][]string, string, *survey.Problem
 	if err := it.Error(); err != nil {
 		return nil, "", &survey.Problem{Path: sheet, Message: "无法读取工作表：" + err.Error()}
 	}
+	if p := uncomputed(f, sheet, rows); p != nil {
+		return nil, "", p
+	}
 	return rows, sheet, nil
+}
+
+// uncomputed finds the formula cells a workbook keeps without their value
+// — files written by programs rather than saved by Excel or WPS, which
+// store what each formula gave. Read as blank, a =SUM of 应到人数 or a name
+// built by =CONCAT would silently be lost; the roster is refused instead,
+// naming the cells.
+func uncomputed(f *excelize.File, sheet string, rows [][]string) *survey.Problem {
+	width := 0
+	for _, row := range rows {
+		width = max(width, len(row))
+	}
+	var cells []string
+	more := 0
+	for r, row := range rows {
+		for c := range width {
+			if c < len(row) && row[c] != "" {
+				continue
+			}
+			name, _ := excelize.CoordinatesToCellName(c+1, r+1)
+			if formula, err := f.GetCellFormula(sheet, name); err != nil || formula == "" {
+				continue
+			}
+			if len(cells) == 10 {
+				more++
+				continue
+			}
+			cells = append(cells, fmt.Sprintf("%s（第%d行）", name, r+1))
+		}
+	}
+	if len(cells) == 0 {
+		return nil
+	}
+	msg := "这些单元格是公式，但文件中没有保存计算结果：" + strings.Join(cells, "、")
+	if more > 0 {
+		msg += fmt.Sprintf(" 等 %d 处", len(cells)+more)
+	}
+	return &survey.Problem{Path: sheet, Message: msg + "。请用 Excel 或 WPS 打开这个文件、保存后再导入，或把公式换成数值"}
 }
 
 // rosterParser reads the rows of one roster, once.
