@@ -198,15 +198,16 @@ func Numbered(t testing.TB, slip *survey.Slip, k int) survey.Ballot {
 }
 
 // NumberedWith is Numbered with the slots past the eighth set from tail
-// (each 0 or 1, repeated as needed) instead of 1: a test that looks for
-// its ballots' bytes where other tests write theirs (a cluster's WAL)
-// gives them a tail of its own.
+// (repeated as needed), each to option 1 or 2 as its bit says, instead of
+// 1: never the top option, whose count a quota may bound. A test that
+// looks for its ballots' bytes where other tests write theirs (a
+// cluster's WAL) gives them a tail of its own.
 func NumberedWith(t testing.TB, slip *survey.Slip, k int, tail []int) survey.Ballot {
 	t.Helper()
 	sh := slip.Sheet()
 	values := make([]int, sh.Len())
 	for i := range values {
-		values[i] = tail[i%len(tail)] & 1
+		values[i] = 1 + tail[i%len(tail)]&1
 	}
 	for i := 0; i < 8 && i < len(values); i++ {
 		values[i] = k >> (2 * i) & 3
