@@ -3,7 +3,6 @@ package postgres
 import (
 	"context"
 	"crypto/rand"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -11,6 +10,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"minping/survey"
+	"minping/survey/groupcommit"
 	"minping/survey/storetest"
 )
 
@@ -81,45 +81,26 @@ func BenchmarkRawGroupCommit(b *testing.B) {
 		hash, box []byte
 		done      chan error
 	}
-	subs := make(chan *sub, 4096)
-	var wg sync.WaitGroup
-	for range 4 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for first := range subs {
-				group := []*sub{first}
-			gather:
-				for len(group) < maxGroup {
-					select {
-					case x, ok := <-subs:
-						if !ok {
-							break gather
-						}
-						group = append(group, x)
-					default:
-						break gather
-					}
-				}
-				err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-					hs, ids, boxes, rounds := make([][]byte, len(group)), make([][]byte, len(group)), make([][]byte, len(group)), make([]string, len(group))
-					for i, x := range group {
-						id := make([]byte, 16)
-						rand.Read(id)
-						hs[i], ids[i], boxes[i], rounds[i] = x.hash, id, x.box, "r"
-					}
-					if _, err := tx.Exec(ctx, `INSERT INTO spent (hash, round_id, batch_id) SELECT * FROM unnest($1::bytea[], $2::text[], $2::text[])`, hs, rounds); err != nil {
-						return err
-					}
-					_, err := tx.Exec(ctx, `INSERT INTO ballot_boxes (id, round_id, box) SELECT * FROM unnest($1::bytea[], $2::text[], $3::bytea[])`, ids, rounds, boxes)
-					return err
-				})
-				for _, x := range group {
-					x.done <- err
-				}
+	// The store's own group commit: as many writers, the same gathering.
+	writer := groupcommit.New(func(group []*sub) {
+		err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+			hs, ids, boxes, rounds := make([][]byte, len(group)), make([][]byte, len(group)), make([][]byte, len(group)), make([]string, len(group))
+			for i, x := range group {
+				id := make([]byte, 16)
+				rand.Read(id)
+				hs[i], ids[i], boxes[i], rounds[i] = x.hash, id, x.box, "r"
 			}
-		}()
-	}
+			if _, err := tx.Exec(ctx, `INSERT INTO spent (hash, round_id, batch_id) SELECT * FROM unnest($1::bytea[], $2::text[], $2::text[])`, hs, rounds); err != nil {
+				return err
+			}
+			_, err := tx.Exec(ctx, `INSERT INTO ballot_boxes (id, round_id, box) SELECT * FROM unnest($1::bytea[], $2::text[], $3::bytea[])`, ids, rounds, boxes)
+			return err
+		})
+		for _, x := range group {
+			x.done <- err
+		}
+	}, groupcommit.Options{Writers: 4})
+	defer writer.Close()
 	box := make([]byte, boxHeader+boxMinBytes+16)
 	b.SetParallelism(128)
 	b.ResetTimer()
@@ -129,7 +110,10 @@ func BenchmarkRawGroupCommit(b *testing.B) {
 			h := make([]byte, 32)
 			rand.Read(h)
 			x := &sub{hash: h, box: box, done: make(chan error, 1)}
-			subs <- x
+			if err := writer.Put(ctx, x); err != nil {
+				b.Error(err)
+				return
+			}
 			if err := <-x.done; err != nil {
 				b.Error(err)
 				return
@@ -138,6 +122,4 @@ func BenchmarkRawGroupCommit(b *testing.B) {
 	})
 	b.StopTimer()
 	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "ballots/s")
-	close(subs)
-	wg.Wait()
 }

@@ -107,7 +107,7 @@ func (s *Store) IssueBatches(ctx context.Context, roundID string, reqs []survey.
 	if err != nil {
 		return nil, fmt.Errorf("issue batch: %w", err)
 	}
-	s.stats.issued.Add(int64(len(codeRows)))
+	s.issued.Add(int64(len(codeRows)))
 	return out, nil
 }
 

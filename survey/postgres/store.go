@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"os"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/google/uuid"
@@ -17,6 +18,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"minping/survey"
+	"minping/survey/groupcommit"
 )
 
 // Store keeps rounds, batches, codes, ballots, accounts and sealed documents
@@ -38,12 +40,9 @@ type Store struct {
 	slips       *slipReader // shares concurrent code lookups, keeps round rows a second (slips.go)
 	allowUnsafe bool        // Options.AllowUnsafeSettings: guard lets everything through
 
-	ballots   chan *submission
-	done      chan struct{} // closed by Close: the writers drain and stop
-	stopped   chan struct{} // closed once every writer has stopped
+	writer    *groupcommit.Queue[*submission] // Options.Writers ballot writers (submit.go)
+	issued    atomic.Int64                    // codes this Store issued since it opened
 	closeOnce sync.Once
-	wg        sync.WaitGroup
-	stats     writerCounters
 	finished  []string
 }
 
@@ -111,9 +110,6 @@ func Open(ctx context.Context, dsn string, o Options) (*Store, error) {
 	s := &Store{
 		pool: pool, codeKey: o.CodeKey, keyDir: o.KeyDir, wrap: wrap, now: o.Now,
 		defs: map[string]*survey.Definition{}, sealers: map[string]*boxSealer{}, allowUnsafe: o.AllowUnsafeSettings,
-		ballots: make(chan *submission, 4096),
-		done:    make(chan struct{}),
-		stopped: make(chan struct{}),
 	}
 	if err := pool.Ping(ctx); err != nil {
 		pool.Close()
@@ -142,11 +138,7 @@ func Open(ctx context.Context, dsn string, o Options) (*Store, error) {
 		pool.Close()
 		return nil, fmt.Errorf("open store: %w", err)
 	}
-	for range o.Writers {
-		s.wg.Add(1)
-		go s.writeBallots()
-	}
-	go func() { s.wg.Wait(); close(s.stopped) }()
+	s.writer = groupcommit.New(s.commit, groupcommit.Options{Writers: o.Writers})
 	return s, nil
 }
 
@@ -190,8 +182,7 @@ func (s *Store) Finished() []string { return s.finished }
 // hold, and closes the pool. Calling it again does nothing.
 func (s *Store) Close() error {
 	s.closeOnce.Do(func() {
-		close(s.done)
-		s.wg.Wait()
+		s.writer.Close()
 		s.pool.Close()
 	})
 	return nil

@@ -8,26 +8,12 @@ import (
 	"hash/fnv"
 	"math/big"
 	"slices"
-	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"minping/survey"
-)
-
-// maxGroup is the most ballots one group commit holds.
-const maxGroup = 512
-
-// When ballots arrive together, a writer waits a little for more before
-// committing (see survey/sqlite): if at least lingerFrom are waiting when
-// it starts a group, it gathers until the group holds lingerUpTo or
-// lingerFor has passed. A lone voter's ballot is never held.
-const (
-	lingerFrom = 2
-	lingerUpTo = 128
-	lingerFor  = 2 * time.Millisecond
 )
 
 type submission struct {
@@ -105,12 +91,8 @@ func (s *Store) Submit(ctx context.Context, slip *survey.Slip, ballot survey.Bal
 	if b != nil {
 		sub.box = b.seal(sub.roundID, slip.Category.ID, records)
 	}
-	select {
-	case s.ballots <- sub:
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-s.done:
-		return fmt.Errorf("submit: store closed")
+	if err := s.writer.Put(ctx, sub); err != nil {
+		return fmt.Errorf("submit: %w", err)
 	}
 	// Once queued the ballot is committed or refused whatever the caller
 	// does; wait for the answer so that a 201 is never sent for a ballot
@@ -118,7 +100,7 @@ func (s *Store) Submit(ctx context.Context, slip *survey.Slip, ballot survey.Bal
 	select {
 	case err := <-sub.result:
 		return err
-	case <-s.stopped:
+	case <-s.writer.Stopped():
 		select {
 		case err := <-sub.result:
 			return err
@@ -128,79 +110,16 @@ func (s *Store) Submit(ctx context.Context, slip *survey.Slip, ballot survey.Bal
 	}
 }
 
-// writeBallots is one ballot writer: it takes the submissions that are
-// waiting, commits them together in one transaction (one WAL flush for the
-// group) and answers each.
-func (s *Store) writeBallots() {
-	defer s.wg.Done()
-	group := make([]*submission, 0, maxGroup)
-	for {
-		select {
-		case sub := <-s.ballots:
-			group = append(group[:0], sub)
-		case <-s.done:
-			for {
-				select {
-				case sub := <-s.ballots:
-					s.commit([]*submission{sub})
-				default:
-					return
-				}
-			}
-		}
-	gather:
-		for len(group) < maxGroup {
-			select {
-			case sub := <-s.ballots:
-				group = append(group, sub)
-			default:
-				break gather
-			}
-		}
-		if len(group) >= lingerFrom {
-			group = s.linger(group)
-		}
-		start := time.Now()
-		s.commit(group)
-		s.stats.commits.Add(1)
-		s.stats.ballots.Add(int64(len(group)))
-		s.stats.busy.Add(int64(time.Since(start)))
-	}
-}
-
-// linger adds to the group the submissions that arrive until it holds
-// lingerUpTo or lingerFor has passed.
-func (s *Store) linger(group []*submission) []*submission {
-	if len(group) >= lingerUpTo {
-		return group
-	}
-	t := time.NewTimer(lingerFor)
-	defer t.Stop()
-	for len(group) < lingerUpTo {
-		select {
-		case sub := <-s.ballots:
-			group = append(group, sub)
-		case <-t.C:
-			return group
-		case <-s.done:
-			return group
-		}
-	}
-	return group
-}
-
 // WriterStats is survey.WriterStats, the ballot writers' totals.
 type WriterStats = survey.WriterStats
 
-type writerCounters struct{ commits, ballots, busy, issued atomic.Int64 }
-
 // IssuedCodes is the codes this Store issued since it opened.
-func (s *Store) IssuedCodes() int64 { return s.stats.issued.Load() }
+func (s *Store) IssuedCodes() int64 { return s.issued.Load() }
 
-// WriterStats returns the ballot writers' totals so far.
-func (s *Store) WriterStats() WriterStats {
-	return WriterStats{Commits: s.stats.commits.Load(), Submissions: s.stats.ballots.Load(), Busy: time.Duration(s.stats.busy.Load())}
-}
+// WriterStats returns the ballot writers' totals so far: each gathers the
+// submissions waiting into one transaction, one WAL flush for the group
+// (survey/groupcommit).
+func (s *Store) WriterStats() WriterStats { return s.writer.Stats() }
 
 // commit writes one group, retrying a transaction PostgreSQL cancelled to
 // break a deadlock, and answers each submission.

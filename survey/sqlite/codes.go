@@ -132,7 +132,7 @@ func (s *Store) IssueBatches(ctx context.Context, roundID string, reqs []survey.
 	}
 	for i, b := range rows {
 		s.slips.add(batchRoute{id: b.ID, round: roundID, unit: b.Unit, category: b.Category, member: b.Member}, hashes[i])
-		s.stats.issued.Add(int64(len(hashes[i])))
+		s.issued.Add(int64(len(hashes[i])))
 	}
 	return out, nil
 }

@@ -8,12 +8,14 @@ import (
 	"fmt"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"gorm.io/gorm"
 	"gorm.io/gorm/logger"
 
 	"minping/survey"
+	"minping/survey/groupcommit"
 )
 
 // Store keeps rounds, batches, codes, ballots, accounts and sealed documents
@@ -28,11 +30,8 @@ type Store struct {
 	hmacs   sync.Pool   // of hash.Hash: HMAC-SHA256 under codeKey, see hashCode
 	now     func() time.Time
 
-	ballots   chan *submission
-	done      chan struct{} // closed by Close: the writer drains and stops
-	stopped   chan struct{} // closed by the writer as it stops
+	writer    *groupcommit.Queue[*submission] // the one ballot writer (submit.go)
 	closeOnce sync.Once
-	wg        sync.WaitGroup
 
 	compactWait  time.Duration // how long Compact waits for readers
 	beforeVacuum func()        // tests: what happens between a close's commit and its compaction
@@ -48,7 +47,7 @@ type Store struct {
 	// an issue's commit and its entry in the index would otherwise be
 	// undone there.
 	batchMu sync.Mutex
-	stats   writerCounters
+	issued  atomic.Int64 // codes issued since Open
 }
 
 // Options configure a Store.
@@ -103,9 +102,6 @@ func Open(ctx context.Context, path string, o Options) (*Store, error) {
 	rdb.SetMaxIdleConns(8)
 	s := &Store{
 		w: w, r: r, wdb: wdb, codeKey: o.CodeKey, box: box, now: o.Now,
-		ballots:     make(chan *submission, 4096),
-		done:        make(chan struct{}),
-		stopped:     make(chan struct{}),
 		compactWait: 30 * time.Second,
 		defs:        map[string]*survey.Definition{},
 		slips:       newSlipIndex(),
@@ -128,8 +124,7 @@ func Open(ctx context.Context, path string, o Options) (*Store, error) {
 			s.finished = append(s.finished, "finished the compaction a close or seal had left undone: no page order from the voting remains")
 		}
 	}
-	s.wg.Add(1)
-	go s.writeBallots()
+	s.writer = groupcommit.New(s.commit, writerOptions)
 	return s, nil
 }
 
@@ -157,8 +152,7 @@ func DSN(path string) string { return dsn(path, false) }
 func (s *Store) Close() error {
 	var err error
 	s.closeOnce.Do(func() {
-		close(s.done)
-		s.wg.Wait()
+		s.writer.Close()
 		rdb, _ := s.r.DB()
 		rdb.Close()
 		err = s.wdb.Close()

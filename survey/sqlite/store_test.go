@@ -316,26 +316,3 @@ func TestOpenFinishesOwedCompaction(t *testing.T) {
 		t.Errorf("the round is %s, want closed", got.Status)
 	}
 }
-
-// TestLingerGathers checks the writer's wait for more ballots: it takes what
-// arrives up to lingerUpTo, and with nothing arriving returns the group as
-// it was once lingerFor has passed.
-func TestLingerGathers(t *testing.T) {
-	waiting := 2 * lingerUpTo
-	s := &Store{ballots: make(chan *submission, waiting), done: make(chan struct{})}
-	for range waiting {
-		s.ballots <- &submission{}
-	}
-	if g := s.linger(make([]*submission, 2)); len(g) != lingerUpTo {
-		t.Errorf("with %d waiting: a group of %d, want %d", waiting, len(g), lingerUpTo)
-	}
-	if n := len(s.ballots); n != waiting-(lingerUpTo-2) {
-		t.Errorf("%d left waiting, want %d", n, waiting-(lingerUpTo-2))
-	}
-	for len(s.ballots) > 0 {
-		<-s.ballots
-	}
-	if g := s.linger(make([]*submission, 2)); len(g) != 2 {
-		t.Errorf("with none arriving: a group of %d, want 2", len(g))
-	}
-}

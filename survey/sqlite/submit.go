@@ -6,28 +6,16 @@ import (
 	"database/sql"
 	"fmt"
 	"strings"
-	"sync/atomic"
-	"time"
 
 	"minping/survey"
+	"minping/survey/groupcommit"
 )
 
-// maxGroup is the most ballots one group commit holds.
-const maxGroup = 512
-
-// When ballots arrive together, the writer waits a little for more before
-// committing, as PostgreSQL's commit_delay does: if at least lingerFrom are
-// waiting when it starts a group, it gathers until the group holds
-// lingerUpTo or lingerFor has passed. Under load a commit then carries
-// about twice as many ballots, and the CPU its fsync, log writes and batch
-// updates would have taken goes to the requests instead. A lone voter's
-// ballot is never held, and every ballot is still answered only after its
-// group is on disk.
-const (
-	lingerFrom = 2
-	lingerUpTo = 128
-	lingerFor  = 2 * time.Millisecond
-)
+// The ballot writer commits what waits as one group: at most 512
+// ballots, and, when at least 2 wait, lingering up to 2 ms for up to 128
+// (groupcommit's defaults). A lone voter's ballot is never held, and every
+// ballot is answered only after its group is on disk.
+var writerOptions = groupcommit.Options{Writers: 1}
 
 type submission struct {
 	batch    string
@@ -63,12 +51,8 @@ func (s *Store) Submit(ctx context.Context, slip *survey.Slip, ballot survey.Bal
 		}
 		sub.box, sub.records = box, nil
 	}
-	select {
-	case s.ballots <- sub:
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-s.done:
-		return fmt.Errorf("submit: store closed")
+	if err := s.writer.Put(ctx, sub); err != nil {
+		return fmt.Errorf("submit: %w", err)
 	}
 	// Once queued the ballot is committed or refused whatever the caller
 	// does; wait for the answer so that a 201 is never sent for a ballot
@@ -77,7 +61,7 @@ func (s *Store) Submit(ctx context.Context, slip *survey.Slip, ballot survey.Bal
 	select {
 	case err := <-sub.result:
 		return err
-	case <-s.stopped:
+	case <-s.writer.Stopped():
 		select {
 		case err := <-sub.result:
 			return err
@@ -87,81 +71,14 @@ func (s *Store) Submit(ctx context.Context, slip *survey.Slip, ballot survey.Bal
 	}
 }
 
-// writeBallots is the single ballot writer. It takes the submissions that
-// are waiting, commits them together in one transaction (one fsync for the
-// group) and answers each.
-func (s *Store) writeBallots() {
-	defer s.wg.Done()
-	defer close(s.stopped)
-	group := make([]*submission, 0, maxGroup)
-	for {
-		select {
-		case sub := <-s.ballots:
-			group = append(group[:0], sub)
-		case <-s.done:
-			// Drain what was queued before the close.
-			for {
-				select {
-				case sub := <-s.ballots:
-					s.commit([]*submission{sub})
-				default:
-					return
-				}
-			}
-		}
-	gather:
-		for len(group) < maxGroup {
-			select {
-			case sub := <-s.ballots:
-				group = append(group, sub)
-			default:
-				break gather
-			}
-		}
-		if len(group) >= lingerFrom {
-			group = s.linger(group)
-		}
-		start := time.Now()
-		s.commit(group)
-		s.stats.commits.Add(1)
-		s.stats.ballots.Add(int64(len(group)))
-		s.stats.busy.Add(int64(time.Since(start)))
-	}
-}
-
-// linger adds to the group the submissions that arrive until it holds
-// lingerUpTo or lingerFor has passed.
-func (s *Store) linger(group []*submission) []*submission {
-	if len(group) >= lingerUpTo {
-		return group
-	}
-	t := time.NewTimer(lingerFor)
-	defer t.Stop()
-	for len(group) < lingerUpTo {
-		select {
-		case sub := <-s.ballots:
-			group = append(group, sub)
-		case <-t.C:
-			return group
-		case <-s.done:
-			return group
-		}
-	}
-	return group
-}
-
 // WriterStats is survey.WriterStats, the ballot writer's totals.
 type WriterStats = survey.WriterStats
 
-type writerCounters struct{ commits, ballots, busy, issued atomic.Int64 }
-
 // IssuedCodes is the codes issued since the store opened.
-func (s *Store) IssuedCodes() int64 { return s.stats.issued.Load() }
+func (s *Store) IssuedCodes() int64 { return s.issued.Load() }
 
 // WriterStats returns the ballot writer's totals so far.
-func (s *Store) WriterStats() WriterStats {
-	return WriterStats{Commits: s.stats.commits.Load(), Submissions: s.stats.ballots.Load(), Busy: time.Duration(s.stats.busy.Load())}
-}
+func (s *Store) WriterStats() WriterStats { return s.writer.Stats() }
 
 // commit writes one group in one transaction. Each submission's code is
 // checked against its batch as the transaction reads it — spent, void, or
