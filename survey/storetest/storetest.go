@@ -182,19 +182,7 @@ func Ballot(t testing.TB, slip *survey.Slip, value int) survey.Ballot {
 // base 4, the rest 1.
 func Numbered(t testing.TB, slip *survey.Slip, k int) survey.Ballot {
 	t.Helper()
-	sh := slip.Sheet()
-	values := make([]int, sh.Len())
-	for i := range values {
-		values[i] = 1
-	}
-	for i := 0; i < 8 && i < len(values); i++ {
-		values[i] = k >> (2 * i) & 3
-	}
-	b, err := sh.EncodeSlots(values)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
+	return NumberedWith(t, slip, k, []int{0})
 }
 
 // NumberedWith is Numbered with the slots past the eighth set from tail
