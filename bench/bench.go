@@ -26,6 +26,7 @@ import (
 
 	"minping/assets"
 	"minping/survey"
+	"minping/survey/groupcommit"
 	"minping/survey/sqlite"
 )
 
@@ -114,6 +115,9 @@ type Target struct {
 type RawTable struct {
 	DB     *sql.DB
 	Insert string
+	// Writers is how many ballot writers the store has, so many commit
+	// raw groups at once [1, as SQLite's].
+	Writers int
 }
 
 // verdicts are the targets a run checked, in order.
@@ -652,14 +656,13 @@ func runPhase(ctx context.Context, c int, d time.Duration, op func(worker int) (
 
 // rawBaseline is the limit durable ballots are held to: the same ballot
 // rows inserted into a table of the store's with the same durability, by
-// one writer that commits whatever is waiting as one transaction and
-// answers each waiter after the commit.
+// as many writers as the store has, each committing what waits as one
+// transaction (survey/groupcommit, the stores' own) and answering each
+// waiter after the commit.
 type rawBaseline struct {
-	table *RawTable
-	round string
-	rows  chan rawRow
-	done  chan struct{}
-	wg    sync.WaitGroup
+	table  *RawTable
+	round  string
+	writer *groupcommit.Queue[rawRow]
 }
 
 type rawRow struct {
@@ -668,19 +671,20 @@ type rawRow struct {
 	result         chan error
 }
 
-// startRawBaseline starts the baseline's writer on table.
+// startRawBaseline starts the baseline's writers on table.
 func startRawBaseline(table *RawTable, round string) *rawBaseline {
-	b := &rawBaseline{table: table, round: round, rows: make(chan rawRow, 4096), done: make(chan struct{})}
-	b.wg.Add(1)
-	go b.write()
+	b := &rawBaseline{table: table, round: round}
+	b.writer = groupcommit.New(func(group []rawRow) {
+		err := b.commit(group)
+		for _, r := range group {
+			r.result <- err
+		}
+	}, groupcommit.Options{Writers: table.Writers})
 	return b
 }
 
-// close stops the writer; the caller closes the table's database.
-func (b *rawBaseline) close() {
-	close(b.done)
-	b.wg.Wait()
-}
+// close stops the writers; the caller closes the table's database.
+func (b *rawBaseline) close() { b.writer.Close() }
 
 // insert stores one ballot of the group and returns once it is durable.
 func (b *rawBaseline) insert(g *benchGroup) bool {
@@ -689,34 +693,10 @@ func (b *rawBaseline) insert(g *benchGroup) bool {
 		answers[i] = byte(mrand.IntN(4))
 	}
 	r := rawRow{unit: g.unit, category: g.category, answers: answers, result: make(chan error, 1)}
-	b.rows <- r
-	return <-r.result == nil
-}
-
-func (b *rawBaseline) write() {
-	defer b.wg.Done()
-	group := make([]rawRow, 0, 512)
-	for {
-		select {
-		case r := <-b.rows:
-			group = append(group[:0], r)
-		case <-b.done:
-			return
-		}
-	gather:
-		for len(group) < cap(group) {
-			select {
-			case r := <-b.rows:
-				group = append(group, r)
-			default:
-				break gather
-			}
-		}
-		err := b.commit(group)
-		for _, r := range group {
-			r.result <- err
-		}
+	if b.writer.Put(context.Background(), r) != nil {
+		return false
 	}
+	return <-r.result == nil
 }
 
 func (b *rawBaseline) commit(group []rawRow) error {

@@ -17,6 +17,7 @@ import (
 	"minping/bench"
 	"minping/server"
 	"minping/survey"
+	"minping/survey/postgres"
 )
 
 // benchCommand starts minping in this process on a loopback port with a
@@ -47,7 +48,8 @@ func benchCommand(ctx context.Context, args []string, stdout, stderr io.Writer) 
 			return fmt.Errorf("bench: %w", err)
 		}
 		defer db.Close()
-		raw = &bench.RawTable{DB: db, Insert: `INSERT INTO minping_bench_raw (id, round_id, unit, category, answers) VALUES ($1, $2, $3, $4, $5)`}
+		raw = &bench.RawTable{DB: db, Insert: `INSERT INTO minping_bench_raw (id, round_id, unit, category, answers) VALUES ($1, $2, $3, $4, $5)`,
+			Writers: postgres.DefaultWriters}
 	}
 	store, err := server.OpenStore(ctx, sc, true)
 	if err != nil {
@@ -85,7 +87,7 @@ func openRawPostgres(ctx context.Context, dsn string) (*sql.DB, error) {
 	if err != nil {
 		return nil, err
 	}
-	db.SetMaxOpenConns(2)
+	db.SetMaxOpenConns(postgres.DefaultWriters + 1)
 	for _, q := range []string{
 		`CREATE TABLE IF NOT EXISTS minping_bench_raw (id bytea PRIMARY KEY, round_id text NOT NULL, unit text NOT NULL, category text NOT NULL, answers bytea NOT NULL)`,
 		`TRUNCATE minping_bench_raw`,

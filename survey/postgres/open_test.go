@@ -68,6 +68,7 @@ func TestSettingsCheck(t *testing.T) {
 func TestSettingsChangedWhileVoting(t *testing.T) {
 	ctx := context.Background()
 	s, dsn := openStore(t)
+	s.settingsEvery = 0 // every lookup and commit reads them again
 	cfg, _ := pgx.ParseConfig(dsn)
 	def, _ := storetest.Example(t, "quzhi-2026.yaml")
 	r, err := s.CreateRound(ctx, def, nil)

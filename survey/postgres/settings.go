@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -21,7 +22,32 @@ var ErrUnsafeSettings = fmt.Errorf("unsafe PostgreSQL settings for a secret ball
 // querier runs a query: the pool, a connection, or a transaction.
 type querier interface {
 	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
+	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
 }
+
+// settingNames are the settings checkSettings reads.
+var settingNames = []string{
+	"log_statement", "log_min_duration_statement", "log_min_duration_sample", "log_statement_sample_rate",
+	"log_transaction_sample_rate", "log_parameter_max_length", "log_parameter_max_length_on_error",
+	"track_commit_timestamp", "shared_preload_libraries", "session_preload_libraries", "local_preload_libraries",
+	"debug_print_parse", "debug_print_rewritten", "debug_print_plan",
+	"fsync", "synchronous_commit",
+}
+
+// settingsQuery reads settingNames as the session sees them ("" for one
+// this server lacks), and which of the extensions $1 are installed.
+var settingsQuery = func() string {
+	var b strings.Builder
+	b.WriteString("SELECT ARRAY[")
+	for i, n := range settingNames {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		fmt.Fprintf(&b, "COALESCE(current_setting('%s', true), '')", n)
+	}
+	b.WriteString("], ARRAY(SELECT extname::text FROM pg_extension WHERE extname = ANY($1))")
+	return b.String()
+}()
 
 // recorders are the libraries and extensions that keep statements, their
 // plans or their parameters: preloaded or installed, they are refused.
@@ -52,19 +78,34 @@ func libraryName(entry string) string {
 // commit, a code's lookup. A setting changed after Open — ALTER SYSTEM and
 // a reload, ALTER ROLE, a DBA chasing a slow meeting with
 // log_min_duration_statement = 0 — stops ballots (ErrUnsafeSettings)
-// before their hashes reach a log. Nil if unsafe settings were allowed.
+// rather than have their hashes logged. The verdict is kept for
+// settingsEvery (a second): checked before every commit, the check cost a
+// third of the ballots a second. In that second a log may take a few
+// hashes with their times, which the WAL's spend marks and commit records
+// hold anyway (see the package comment). Nil if unsafe settings were
+// allowed.
 func (s *Store) guard(ctx context.Context, q querier) error {
 	if s.allowUnsafe {
 		return nil
+	}
+	s.guardMu.Lock()
+	fresh, verdict := time.Since(s.checkedAt) < s.settingsEvery, s.verdict
+	s.guardMu.Unlock()
+	if fresh {
+		return verdict
 	}
 	bad, err := checkSettings(ctx, q)
 	if err != nil {
 		return err
 	}
+	verdict = nil
 	if len(bad) > 0 {
-		return settingsError(bad)
+		verdict = settingsError(bad)
 	}
-	return nil
+	s.guardMu.Lock()
+	s.checkedAt, s.verdict = time.Now(), verdict
+	s.guardMu.Unlock()
+	return verdict
 }
 
 // unsafeSetting is one setting the secrecy check refuses, and why.
@@ -97,39 +138,20 @@ type unsafeSetting struct {
 // And, for "nothing accepted is lost": fsync and synchronous_commit must
 // be on (a 201 is sent only for a ballot on disk).
 func checkSettings(ctx context.Context, q querier) ([]unsafeSetting, error) {
-	names := []string{
-		"log_statement", "log_min_duration_statement", "log_min_duration_sample", "log_statement_sample_rate",
-		"log_transaction_sample_rate", "log_parameter_max_length", "log_parameter_max_length_on_error",
-		"track_commit_timestamp", "shared_preload_libraries", "session_preload_libraries", "local_preload_libraries",
-		"debug_print_parse", "debug_print_rewritten", "debug_print_plan",
-		"fsync", "synchronous_commit",
-	}
 	extensions := make([]string, 0, len(recorders))
 	for e := range recorders {
 		extensions = append(extensions, e)
 	}
-	got := map[string]string{}
-	var installed []string
-	rows, err := q.Query(ctx, `SELECT name, setting FROM pg_settings WHERE name = ANY($1)
-		UNION ALL SELECT 'extension', extname::text FROM pg_extension WHERE extname = ANY($2)`, names, extensions)
-	if err != nil {
+	// One row of current_setting() calls, cheap enough to run before every
+	// group commit (pg_settings builds a row for each of its ~350
+	// settings on every read: it halved the ballots a second).
+	var values, installed []string
+	if err := q.QueryRow(ctx, settingsQuery, extensions).Scan(&values, &installed); err != nil {
 		return nil, fmt.Errorf("read settings: %w", err)
 	}
-	for rows.Next() {
-		var n, v string
-		if err := rows.Scan(&n, &v); err != nil {
-			rows.Close()
-			return nil, fmt.Errorf("read settings: %w", err)
-		}
-		if n == "extension" {
-			installed = append(installed, v)
-		} else {
-			got[n] = v
-		}
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("read settings: %w", err)
+	got := make(map[string]string, len(settingNames))
+	for i, n := range settingNames {
+		got[n] = values[i]
 	}
 	slices.Sort(installed)
 	num := func(name string) float64 {

@@ -40,11 +40,20 @@ type Store struct {
 	slips       *slipReader // shares concurrent code lookups, keeps round rows a second (slips.go)
 	allowUnsafe bool        // Options.AllowUnsafeSettings: guard lets everything through
 
+	guardMu       sync.Mutex
+	settingsEvery time.Duration // how long guard's verdict holds
+	checkedAt     time.Time     // when guard last read the settings
+	verdict       error         // what it found then: nil, or why they are unsafe
+
 	writer    *groupcommit.Queue[*submission] // Options.Writers ballot writers (submit.go)
 	issued    atomic.Int64                    // codes this Store issued since it opened
 	closeOnce sync.Once
 	finished  []string
 }
+
+// DefaultWriters is how many ballot writers a Store runs unless told:
+// each commits its own groups on its own connection.
+const DefaultWriters = 4
 
 // Options configure a Store.
 type Options struct {
@@ -85,7 +94,7 @@ func Open(ctx context.Context, dsn string, o Options) (*Store, error) {
 		o.Now = time.Now
 	}
 	if o.Writers <= 0 {
-		o.Writers = 4
+		o.Writers = DefaultWriters
 	}
 	if o.MaxConns <= 0 {
 		o.MaxConns = 16
@@ -109,7 +118,7 @@ func Open(ctx context.Context, dsn string, o Options) (*Store, error) {
 	}
 	s := &Store{
 		pool: pool, codeKey: o.CodeKey, keyDir: o.KeyDir, wrap: wrap, now: o.Now,
-		defs: map[string]*survey.Definition{}, sealers: map[string]*boxSealer{}, allowUnsafe: o.AllowUnsafeSettings,
+		defs: map[string]*survey.Definition{}, sealers: map[string]*boxSealer{}, allowUnsafe: o.AllowUnsafeSettings, settingsEvery: time.Second,
 	}
 	if err := pool.Ping(ctx); err != nil {
 		pool.Close()
