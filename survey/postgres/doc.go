@@ -53,10 +53,11 @@
 //     debug_print_*, libraries and extensions that record statements or
 //     plans (pg_stat_statements, auto_explain, pgaudit, …, under any
 //     spelling of their path), and fsync or synchronous_commit off. The
-//     check runs again on the connection of every group commit and every
-//     code lookup, before a statement carries a hash: a setting turned on
-//     while voting stops ballots (survey.ErrUnsafeStore, a 503) rather
-//     than logging them. See settings.go.
+//     check runs again, at most a second apart, on the connection of a
+//     group commit or a code lookup before its statement carries a hash:
+//     a setting turned on while voting stops ballots within a second
+//     (survey.ErrUnsafeStore, a 503) rather than logging them. See
+//     settings.go.
 //  7. The close writes no record of a group too small to count
 //     (survey.Rules.Excludes): written and deleted at the seal, it would
 //     stay in the close's WAL, in dead tuples and in column statistics.
