@@ -147,9 +147,6 @@ func parseFlags(name string, args []string, getenv func(string) string, stderr i
 	}
 	c.AdminToken = getenv("MINPING_ADMIN_TOKEN")
 	c.AdminPassword = getenv("MINPING_ADMIN_PASSWORD")
-	if strings.HasPrefix(c.DB, "postgres") {
-		return c, nil, usageError{fmt.Errorf("%s: --db %q: this build stores in SQLite only; give a file path", name, c.DB)}
-	}
 	return c, fs.Args(), nil
 }
 

@@ -6,9 +6,13 @@ import (
 	"crypto/ed25519"
 	"encoding/base64"
 	"io"
+	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -16,6 +20,7 @@ import (
 	"minping/seal"
 	"minping/server"
 	"minping/survey"
+	"minping/survey/postgres/pgtest"
 )
 
 func noEnv(string) string { return "" }
@@ -40,7 +45,6 @@ func TestHelpAndUsage(t *testing.T) {
 		{[]string{"frobnicate"}, `unknown command "frobnicate"`},
 		{[]string{"serve", "--nosuch"}, "nosuch"},
 		{[]string{"serve", "extra"}, `unexpected argument "extra"`},
-		{[]string{"serve", "--db", "postgres://x"}, "SQLite only"},
 		{[]string{"recount"}, "usage: minping recount"},
 		{[]string{"version", "x"}, "unexpected argument"},
 	} {
@@ -235,4 +239,88 @@ func TestOperatorFlags(t *testing.T) {
 	if _, _, err := parseFlags("serve", []string{"--log-format", "xml"}, env(nil), io.Discard); err == nil {
 		t.Error("--log-format xml was taken")
 	}
+	cfg, _, err = parseFlags("serve", []string{"--db", "host=db1 dbname=minping"}, env(map[string]string{"MINPING_ALLOW_UNSAFE_DB_SETTINGS": "true"}), io.Discard)
+	if err != nil || cfg.DB != "host=db1 dbname=minping" || !cfg.AllowUnsafeDB {
+		t.Errorf("a PostgreSQL DSN and the unsafe-settings override: %+v, %v", cfg, err)
+	}
+}
+
+// TestServePostgres runs `minping serve --db postgres://…` as an operator
+// would: it serves, /readyz says ready, its output never shows the
+// database's password, and `minping passwd --db …` reaches the same
+// accounts.
+func TestServePostgres(t *testing.T) {
+	dsn := pgtest.FreshDatabase(t)
+	u, err := url.Parse(dsn)
+	if err != nil {
+		t.Skip("the test server's DSN is not a URL")
+	}
+	password, _ := u.User.Password()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	keys := t.TempDir()
+	env := func(k string) string {
+		if k == "MINPING_ADMIN_TOKEN" {
+			return strings.Repeat("t", 32)
+		}
+		return ""
+	}
+	var stdout, stderr lockedBuffer
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, []string{"serve", "--db", dsn, "--data", t.TempDir(), "--keys", keys, "--addr", "127.0.0.1:0"}, env, &stdout, &stderr)
+	}()
+	re := regexp.MustCompile(`minping serving on (http://\S+)`)
+	var base string
+	for deadline := time.Now().Add(30 * time.Second); base == ""; {
+		if m := re.FindStringSubmatch(stdout.String()); m != nil {
+			base = m[1]
+			break
+		}
+		select {
+		case err := <-done:
+			t.Fatalf("serve ended: %v\n%s", err, stderr.String())
+		case <-time.After(20 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("serve did not start:\n%s", stderr.String())
+		}
+	}
+	resp, err := http.Get(base + "/readyz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Errorf("/readyz on PostgreSQL: %d", resp.StatusCode)
+	}
+	var out bytes.Buffer
+	if err := run(context.Background(), []string{"passwd", "--db", dsn, "--keys", keys, "admin"}, noEnv, &out, io.Discard); err != nil {
+		t.Errorf("passwd --db: %v", err)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Errorf("serve returned %v after its context ended", err)
+	}
+	if password != "" && strings.Contains(stdout.String()+stderr.String(), password) {
+		t.Errorf("the database's password is in minping's output:\n%s%s", stdout.String(), stderr.String())
+	}
+}
+
+// lockedBuffer is a buffer written by one goroutine and read by another.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }
