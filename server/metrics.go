@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/subtle"
 	"fmt"
+	"minping/server/datadir"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -162,14 +163,21 @@ func (s *Server) checkDisk() readiness {
 	if floor == 0 {
 		floor = MinFreeDisk
 	}
-	free, err := freeDisk(s.cfg.Data)
+	// Where minping writes: the data directory with its SQLite file; on
+	// PostgreSQL (whose disk is the database server's to watch) the key
+	// directory, where each open round's ballot key is written.
+	dir, what := s.cfg.Data, "数据目录"
+	if datadir.IsPostgres(s.cfg.DB) {
+		dir, what = s.cfg.Keys, "密钥目录"
+	}
+	free, err := freeDisk(dir)
 	if err != nil {
-		s.log.Warn("readyz: free disk space", "err", err)
-		r.Says = "无法读取数据目录所在磁盘的剩余空间（详见服务日志）"
+		s.log.Warn("readyz: free disk space", "dir", dir, "err", err)
+		r.Says = "无法读取" + what + "所在磁盘的剩余空间（详见服务日志）"
 		return r
 	}
 	if free < floor {
-		r.Says = fmt.Sprintf("数据目录所在磁盘只剩 %d MB，低于 %d MB：请清理磁盘，否则测评票可能无法保存", free>>20, floor>>20)
+		r.Says = fmt.Sprintf("%s所在磁盘只剩 %d MB，低于 %d MB：请清理磁盘，否则测评票可能无法保存", what, free>>20, floor>>20)
 		return r
 	}
 	r.OK = true

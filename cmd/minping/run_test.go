@@ -268,7 +268,9 @@ func TestServePostgres(t *testing.T) {
 	var stdout, stderr lockedBuffer
 	done := make(chan error, 1)
 	go func() {
-		done <- run(ctx, []string{"serve", "--db", dsn, "--data", t.TempDir(), "--keys", keys, "--addr", "127.0.0.1:0"}, env, &stdout, &stderr)
+		// No data directory: on PostgreSQL minping keeps no file there.
+		data := filepath.Join(t.TempDir(), "unused")
+		done <- run(ctx, []string{"serve", "--db", dsn, "--data", data, "--keys", keys, "--addr", "127.0.0.1:0"}, env, &stdout, &stderr)
 	}()
 	re := regexp.MustCompile(`minping serving on (http://\S+)`)
 	var base string
@@ -290,9 +292,10 @@ func TestServePostgres(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	resp.Body.Close()
+	defer resp.Body.Close()
 	if resp.StatusCode != 200 {
-		t.Errorf("/readyz on PostgreSQL: %d", resp.StatusCode)
+		body, _ := io.ReadAll(resp.Body)
+		t.Errorf("/readyz on PostgreSQL: %d %s", resp.StatusCode, body)
 	}
 	var out bytes.Buffer
 	if err := run(context.Background(), []string{"passwd", "--db", dsn, "--keys", keys, "admin"}, noEnv, &out, io.Discard); err != nil {
