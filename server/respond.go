@@ -36,7 +36,7 @@ func statusOf(err error) int {
 		return http.StatusUnsupportedMediaType
 	case errors.Is(err, errTooMany):
 		return http.StatusTooManyRequests
-	case errors.Is(err, sqlite.ErrCompactIncomplete), errors.Is(err, survey.ErrUnsafeStore):
+	case errors.Is(err, sqlite.ErrCompactIncomplete), errors.Is(err, survey.ErrUnsafeStore), errors.Is(err, survey.ErrKeyUnavailable):
 		return http.StatusServiceUnavailable
 	}
 	return http.StatusInternalServerError
@@ -76,6 +76,8 @@ func messageOf(err error) string {
 		return "失败次数过多，请稍后再试"
 	case errors.Is(err, errUnsupportedMedia):
 		return "不支持这种内容类型：测评方案请以 Content-Type: application/yaml 或 application/json 提交"
+	case errors.Is(err, survey.ErrKeyUnavailable):
+		return "这台服务器的密钥目录里没有本轮测评的投票密钥，不能在这里结束测评：请在开启本轮测评的服务器上结束，或让所有实例共用同一个密钥目录。测评仍在进行，选票没有丢失。"
 	case errors.Is(err, survey.ErrUnsafeStore):
 		return "暂停收票：数据库的设置现在会记下投票的时间或测评码，在管理员改回之前不接收选票，您的测评码仍然有效，请稍后再试。"
 	case errors.Is(err, sqlite.ErrCompactIncomplete):

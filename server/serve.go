@@ -231,12 +231,18 @@ func bootstrap(ctx context.Context, store Store, cfg Config, firstStart bool, st
 		if ps := survey.PasswordProblems("MINPING_ADMIN_PASSWORD", "admin", cfg.AdminPassword); len(ps) > 0 {
 			return fmt.Errorf("admin account: %w", &survey.ValidationError{Problems: ps})
 		}
-		if err := store.SetPassword(ctx, "admin", survey.RoleAdmin, cfg.AdminPassword); err != nil {
+		if err := store.SetPassword(ctx, "admin", survey.RoleAdmin, cfg.AdminPassword); err != nil && !errors.Is(err, survey.ErrDuplicate) {
 			return fmt.Errorf("admin account: %w", err)
 		}
 	case !has:
 		pw := survey.NewToken()[:16]
-		if err := store.SetPassword(ctx, "admin", survey.RoleAdmin, pw); err != nil {
+		err := store.SetPassword(ctx, "admin", survey.RoleAdmin, pw)
+		if errors.Is(err, survey.ErrDuplicate) {
+			// Another instance on the same database made it first.
+			log.Info("the console account admin was made by another minping on this database")
+			break
+		}
+		if err != nil {
 			return fmt.Errorf("admin account: %w", err)
 		}
 		fmt.Fprintf(stdout, "created the console account admin with the password %s\n(shown this once; set MINPING_ADMIN_PASSWORD before the first start to choose your own, or run `minping passwd admin`)\n", pw)

@@ -18,6 +18,9 @@ var (
 	// ballots (their times, their codes' hashes): it takes none until that
 	// is undone.
 	ErrUnsafeStore = errors.New("the database's settings would record ballots")
+	// ErrKeyUnavailable is a change this instance cannot make for want of
+	// a key another instance holds (a round's ballot key, at close).
+	ErrKeyUnavailable = errors.New("a key this needs is not in this instance's key directory")
 )
 
 // Status is where a round is in its lifecycle.

@@ -15,6 +15,7 @@ import (
 
 	"minping/seal"
 	"minping/server"
+	"minping/server/datadir"
 	"minping/survey"
 	"minping/survey/sqlite"
 )
@@ -228,6 +229,9 @@ func compactCommand(ctx context.Context, args []string, getenv func(string) stri
 	if len(rest) > 0 {
 		return usageError{fmt.Errorf("compact: unexpected argument %q", rest[0])}
 	}
+	if datadir.IsPostgres(cfg.DB) {
+		return fmt.Errorf("compact: only an SQLite file is compacted; PostgreSQL needs none")
+	}
 	store, err := server.OpenStore(ctx, cfg, false)
 	if err != nil {
 		return err
@@ -235,7 +239,7 @@ func compactCommand(ctx context.Context, args []string, getenv func(string) stri
 	defer store.Close()
 	c, ok := store.(interface{ Compact(context.Context) error })
 	if !ok {
-		return fmt.Errorf("compact: only an SQLite file is compacted; this store needs none (its database keeps no file of ours)")
+		return fmt.Errorf("compact: only an SQLite file is compacted; this store needs none")
 	}
 	if err := c.Compact(ctx); err != nil {
 		return err

@@ -243,7 +243,7 @@ func (s *Store) writeRoundKey(roundID string) ([]byte, error) {
 
 // ErrNoRoundKey is returned, wrapped, by CloseRound when the key directory
 // does not hold the private key of the round's ballot boxes.
-var ErrNoRoundKey = errors.New("the round's ballot key is not in the key directory")
+var ErrNoRoundKey = fmt.Errorf("the round's ballot key is not in the key directory: %w", survey.ErrKeyUnavailable)
 
 // readRoundKey reads the private half of a round's box key, checking that
 // it belongs to the public key the round was opened with.

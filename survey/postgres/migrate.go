@@ -116,6 +116,14 @@ CREATE TABLE exports (
 	PRIMARY KEY (round_id, name)
 );
 `,
+	// The code key's fingerprint, so that an instance given another key
+	// is refused at start rather than finding no code (see checkCodeKey).
+	2: `
+CREATE TABLE code_key (
+	id          integer PRIMARY KEY CHECK (id = 1),
+	fingerprint bytea NOT NULL   -- HMAC(code key, a fixed text)
+);
+`,
 }
 
 // ErrNewerSchema is returned by Open for a database a newer minping has

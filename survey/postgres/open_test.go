@@ -1,6 +1,7 @@
 package postgres
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"os"
@@ -99,6 +100,18 @@ func TestSettingsChangedWhileVoting(t *testing.T) {
 		t.Errorf("submit with statements logged: got %v, want ErrUnsafeStore", err)
 	}
 	set(`ALTER DATABASE %s RESET log_min_duration_statement`)
+
+	// A session that starts under such a setting is refused as it
+	// connects, even while the last verdict said safe.
+	s.settingsEvery = time.Hour
+	if _, err := s.Slip(ctx, code); err != nil {
+		t.Fatal(err)
+	}
+	set(`ALTER DATABASE %s SET log_statement = 'all'`)
+	if _, err := s.Slip(ctx, code); !errors.Is(err, survey.ErrUnsafeStore) {
+		t.Errorf("look a code up on a new session that logs statements: got %v, want ErrUnsafeStore", err)
+	}
+	set(`ALTER DATABASE %s RESET log_statement`)
 	slip, err = s.Slip(ctx, code)
 	if err != nil {
 		t.Fatalf("the slip once the setting is undone: %v; want it unspent", err)
@@ -271,3 +284,17 @@ func TestTablesCarryNoOrder(t *testing.T) {
 }
 
 var _ = time.Now
+
+// TestOpenRefusesAnotherCodeKey: an instance given a key directory of its
+// own (another code key) is refused at start, saying to share the others'
+// — it would otherwise find no code and write round keys nobody else can
+// read. The key the database knows still opens it.
+func TestOpenRefusesAnotherCodeKey(t *testing.T) {
+	_, dsn := openStore(t)
+	other := bytes.Repeat([]byte{8}, 32)
+	_, err := Open(context.Background(), dsn, Options{CodeKey: other, KeyDir: t.TempDir()})
+	if !errors.Is(err, ErrWrongCodeKey) || !strings.Contains(err.Error(), "--keys") {
+		t.Fatalf("open with another code key: got %v, want ErrWrongCodeKey saying to share the key directory", err)
+	}
+	openAt(t, dsn, t.TempDir(), Options{})
+}

@@ -3,6 +3,7 @@ package postgres
 import (
 	"context"
 	"crypto/cipher"
+	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -49,6 +50,32 @@ type Store struct {
 	issued    atomic.Int64                    // codes this Store issued since it opened
 	closeOnce sync.Once
 	finished  []string
+}
+
+// ErrWrongCodeKey is returned, wrapped, by Open when the code key is not
+// the one the database's codes were issued under: an instance given a key
+// directory of its own would find no code, and write round keys the others
+// cannot read.
+var ErrWrongCodeKey = errors.New("the code key is not the one this database's codes were issued under")
+
+// checkCodeKey records the code key's fingerprint (an HMAC of a fixed
+// text, which says nothing of any code) when the database has none, and
+// refuses a key whose fingerprint differs.
+func (s *Store) checkCodeKey(ctx context.Context) error {
+	m := hmac.New(sha256.New, s.codeKey)
+	m.Write([]byte("minping code key fingerprint v1"))
+	mine := m.Sum(nil)
+	if _, err := s.pool.Exec(ctx, `INSERT INTO code_key (id, fingerprint) VALUES (1, $1) ON CONFLICT (id) DO NOTHING`, mine); err != nil {
+		return err
+	}
+	var theirs []byte
+	if err := s.pool.QueryRow(ctx, `SELECT fingerprint FROM code_key WHERE id = 1`).Scan(&theirs); err != nil {
+		return err
+	}
+	if !hmac.Equal(mine, theirs) {
+		return fmt.Errorf("%w: 这个数据库的测评码是用另一个 code.key 发放的，请让本实例使用与其他实例相同的密钥目录（--keys）/ give this instance the key directory the others use (--keys)", ErrWrongCodeKey)
+	}
+	return nil
 }
 
 // DefaultWriters is how many ballot writers a Store runs unless told:
@@ -107,7 +134,24 @@ func Open(ctx context.Context, dsn string, o Options) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open store: %w", err)
 	}
-	cfg.MaxConns = max(o.MaxConns, int32(o.Writers)+2)
+	// A close holds one connection and reads turnout on another while
+	// every writer may be waiting on its own, beside the slip readers.
+	cfg.MaxConns = max(o.MaxConns, int32(o.Writers)+4)
+	if !o.AllowUnsafeSettings {
+		// A setting made for a role or the database (ALTER ROLE … SET)
+		// reaches only new sessions: each is checked as it connects, and
+		// one that would log ballots is refused, whatever guard last saw.
+		cfg.AfterConnect = func(ctx context.Context, conn *pgx.Conn) error {
+			bad, err := checkSettings(ctx, conn)
+			if err != nil {
+				return err
+			}
+			if len(bad) > 0 {
+				return settingsError(bad)
+			}
+			return nil
+		}
+	}
 	// Every session of the store runs at READ COMMITTED (the locking in
 	// submit.go is written for it) and writes durably.
 	cfg.ConnConfig.RuntimeParams["default_transaction_isolation"] = "read committed"
@@ -142,6 +186,10 @@ func Open(ctx context.Context, dsn string, o Options) (*Store, error) {
 	if err := s.migrate(ctx); err != nil {
 		pool.Close()
 		return nil, err
+	}
+	if err := s.checkCodeKey(ctx); err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("open store: %w", err)
 	}
 	if err := s.removeStaleKeys(ctx); err != nil {
 		pool.Close()
