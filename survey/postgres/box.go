@@ -32,8 +32,10 @@ import (
 //
 // with the round id as additional data, and the plaintext the ballot's
 // category and records, length-prefixed, padded with zeros to a power of
-// two of at least 256 bytes, so that a box's size says nothing of which
-// records it holds. Opening needs the round's private key: one ECDH per
+// two of at least 256 bytes, so that a box's size tells only its size
+// class: a sheet over many units or a recusal ballot's parts may fall in a
+// larger one, which says what kind of slip it came from, never its
+// answers (the spend mark beside it names the batch anyway). Opening needs the round's private key: one ECDH per
 // ephemeral key, not per box.
 const (
 	boxVersion  = 1

@@ -55,14 +55,15 @@
 //     spelling of their path), and fsync or synchronous_commit off. The
 //     check runs again, at most a second apart, on the connection of a
 //     group commit or a code lookup before its statement carries a hash:
-//     a setting turned on while voting stops ballots within a second
-//     (survey.ErrUnsafeStore, a 503) rather than logging them. See
-//     settings.go.
+//     a setting turned on while voting (ALTER SYSTEM and a reload) stops
+//     ballots within a second (survey.ErrUnsafeStore, a 503) rather than
+//     logging them; one made for the role or the database, which reaches
+//     only new sessions, is caught as each connects. See settings.go.
+//  6. Within a group commit the spend marks and the boxes are inserted in
+//     two independent random orders.
 //  7. The close writes no record of a group too small to count
 //     (survey.Rules.Excludes): written and deleted at the seal, it would
 //     stay in the close's WAL, in dead tuples and in column statistics.
-//  6. Within a group commit the spend marks and the boxes are inserted in
-//     two independent random orders.
 //
 // # What remains
 //
