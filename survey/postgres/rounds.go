@@ -322,25 +322,79 @@ func (s *Store) excludedGroups(ctx context.Context, roundID string) (map[survey.
 // openBoxes stores, inside tx, the records of every box of a round under
 // random keys in a random order, but those of the excluded groups, and
 // deletes the boxes.
+//
+// The boxes are read and opened a chunk at a time, and each record kept
+// compactly (its names shared, its answers in one arena), because the
+// shuffle needs them all at once: a province's close holds its records,
+// not its boxes.
 func (s *Store) openBoxes(ctx context.Context, tx pgx.Tx, roundID string, o *boxOpener, excluded map[survey.Group]bool) error {
 	rows, err := tx.Query(ctx, `SELECT box FROM ballot_boxes WHERE round_id = $1`, roundID)
 	if err != nil {
 		return err
 	}
-	var boxes [][]byte
+	var k keptRecords
+	chunk := make([][]byte, 0, openChunk)
 	for rows.Next() {
 		var b []byte
 		if err := rows.Scan(&b); err != nil {
 			rows.Close()
 			return err
 		}
-		boxes = append(boxes, b)
+		if chunk = append(chunk, b); len(chunk) == openChunk {
+			if err := k.open(o, chunk, excluded); err != nil {
+				rows.Close()
+				return err
+			}
+			chunk = chunk[:0]
+		}
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
 		return err
 	}
-	// Opened on every core: a province's boxes are hundreds of thousands.
+	if err := k.open(o, chunk, excluded); err != nil {
+		return err
+	}
+	// A uniform shuffle (Fisher–Yates from crypto/rand): the table's
+	// physical order, and the ids, say nothing of the boxes' order, which
+	// is theirs of arrival.
+	recs := k.records
+	for i := len(recs) - 1; i > 0; i-- {
+		j, _ := rand.Int(rand.Reader, big.NewInt(int64(i+1)))
+		recs[i], recs[j.Int64()] = recs[j.Int64()], recs[i]
+	}
+	src := pgx.CopyFromSlice(len(recs), func(i int) ([]any, error) {
+		r := recs[i]
+		id := make([]byte, 16)
+		rand.Read(id)
+		return []any{id, roundID, r.unit, r.category, r.part, k.arena[r.off : r.off+r.n]}, nil
+	})
+	if _, err := tx.CopyFrom(ctx, pgx.Identifier{"ballots"}, []string{"id", "round_id", "unit", "category", "part", "answers"}, src); err != nil {
+		return err
+	}
+	_, err = tx.Exec(ctx, `DELETE FROM ballot_boxes WHERE round_id = $1`, roundID)
+	return err
+}
+
+// openChunk is how many boxes a close opens at a time.
+const openChunk = 8192
+
+// keptRecords are a close's records as it gathers them for the shuffle:
+// names shared, answers in one arena.
+type keptRecords struct {
+	records []keptRecord
+	arena   []byte
+	names   map[string]string
+}
+
+type keptRecord struct {
+	unit, category, part string
+	off, n               int
+}
+
+// open opens a chunk of boxes on every core and keeps their records, but
+// those of the excluded groups.
+func (k *keptRecords) open(o *boxOpener, boxes [][]byte, excluded map[survey.Group]bool) error {
 	type opened struct {
 		category string
 		records  []survey.Record
@@ -349,9 +403,7 @@ func (s *Store) openBoxes(ctx context.Context, tx pgx.Tx, roundID string, o *box
 	errs := make([]error, runtime.GOMAXPROCS(0))
 	var wg sync.WaitGroup
 	for w := range errs {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+		wg.Go(func() {
 			for i := w; i < len(boxes); i += len(errs) {
 				c, recs, err := o.open(boxes[i])
 				if err != nil {
@@ -360,35 +412,33 @@ func (s *Store) openBoxes(ctx context.Context, tx pgx.Tx, roundID string, o *box
 				}
 				out[i] = opened{c, recs}
 			}
-		}()
+		})
 	}
 	wg.Wait()
 	if err := errors.Join(errs...); err != nil {
 		return err
 	}
-	var records [][]any
+	if k.names == nil {
+		k.names = map[string]string{}
+	}
+	intern := func(s string) string {
+		if v, ok := k.names[s]; ok {
+			return v
+		}
+		k.names[s] = s
+		return s
+	}
 	for _, b := range out {
 		for _, r := range b.records {
 			if excluded[survey.Group{Unit: r.Unit, Category: b.category}] {
 				continue
 			}
-			id := make([]byte, 16)
-			rand.Read(id)
-			records = append(records, []any{id, roundID, r.Unit, b.category, r.Part, r.Answers()})
+			a := r.Answers()
+			k.records = append(k.records, keptRecord{unit: intern(r.Unit), category: intern(b.category), part: intern(r.Part), off: len(k.arena), n: len(a)})
+			k.arena = append(k.arena, a...)
 		}
 	}
-	// A uniform shuffle (Fisher–Yates from crypto/rand): the table's
-	// physical order, and the ids, say nothing of the boxes' order, which
-	// is theirs of arrival.
-	for i := len(records) - 1; i > 0; i-- {
-		j, _ := rand.Int(rand.Reader, big.NewInt(int64(i+1)))
-		records[i], records[j.Int64()] = records[j.Int64()], records[i]
-	}
-	if _, err := tx.CopyFrom(ctx, pgx.Identifier{"ballots"}, []string{"id", "round_id", "unit", "category", "part", "answers"}, pgx.CopyFromRows(records)); err != nil {
-		return err
-	}
-	_, err = tx.Exec(ctx, `DELETE FROM ballot_boxes WHERE round_id = $1`, roundID)
-	return err
+	return nil
 }
 
 // DeleteRound deletes a draft round with its batches, codes and expected
