@@ -693,10 +693,7 @@ func (b *rawBaseline) insert(g *benchGroup) bool {
 		answers[i] = byte(mrand.IntN(4))
 	}
 	r := rawRow{unit: g.unit, category: g.category, answers: answers, result: make(chan error, 1)}
-	if b.writer.Put(context.Background(), r) != nil {
-		return false
-	}
-	return <-r.result == nil
+	return b.writer.Do(context.Background(), r, r.result) == nil
 }
 
 func (b *rawBaseline) commit(group []rawRow) error {

@@ -99,6 +99,28 @@ func (q *Queue[T]) Put(ctx context.Context, item T) error {
 	}
 }
 
+// Do queues item and waits for its answer on result, which commit sends
+// once the item's group is committed or refused. Once queued, the item is
+// answered whatever ctx does, so that nothing is reported done before it
+// is durable; an item queued just as the writers stopped is never taken,
+// and is refused with ErrClosed rather than waited for forever.
+func (q *Queue[T]) Do(ctx context.Context, item T, result <-chan error) error {
+	if err := q.Put(ctx, item); err != nil {
+		return err
+	}
+	select {
+	case err := <-result:
+		return err
+	case <-q.stopped:
+		select {
+		case err := <-result:
+			return err
+		default:
+			return ErrClosed
+		}
+	}
+}
+
 // Stopped is closed once every writer has stopped: an item queued just as
 // they stopped may never be committed, and its caller stops waiting.
 func (q *Queue[T]) Stopped() <-chan struct{} { return q.stopped }

@@ -93,3 +93,37 @@ func TestQueueCommitsEveryItemOnce(t *testing.T) {
 		t.Fatal("a lone item was held")
 	}
 }
+
+// TestDo: an item's answer comes back to its caller once its group is
+// committed, and a closed queue refuses with ErrClosed.
+func TestDo(t *testing.T) {
+	type item struct {
+		n      int
+		result chan error
+	}
+	refused := errors.New("refused")
+	q := New(func(group []item) {
+		for _, it := range group {
+			if it.n%2 == 1 {
+				it.result <- refused
+			} else {
+				it.result <- nil
+			}
+		}
+	}, Options{})
+	for n := range 4 {
+		it := item{n, make(chan error, 1)}
+		want := error(nil)
+		if n%2 == 1 {
+			want = refused
+		}
+		if err := q.Do(context.Background(), it, it.result); err != want {
+			t.Errorf("item %d: %v, want %v", n, err, want)
+		}
+	}
+	q.Close()
+	it := item{0, make(chan error, 1)}
+	if err := q.Do(context.Background(), it, it.result); !errors.Is(err, ErrClosed) {
+		t.Errorf("after close: %v, want ErrClosed", err)
+	}
+}

@@ -121,11 +121,7 @@ func BenchmarkRawGroupCommit(b *testing.B) {
 			h := make([]byte, 32)
 			rand.Read(h)
 			x := &sub{hash: h, box: box, done: make(chan error, 1)}
-			if err := writer.Put(ctx, x); err != nil {
-				b.Error(err)
-				return
-			}
-			if err := <-x.done; err != nil {
+			if err := writer.Do(ctx, x, x.done); err != nil {
 				b.Error(err)
 				return
 			}

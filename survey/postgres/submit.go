@@ -14,6 +14,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"minping/survey"
+	"minping/survey/groupcommit"
 )
 
 type submission struct {
@@ -91,23 +92,12 @@ func (s *Store) Submit(ctx context.Context, slip *survey.Slip, ballot survey.Bal
 	if b != nil {
 		sub.box = b.seal(sub.roundID, slip.Category.ID, records)
 	}
-	if err := s.writer.Put(ctx, sub); err != nil {
+	// A 201 is sent only for a ballot that is durable (groupcommit.Do).
+	err = s.writer.Do(ctx, sub, sub.result)
+	if errors.Is(err, groupcommit.ErrClosed) || ctx.Err() != nil && errors.Is(err, ctx.Err()) {
 		return fmt.Errorf("submit: %w", err)
 	}
-	// Once queued the ballot is committed or refused whatever the caller
-	// does; wait for the answer so that a 201 is never sent for a ballot
-	// that is not yet durable.
-	select {
-	case err := <-sub.result:
-		return err
-	case <-s.writer.Stopped():
-		select {
-		case err := <-sub.result:
-			return err
-		default:
-			return fmt.Errorf("submit: store closed before the ballot was written")
-		}
-	}
+	return err
 }
 
 // WriterStats is survey.WriterStats, the ballot writers' totals.

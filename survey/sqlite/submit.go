@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"database/sql"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -51,24 +52,12 @@ func (s *Store) Submit(ctx context.Context, slip *survey.Slip, ballot survey.Bal
 		}
 		sub.box, sub.records = box, nil
 	}
-	if err := s.writer.Put(ctx, sub); err != nil {
+	// A 201 is sent only for a ballot that is durable (groupcommit.Do).
+	err := s.writer.Do(ctx, sub, sub.result)
+	if errors.Is(err, groupcommit.ErrClosed) || ctx.Err() != nil && errors.Is(err, ctx.Err()) {
 		return fmt.Errorf("submit: %w", err)
 	}
-	// Once queued the ballot is committed or refused whatever the caller
-	// does; wait for the answer so that a 201 is never sent for a ballot
-	// that is not yet durable. A submission queued just as the writer
-	// stopped is never taken: it is refused, not waited for forever.
-	select {
-	case err := <-sub.result:
-		return err
-	case <-s.writer.Stopped():
-		select {
-		case err := <-sub.result:
-			return err
-		default:
-			return fmt.Errorf("submit: store closed before the ballot was written")
-		}
-	}
+	return err
 }
 
 // WriterStats is survey.WriterStats, the ballot writer's totals.
