@@ -1,7 +1,9 @@
 package survey
 
 import (
+	"context"
 	"errors"
+	"fmt"
 	"time"
 )
 
@@ -74,3 +76,43 @@ const ResultsDocument = "/results"
 // SealTime is the time a seal records, to the second in UTC, so that it
 // reads back from the database exactly as it was signed.
 func SealTime(now time.Time) time.Time { return now.UTC().Truncate(time.Second) }
+
+// RoundCopier is what copying a round needs of a store.
+type RoundCopier interface {
+	RoundSource(ctx context.Context, id string) ([]byte, error)
+	Expected(ctx context.Context, roundID string) (Expected, error)
+	CreateRound(ctx context.Context, def *Definition, source []byte) (*Round, error)
+	SetExpected(ctx context.Context, roundID string, e Expected) error
+}
+
+// CopyRound makes a new draft in s from round id — its definition as
+// written, renamed to name, and its expected attendance — for next year's
+// round or a rehearsal. Nothing of the old round's slips, ballots or
+// results comes along. Every store's CopyRound is this.
+func CopyRound(ctx context.Context, s RoundCopier, id, name string) (*Round, error) {
+	src, err := s.RoundSource(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if src, err = SourceWithSettings(src, Settings{Name: name}); err != nil {
+		return nil, fmt.Errorf("copy round: %w", err)
+	}
+	def, err := ParseDefinition(src)
+	if err != nil {
+		return nil, fmt.Errorf("copy round: %w", err)
+	}
+	exp, err := s.Expected(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	r, err := s.CreateRound(ctx, def, src)
+	if err != nil {
+		return nil, err
+	}
+	if len(exp) > 0 {
+		if err := s.SetExpected(ctx, r.ID, exp); err != nil {
+			return nil, err
+		}
+	}
+	return r, nil
+}

@@ -492,36 +492,11 @@ func (s *Store) ArchiveRound(ctx context.Context, id string, archived bool) erro
 	return nil
 }
 
-// CopyRound makes a new draft from a round — its definition as written,
-// renamed to name, and its expected attendance — for next year's round or
-// a rehearsal. Nothing of the old round's slips, ballots or results comes
-// along.
+// CopyRound makes a new draft from a round (survey.CopyRound): its
+// definition renamed and its expected attendance, nothing of its slips,
+// ballots or results.
 func (s *Store) CopyRound(ctx context.Context, id, name string) (*survey.Round, error) {
-	src, err := s.RoundSource(ctx, id)
-	if err != nil {
-		return nil, err
-	}
-	if src, err = survey.SourceWithSettings(src, survey.Settings{Name: name}); err != nil {
-		return nil, fmt.Errorf("copy round: %w", err)
-	}
-	def, err := survey.ParseDefinition(src)
-	if err != nil {
-		return nil, fmt.Errorf("copy round: %w", err)
-	}
-	exp, err := s.Expected(ctx, id)
-	if err != nil {
-		return nil, err
-	}
-	r, err := s.CreateRound(ctx, def, src)
-	if err != nil {
-		return nil, err
-	}
-	if len(exp) > 0 {
-		if err := s.SetExpected(ctx, r.ID, exp); err != nil {
-			return nil, err
-		}
-	}
-	return r, nil
+	return survey.CopyRound(ctx, s, id, name)
 }
 
 // SetBaseURL sets where a round's slips point ("" for the server's); the
