@@ -1,10 +1,17 @@
 package survey
 
 import (
+	"crypto/aes"
+	"crypto/cipher"
+	"crypto/hmac"
 	"crypto/rand"
+	"crypto/sha256"
 	"fmt"
+	"hash"
+	"io"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -262,4 +269,44 @@ func CheckBaseURL(s string) (string, error) {
 		return "", &ValidationError{Problems: []Problem{{Path: "base_url", Message: fmt.Sprintf("「%s」不是有效的地址：应形如 https://mp.example.gov.cn 或 http://10.1.2.3:8080", s)}}}
 	}
 	return s, nil
+}
+
+// CodeHasher is the keyed hash under which every store keeps a code —
+// HMAC-SHA256 under the code key, which lives apart from the data — so
+// that the code itself is stored nowhere. Its HMACs are kept for reuse:
+// making one costs more than hashing a code.
+type CodeHasher struct {
+	key  []byte
+	macs sync.Pool // of hash.Hash
+}
+
+// NewCodeHasher hashes codes under key.
+func NewCodeHasher(key []byte) *CodeHasher { return &CodeHasher{key: key} }
+
+// Hash is the keyed hash of a normalized code (NormalizeCode).
+func (h *CodeHasher) Hash(normalized string) []byte {
+	m, _ := h.macs.Get().(hash.Hash)
+	if m == nil {
+		m = hmac.New(sha256.New, h.key)
+	}
+	m.Reset()
+	io.WriteString(m, normalized)
+	sum := m.Sum(nil)
+	h.macs.Put(m)
+	return sum
+}
+
+// Derived is a key derived from the code key for purpose: the keyed hash
+// of the purpose's name, which no code's hash can equal (no code reads
+// like a purpose). A store derives what it seals under this way, so that
+// the code key stays the one secret of the key directory it depends on.
+func (h *CodeHasher) Derived(purpose string) []byte { return h.Hash(purpose) }
+
+// AEAD is AES-256-GCM under the key derived for purpose.
+func (h *CodeHasher) AEAD(purpose string) (cipher.AEAD, error) {
+	block, err := aes.NewCipher(h.Derived(purpose))
+	if err != nil {
+		return nil, err
+	}
+	return cipher.NewGCM(block)
 }

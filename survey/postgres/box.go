@@ -195,17 +195,6 @@ func roundIDOfKeyFile(name string) string {
 	return strings.TrimSuffix(strings.TrimPrefix(name, "round-"), ".key")
 }
 
-// keyWrap is the cipher under which round key files are sealed.
-func keyWrap(codeKey []byte) (cipher.AEAD, error) {
-	m := hmac.New(sha256.New, codeKey)
-	m.Write([]byte("minping round key file v1"))
-	block, err := aes.NewCipher(m.Sum(nil))
-	if err != nil {
-		return nil, err
-	}
-	return cipher.NewGCM(block)
-}
-
 // writeRoundKey makes a round's box key, writes its private half to the key
 // directory (synced, with the directory) and returns its public half.
 func (s *Store) writeRoundKey(roundID string) ([]byte, error) {

@@ -3,12 +3,8 @@ package postgres
 import (
 	"bytes"
 	"context"
-	"crypto/hmac"
-	"crypto/sha256"
 	"errors"
 	"fmt"
-	"hash"
-	"io"
 	"slices"
 	"time"
 
@@ -16,20 +12,6 @@ import (
 
 	"minping/survey"
 )
-
-// hashCode is the keyed hash under which a normalized code is stored (the
-// same as survey/sqlite's, under the same code key).
-func (s *Store) hashCode(normalized string) []byte {
-	m, _ := s.hmacs.Get().(hash.Hash)
-	if m == nil {
-		m = hmac.New(sha256.New, s.codeKey)
-	}
-	m.Reset()
-	io.WriteString(m, normalized)
-	sum := m.Sum(nil)
-	s.hmacs.Put(m)
-	return sum
-}
 
 // IssueBatch creates count fresh codes for unit and category of a draft or
 // open round and returns them in random order, formatted. The codes are
@@ -66,7 +48,7 @@ func (s *Store) IssueBatches(ctx context.Context, roundID string, reqs []survey.
 		codes := make([]string, q.Count)
 		for k := range codes {
 			codes[k] = survey.NewCode()
-			codeRows = append(codeRows, []any{s.hashCode(survey.NormalizeCode(codes[k])), roundID, b.ID})
+			codeRows = append(codeRows, []any{s.codes.Hash(survey.NormalizeCode(codes[k])), roundID, b.ID})
 		}
 		out[i] = survey.Issued{Batch: b, Codes: codes}
 	}
@@ -174,7 +156,7 @@ func (s *Store) Slip(ctx context.Context, code string) (*survey.Slip, error) {
 	if n == "" {
 		return nil, survey.ErrNotFound
 	}
-	hash := s.hashCode(n)
+	hash := s.codes.Hash(n)
 	x := s.slips
 	c, ok, err := x.lookup(ctx, s.pool, hash)
 	if err != nil {

@@ -1,9 +1,9 @@
 package postgres
 
 import (
+	"bytes"
 	"context"
 	"crypto/cipher"
-	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -27,12 +27,11 @@ import (
 // database at once; each has its own ballot writers, which gather
 // concurrent submissions into group commits.
 type Store struct {
-	pool    *pgxpool.Pool
-	codeKey []byte
-	keyDir  string
-	wrap    cipher.AEAD // seals round key files under the code key
-	now     func() time.Time
-	hmacs   sync.Pool
+	pool   *pgxpool.Pool
+	keyDir string
+	wrap   cipher.AEAD // seals round key files under the code key
+	now    func() time.Time
+	codes  *survey.CodeHasher // the keyed hash codes are stored under
 
 	mu      sync.Mutex
 	defs    map[string]*survey.Definition // parsed definitions by round id and fingerprint
@@ -62,9 +61,7 @@ var ErrWrongCodeKey = errors.New("the code key is not the one this database's co
 // text, which says nothing of any code) when the database has none, and
 // refuses a key whose fingerprint differs.
 func (s *Store) checkCodeKey(ctx context.Context) error {
-	m := hmac.New(sha256.New, s.codeKey)
-	m.Write([]byte("minping code key fingerprint v1"))
-	mine := m.Sum(nil)
+	mine := s.codes.Derived("minping code key fingerprint v1")
 	if _, err := s.pool.Exec(ctx, `INSERT INTO code_key (id, fingerprint) VALUES (1, $1) ON CONFLICT (id) DO NOTHING`, mine); err != nil {
 		return err
 	}
@@ -72,7 +69,7 @@ func (s *Store) checkCodeKey(ctx context.Context) error {
 	if err := s.pool.QueryRow(ctx, `SELECT fingerprint FROM code_key WHERE id = 1`).Scan(&theirs); err != nil {
 		return err
 	}
-	if !hmac.Equal(mine, theirs) {
+	if !bytes.Equal(mine, theirs) {
 		return fmt.Errorf("%w: 这个数据库的测评码是用另一个 code.key 发放的，请让本实例使用与其他实例相同的密钥目录（--keys）/ give this instance the key directory the others use (--keys)", ErrWrongCodeKey)
 	}
 	return nil
@@ -126,7 +123,8 @@ func Open(ctx context.Context, dsn string, o Options) (*Store, error) {
 	if o.MaxConns <= 0 {
 		o.MaxConns = 16
 	}
-	wrap, err := keyWrap(o.CodeKey)
+	codes := survey.NewCodeHasher(o.CodeKey)
+	wrap, err := codes.AEAD("minping round key file v1") // seals round key files (box.go)
 	if err != nil {
 		return nil, fmt.Errorf("open store: %w", err)
 	}
@@ -161,7 +159,7 @@ func Open(ctx context.Context, dsn string, o Options) (*Store, error) {
 		return nil, fmt.Errorf("open store: %w", err)
 	}
 	s := &Store{
-		pool: pool, codeKey: o.CodeKey, keyDir: o.KeyDir, wrap: wrap, now: o.Now,
+		pool: pool, codes: codes, keyDir: o.KeyDir, wrap: wrap, now: o.Now,
 		defs: map[string]*survey.Definition{}, sealers: map[string]*boxSealer{}, allowUnsafe: o.AllowUnsafeSettings, settingsEvery: time.Second,
 	}
 	if err := pool.Ping(ctx); err != nil {

@@ -2,11 +2,7 @@ package sqlite
 
 import (
 	"bytes"
-	"crypto/aes"
-	"crypto/cipher"
-	"crypto/hmac"
 	"crypto/rand"
-	"crypto/sha256"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -29,17 +25,6 @@ import (
 // transaction that ends voting, every box is opened and its records stored
 // under random keys, all at once; the boxes go, and the compaction the
 // close owes wipes their pages.
-
-// boxAEAD derives the cipher of the ballot boxes from the code key.
-func boxAEAD(codeKey []byte) (cipher.AEAD, error) {
-	m := hmac.New(sha256.New, codeKey)
-	m.Write([]byte("minping ballot box v1"))
-	block, err := aes.NewCipher(m.Sum(nil))
-	if err != nil {
-		return nil, err
-	}
-	return cipher.NewGCM(block)
-}
 
 // boxed reports whether a ballot of category c is kept in a box until
 // close: every ballot of a sheet over other units than one's own and of a

@@ -3,14 +3,11 @@ package sqlite
 import (
 	"bytes"
 	"context"
-	"crypto/hmac"
 	"crypto/sha256"
 	"database/sql"
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"hash"
-	"io"
 	"slices"
 	"time"
 
@@ -19,20 +16,6 @@ import (
 
 	"minping/survey"
 )
-
-// hashCode is the keyed hash under which a normalized code is stored. Its
-// HMACs are kept for reuse: making one costs more than hashing a code.
-func (s *Store) hashCode(normalized string) []byte {
-	m, _ := s.hmacs.Get().(hash.Hash)
-	if m == nil {
-		m = hmac.New(sha256.New, s.codeKey)
-	}
-	m.Reset()
-	io.WriteString(m, normalized)
-	sum := m.Sum(nil)
-	s.hmacs.Put(m)
-	return sum
-}
 
 type batchRow struct {
 	ID        string `gorm:"primaryKey"`
@@ -115,7 +98,7 @@ func (s *Store) IssueBatches(ctx context.Context, roundID string, reqs []survey.
 		byHash := make([][]byte, q.Count)
 		for k := range codes {
 			codes[k] = survey.NewCode()
-			byHash[k] = s.hashCode(survey.NormalizeCode(codes[k]))
+			byHash[k] = s.codes.Hash(survey.NormalizeCode(codes[k]))
 		}
 		// A code's position in its batch is its hash's rank, which says
 		// nothing of where on the sheet it was printed.
@@ -247,7 +230,7 @@ func (s *Store) Slip(ctx context.Context, code string) (*survey.Slip, error) {
 	if n == "" {
 		return nil, survey.ErrNotFound
 	}
-	hash := s.hashCode(n)
+	hash := s.codes.Hash(n)
 	e, b, state, ok := s.slips.lookup(hash)
 	if !ok {
 		// Not one the index holds (unknown, void, or issued by another

@@ -23,7 +23,7 @@ func TestMigrateBatchCounts(t *testing.T) {
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "minping.db")
 	key := bytes.Repeat([]byte{7}, 32)
-	hash := (&Store{codeKey: key}).hashCode
+	hash := survey.NewCodeHasher(key).Hash
 
 	old, err := sql.Open(driverName, DSN(path))
 	if err != nil {

@@ -27,7 +27,7 @@ func checkIndex(t *testing.T, step string, s *Store, codes []string, want []erro
 	ctx := context.Background()
 	for i, code := range codes {
 		got, gotErr := s.Slip(ctx, code)
-		db, dbErr := s.slipFromDB(ctx, s.hashCode(survey.NormalizeCode(code)))
+		db, dbErr := s.slipFromDB(ctx, s.codes.Hash(survey.NormalizeCode(code)))
 		if g, d := slipVerdict(got, gotErr), slipVerdict(db, dbErr); g != d {
 			t.Errorf("%s: code %d: index says %s; SQLite says %s", step, i, g, d)
 		}
@@ -111,7 +111,7 @@ func TestSlipIndexFollowsEveryChange(t *testing.T) {
 		t.Helper()
 		n := 0
 		for _, c := range codes {
-			if _, _, _, ok := s.slips.lookup(s.hashCode(survey.NormalizeCode(c))); ok {
+			if _, _, _, ok := s.slips.lookup(s.codes.Hash(survey.NormalizeCode(c))); ok {
 				n++
 			}
 		}
@@ -212,7 +212,7 @@ func TestSlipIndexIsNotTheAuthority(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	if _, _, _, ok := s.slips.lookup(s.hashCode(survey.NormalizeCode(own[0]))); !ok {
+	if _, _, _, ok := s.slips.lookup(s.codes.Hash(survey.NormalizeCode(own[0]))); !ok {
 		t.Fatal("the store's own code is not in its index")
 	}
 	if err := other.CloseRound(ctx, r.ID); err != nil {
@@ -282,7 +282,7 @@ func TestSpentWhileLookedUp(t *testing.T) {
 	readers.Wait()
 
 	for i, code := range codes {
-		if _, _, state, ok := s.slips.lookup(s.hashCode(survey.NormalizeCode(code))); !ok || state != codeSpent {
+		if _, _, state, ok := s.slips.lookup(s.codes.Hash(survey.NormalizeCode(code))); !ok || state != codeSpent {
 			t.Fatalf("code %d after voting: in the index %v, state %d, want spent (%d)", i, ok, state, codeSpent)
 		}
 	}

@@ -23,12 +23,11 @@ import (
 // single goroutine that gathers concurrent submissions into group commits,
 // each durable (synchronous=FULL) before any of its submitters is answered.
 type Store struct {
-	w, r    *gorm.DB // the one writer connection and a pool of readers
-	wdb     *sql.DB
-	codeKey []byte
-	box     cipher.AEAD // seals multi-record ballots until close (box.go)
-	hmacs   sync.Pool   // of hash.Hash: HMAC-SHA256 under codeKey, see hashCode
-	now     func() time.Time
+	w, r  *gorm.DB // the one writer connection and a pool of readers
+	wdb   *sql.DB
+	box   cipher.AEAD        // seals multi-record ballots until close (box.go)
+	codes *survey.CodeHasher // the keyed hash codes are stored under
+	now   func() time.Time
 
 	writer    *groupcommit.Queue[*submission] // the one ballot writer (submit.go)
 	closeOnce sync.Once
@@ -64,7 +63,8 @@ func Open(ctx context.Context, path string, o Options) (*Store, error) {
 	if len(o.CodeKey) < 32 {
 		return nil, fmt.Errorf("open store: code key must be at least 32 bytes")
 	}
-	box, err := boxAEAD(o.CodeKey)
+	codes := survey.NewCodeHasher(o.CodeKey)
+	box, err := codes.AEAD("minping ballot box v1") // seals multi-record ballots until close (box.go)
 	if err != nil {
 		return nil, fmt.Errorf("open store: %w", err)
 	}
@@ -101,7 +101,7 @@ func Open(ctx context.Context, path string, o Options) (*Store, error) {
 	rdb.SetMaxOpenConns(8)
 	rdb.SetMaxIdleConns(8)
 	s := &Store{
-		w: w, r: r, wdb: wdb, codeKey: o.CodeKey, box: box, now: o.Now,
+		w: w, r: r, wdb: wdb, codes: codes, box: box, now: o.Now,
 		compactWait: 30 * time.Second,
 		defs:        map[string]*survey.Definition{},
 		slips:       newSlipIndex(),
